@@ -1,0 +1,49 @@
+"""The library's typed errors. The CLI boundary turns each into one line and an exit code."""
+
+from __future__ import annotations
+
+
+class FireflyerError(Exception):
+    """Base of every error the library raises on purpose.
+
+    ``exit_code`` is what ``flyer`` exits with; ``hint`` is what to do next.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, file: str | None = None, field: str | None = None,
+                 hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.field = field
+        self.hint = hint
+
+    def one_line(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}: "
+        if self.field:
+            where += f"{self.field}: "
+        line = f"{where}{self.message}"
+        if self.hint:
+            line += f" ({self.hint})"
+        return line
+
+
+class InputError(FireflyerError, ValueError):
+    """Bad usage or bad input: a file, a field or an argument is not what was expected (exit 2)."""
+
+    exit_code = 2
+
+
+class CheckFailed(FireflyerError):
+    """A check the user asked for failed: threshold, regression, validation (exit 1)."""
+
+    exit_code = 1
+
+
+class Busy(FireflyerError):
+    """Another run holds the lock this run needs; nothing was touched (exit 75, EX_TEMPFAIL)."""
+
+    exit_code = 75

@@ -1,0 +1,154 @@
+"""The one schema every profile validates against: hardware, model and cluster profiles.
+
+Field names are part of the interface: other tools read them. Units are in the names
+(``_gib``, ``_gbps`` = GB/s, ``_tflops``); peaks are dense figures, never with-sparsity ones.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional, Union
+
+import msgspec
+from msgspec import Meta, Struct
+
+PosInt = Annotated[int, Meta(gt=0)]
+NonNegInt = Annotated[int, Meta(ge=0)]
+PosFloat = Annotated[float, Meta(gt=0)]
+Name = Annotated[str, Meta(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+class _Base(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    pass
+
+
+class PeakTflops(_Base):
+    """Dense peak TFLOP/s by data type (never the with-sparsity figures)."""
+
+    fp32: PosFloat
+    tf32: Optional[PosFloat] = None
+    bf16: Optional[PosFloat] = None
+    fp16: Optional[PosFloat] = None
+    fp8: Optional[PosFloat] = None
+
+
+class DetectedGpu(_Base):
+    index: NonNegInt
+    device_name: str
+    memory_gib: PosFloat
+    sm_count: PosInt
+    profile: Optional[str] = None
+    """The shipped hardware profile this GPU matched, if any."""
+
+
+class HostInfo(_Base):
+    """What `flyer profiles detect` saw of the host."""
+
+    cpu_model: str
+    physical_cores: PosInt
+    logical_cores: PosInt
+    threads_used: PosInt
+    memory_gib: PosFloat
+    isa: str
+    triad_array_mib: PosFloat
+    triad_runs: PosInt
+    fma_runs: PosInt
+    gpus: list[DetectedGpu] = []
+
+
+class HardwareProfile(_Base, tag_field="kind", tag="hardware"):
+    name: Name
+    vendor: str
+    memory_gib: PosFloat
+    hbm_gbps: PosFloat
+    """Memory bandwidth in GB/s (HBM for GPUs; measured triad bandwidth for a detected CPU)."""
+    peak_tflops: PeakTflops
+    sources: dict[str, str]
+    """Where each figure comes from: field name -> citation."""
+    description: str = ""
+    aliases: list[str] = []
+    device_names: list[str] = []
+    """Substrings of torch.cuda.get_device_name() that identify this hardware."""
+    sm_count: Optional[PosInt] = None
+    l2_mib: Optional[PosFloat] = None
+    practical_tflops: Optional[dict[str, float]] = None
+    """Published sustained figures where they differ from the peaks (e.g. H800 clock throttling)."""
+    nvlink_gbps: Optional[PosFloat] = None
+    """NVLink bandwidth per GPU, GB/s, both directions together."""
+    practical_nvlink_gbps: Optional[PosFloat] = None
+    """NVLink bandwidth achieved by real collectives (DeepEP intranode), GB/s."""
+    rdma_gbps: Optional[PosFloat] = None
+    """Scale-out RDMA bandwidth per GPU, GB/s, one direction."""
+    measured: bool = False
+    host: Optional[HostInfo] = None
+
+
+class MlaDims(_Base):
+    heads: PosInt
+    q_lora_rank: Optional[PosInt]
+    """None where queries are not low-rank compressed (DeepSeek-V2-Lite)."""
+    kv_lora_rank: PosInt
+    qk_nope_head_dim: PosInt
+    qk_rope_head_dim: PosInt
+    v_head_dim: PosInt
+
+
+class ExpertBytes(_Base):
+    """Bytes of one routed expert's weights (gate, up and down projections)."""
+
+    fp8: PosInt
+    """FP8 E4M3 weights plus their float32 128x128 block scales."""
+    bf16: PosInt
+
+
+class ModelProfile(_Base, tag_field="kind", tag="model"):
+    name: Name
+    layers: PosInt
+    dense_layers: NonNegInt
+    """Dense (non-MoE) layers before the first MoE layer."""
+    moe_layers: PosInt
+    routed_experts: PosInt
+    shared_experts: NonNegInt
+    experts_per_token: PosInt
+    expert_groups: PosInt
+    groups_per_token: PosInt
+    hidden_size: PosInt
+    moe_intermediate_size: PosInt
+    intermediate_size: PosInt
+    """FFN width of the dense layers."""
+    vocab_size: PosInt
+    mla: MlaDims
+    expert_bytes: ExpertBytes
+    sources: dict[str, str]
+    description: str = ""
+    aliases: list[str] = []
+    mtp_layers: NonNegInt = 0
+
+
+class ClusterProfile(_Base, tag_field="kind", tag="cluster"):
+    name: Name
+    hardware: str
+    """Name of the hardware profile of every GPU."""
+    model: str
+    phase: str
+    """prefill, decode or training."""
+    nodes: PosInt
+    gpus_per_node: PosInt
+    sources: dict[str, str]
+    description: str = ""
+    aliases: list[str] = []
+    ep: Optional[PosInt] = None
+    tp: Optional[PosInt] = None
+    pp: Optional[PosInt] = None
+    dp: Optional[PosInt] = None
+    redundant_experts: Optional[PosInt] = None
+    routed_experts_per_gpu: Optional[PosInt] = None
+    pipeline_schedule: Optional[str] = None
+
+    @property
+    def gpus(self) -> int:
+        return self.nodes * self.gpus_per_node
+
+
+Profile = Union[HardwareProfile, ModelProfile, ClusterProfile]
+KINDS = ("hardware", "model", "cluster")
+_decoder = msgspec.convert  # YAML is parsed by PyYAML, then converted with these types
