@@ -19,10 +19,14 @@ from ..io import dumps_json
 
 
 def _console(stderr: bool) -> Console:
-    # NOTE: a fixed width when not on a TTY keeps piped tables identical between runs and terminals.
+    """Styles only on a terminal (or with FORCE_COLOR); colour never with NO_COLOR set."""
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else int(os.environ.get("COLUMNS", "120"))
-    return Console(file=stream, stderr=stderr, highlight=False, width=width, soft_wrap=False)
+    no_color = bool(os.environ.get("NO_COLOR"))
+    styled = stream.isatty() or (bool(os.environ.get("FORCE_COLOR")) and not no_color)
+    # NOTE: a fixed width when not on a TTY keeps piped tables identical between runs and terminals.
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS") or 120)
+    return Console(file=stream, stderr=stderr, highlight=False, width=width, soft_wrap=False,
+                   force_terminal=styled, color_system="auto" if styled else None, no_color=no_color)
 
 
 class Output:
