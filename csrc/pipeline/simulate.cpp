@@ -169,7 +169,7 @@ Times make_times(const Schedule& s, F64 f, F64 b, F64 w, F64 fb, double latency)
   take(w, "w_time", t.w);
   take(fb, "fb_time", t.fb);
   for (int i = 0; i < s.stages; ++i)
-    FF_CHECK(t.w[i] < t.b[i], "w_time must be less than b_time (W is part of B), got W=" << t.w[i] << ", B=" << t.b[i]);
+    FF_CHECK(t.w[i] <= t.b[i], "w_time must not exceed b_time (W is part of B), got W=" << t.w[i] << ", B=" << t.b[i]);
   FF_CHECK(std::isfinite(latency) && latency >= 0, "p2p_latency must be zero or positive, got " << latency);
   t.latency = latency;
   return t;
