@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -25,13 +25,13 @@ _PER_STAGE = "; one value, or one per stage separated by commas"
 FOpt = Annotated[str, typer.Option("--f-time", help="Forward chunk time F" + _PER_STAGE + ".")]
 BOpt = Annotated[str, typer.Option("--b-time", help="Full backward chunk time B" + _PER_STAGE + ".")]
 WOpt = Annotated[str, typer.Option("--w-time", help="Weight-gradient part W of B" + _PER_STAGE + ".")]
-FBOpt = Annotated[Optional[str], typer.Option("--fb-time", help="Overlapped F&B pair time (default F+B)" + _PER_STAGE + ".")]
+FBOpt = Annotated[str | None, typer.Option("--fb-time", help="Overlapped F&B pair time (default F+B)" + _PER_STAGE + ".")]
 LatOpt = Annotated[float, typer.Option("--p2p-latency", help="Point-to-point latency between ranks.")]
 STYLE = {"F": "on blue", "B": "on dark_orange", "B-input": "black on yellow", "W": "black on green",
          "F&B": "on purple"}
 
 
-def _times(f: str, b: str, w: str, fb: Optional[str], latency: float) -> lib.ChunkTimes:
+def _times(f: str, b: str, w: str, fb: str | None, latency: float) -> lib.ChunkTimes:
     def parse(text: str, name: str):
         try:
             vals = tuple(float(x) for x in text.split(","))
@@ -81,8 +81,8 @@ def simulate(
     fb_time: FBOpt = None,
     p2p_latency: LatOpt = 0.0,
     timeline: Annotated[bool, typer.Option("--timeline", help="Draw a per-rank Gantt chart, ops coloured by kind.")] = False,
-    chrome_trace: Annotated[Optional[Path], typer.Option("--chrome-trace", dir_okay=False, help="Write a Chrome trace (Perfetto, chrome://tracing); 1 time unit = 1 ms.")] = None,
-    svg: Annotated[Optional[Path], typer.Option("--svg", dir_okay=False, help="Write the timeline as an SVG image.")] = None,
+    chrome_trace: Annotated[Path | None, typer.Option("--chrome-trace", dir_okay=False, help="Write a Chrome trace (Perfetto, chrome://tracing); 1 time unit = 1 ms.")] = None,
+    svg: Annotated[Path | None, typer.Option("--svg", dir_okay=False, help="Write the timeline as an SVG image.")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Simulate one schedule: makespan, bubble, per-rank idle time and peak activations.
@@ -189,7 +189,7 @@ def sweep(
     f_time: Annotated[str, typer.Option("--f-time", help="F values, same syntax.")] = "1",
     b_time: Annotated[str, typer.Option("--b-time", help="B values.")] = "2",
     w_time: Annotated[str, typer.Option("--w-time", help="W values.")] = "1",
-    fb_time: Annotated[Optional[str], typer.Option("--fb-time", help="F&B values (default F+B of each combination).")] = None,
+    fb_time: Annotated[str | None, typer.Option("--fb-time", help="F&B values (default F+B of each combination).")] = None,
     p2p_latency: Annotated[str, typer.Option("--p2p-latency", help="Latency values.")] = "0",
     out_file: OutOpt = None,
     json: JsonOpt = False,
