@@ -99,9 +99,9 @@ class SimResult:
     def check(self) -> SimResult:
         """Raise CheckFailed naming the stuck rank and op if the schedule deadlocked."""
         if self.deadlock:
-            d = self.deadlock[0]
-            raise CheckFailed(f"schedule deadlocks: rank {d['rank']} is stuck at op {d['index']} ({d['op']})"
-                              + (f" and {len(self.deadlock) - 1} more ranks" if len(self.deadlock) > 1 else ""))
+            stuck = ", ".join(f"rank {d['rank']} at op {d['index']} ({d['op']})" for d in self.deadlock[:4])
+            more = f" and {len(self.deadlock) - 4} more ranks" if len(self.deadlock) > 4 else ""
+            raise CheckFailed(f"schedule deadlocks: no rank can go on; stuck: {stuck}{more}")
         return self
 
     def ops(self, rank: int) -> list[dict[str, Any]]:
