@@ -346,7 +346,7 @@ void count_search(const std::vector<double>& w, int G, int k, std::vector<int>& 
   evaluate(w, cnt, G, k, cur);
   int evals = 0;
   const double floor = std::accumulate(w.begin(), w.end(), 0.0) / G * (1 + 1e-4);
-  for (bool improved = true; improved && evals < 3000 && cur.top[0] > floor;) {
+  for (bool improved = true; improved && evals < 800 && cur.top[0] > floor;) {
     improved = false;
     for (int y : cur.hot) {
       if (cnt[y] >= G) continue;
@@ -368,6 +368,7 @@ void count_search(const std::vector<double>& w, int G, int k, std::vector<int>& 
 // search on the target max load over constructed count/placement pairs.
 Packing balanced_sub(const std::vector<double>& w, int G, int k) {
   const int n = (int)w.size();
+  const double total = std::accumulate(w.begin(), w.end(), 0.0), good = total / G * (1 + 1e-3);
   Packing best;
   best.G = G, best.k = k;
   {  // greedy counts, as DeepSeek's replication gives them
@@ -375,12 +376,19 @@ Packing balanced_sub(const std::vector<double>& w, int G, int k) {
     std::vector<int> p2l(G * k);
     best.cnt.assign(n, 0);
     replicate(wf.data(), n, G * k, p2l.data(), best.cnt.data());
-    count_search(w, G, k, best.cnt);
     lpt_pack(w, best);
     local_search(w, best);
   }
+  if (best.max <= good) return best;
+  {
+    Packing cs = best;
+    count_search(w, G, k, cs.cnt);
+    lpt_pack(w, cs);
+    local_search(w, cs);
+    if (cs.max < best.max) best = cs;
+  }
+  if (best.max <= good) return best;
   const std::vector<int> order = desc_order(w);
-  double total = std::accumulate(w.begin(), w.end(), 0.0);
   double lo = total / G, hi = best.max;
   Packing cand, top;
   cand.G = G, cand.k = k;
