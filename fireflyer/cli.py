@@ -6,11 +6,11 @@ import importlib
 import os
 import sys
 import traceback
-from typing import Annotated, Optional
+from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from . import __version__
 from .errors import FireflyerError
@@ -31,25 +31,25 @@ def _debug() -> bool:
 class FlyerGroup(TyperGroup):
     """Turns library errors into one line on stderr and an exit code (0 ok, 1 check failed, 2 bad input)."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except (TyperException, typer.Exit, typer.Abort):  # usage errors (exit 2) and deliberate exits
             raise
         except FireflyerError as e:
             if _debug():
                 traceback.print_exc()
-            click.echo(f"flyer: error: {e.one_line()}", err=True)
-            raise click.exceptions.Exit(e.exit_code) from None
+            typer.echo(f"flyer: error: {e.one_line()}", err=True)
+            raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt:
-            click.echo("flyer: interrupted", err=True)
-            raise click.exceptions.Exit(130) from None
+            typer.echo("flyer: interrupted", err=True)
+            raise typer.Exit(130) from None
         except Exception as e:  # a bug: say so in one line, traceback on request
             if _debug():
                 traceback.print_exc()
-            click.echo(f"flyer: internal error: {type(e).__name__}: {e} "
+            typer.echo(f"flyer: internal error: {type(e).__name__}: {e} "
                        "(rerun with --debug or FLYER_DEBUG=1 for a traceback, and report it)", err=True)
-            raise click.exceptions.Exit(EXIT_INTERNAL) from None
+            raise typer.Exit(EXIT_INTERNAL) from None
 
 
 app = typer.Typer(
@@ -72,7 +72,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[Optional[bool], typer.Option("--version", "-V", callback=_version, is_eager=True,
+    version: Annotated[bool | None, typer.Option("--version", "-V", callback=_version, is_eager=True,
                                                     help="Print the version and exit.")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors (same as FLYER_DEBUG=1).")] = False,
 ) -> None:

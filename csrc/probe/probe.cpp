@@ -13,6 +13,10 @@
 #include <thread>
 #include <vector>
 
+// Defined in fma_kernel.cpp.
+double fma_kernel(int64_t iters, float seed);
+int fma_flops_per_iter();
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -121,40 +125,6 @@ std::vector<double> stream_triad(size_t n, int threads, int reps) {
   return triad_passes(a.p, b.p, c.p, 3.0, n, threads, reps);
 }
 
-// FMA-bound loop: kAcc independent vector accumulators hide the FMA latency.
-#if defined(__AVX512F__)
-constexpr int kVecBytes = 64;
-constexpr int kAcc = 16;
-#elif defined(__AVX__)
-constexpr int kVecBytes = 32;
-constexpr int kAcc = 10;
-#else
-constexpr int kVecBytes = 16;
-constexpr int kAcc = 10;
-#endif
-typedef float vfloat __attribute__((vector_size(kVecBytes)));
-constexpr int kLanes = kVecBytes / 4;
-
-double fma_kernel(int64_t iters, float seed) {
-  vfloat acc[kAcc];
-  vfloat mul, add;
-  for (int l = 0; l < kLanes; ++l) {
-    mul[l] = 0.999999f;
-    add[l] = 1e-7f * seed;
-  }
-  for (int k = 0; k < kAcc; ++k)
-    for (int l = 0; l < kLanes; ++l) acc[k][l] = seed + k + l;
-  for (int64_t i = 0; i < iters; ++i) {
-#pragma GCC unroll 16
-    for (int k = 0; k < kAcc; ++k) acc[k] = acc[k] * mul + add;
-    // NOTE: no fast-math, so the compiler cannot fold the float recurrence; fp-contract=fast makes it FMAs.
-  }
-  double sum = 0;
-  for (int k = 0; k < kAcc; ++k)
-    for (int l = 0; l < kLanes; ++l) sum += acc[k][l];
-  return sum;
-}
-
 // Returns (flops, seconds) for each of `reps` passes of `iters` iterations on every thread.
 std::vector<std::pair<double, double>> fma_peak(int64_t iters, int threads, int reps) {
   FF_CHECK(iters >= 1, "fma_peak: iters must be >= 1, got " << iters);
@@ -165,7 +135,7 @@ std::vector<std::pair<double, double>> fma_peak(int64_t iters, int threads, int 
   SpinBarrier barrier(threads);
   Clock::time_point t0;
   std::vector<double> sink(threads * 8, 0.0);
-  const double flops = 2.0 * kAcc * kLanes * double(iters) * threads;
+  const double flops = double(fma_flops_per_iter()) * double(iters) * threads;
   run_on_threads(threads, [&](int t) {
     for (int r = 0; r < reps; ++r) {
       barrier.wait();
@@ -195,7 +165,7 @@ std::string isa() {
 }  // namespace
 
 void register_probe(nb::module_ m) {
-  m.def("triad", &triad, nb::arg("a"), nb::arg("b"), nb::arg("c"), nb::arg("scalar"), nb::arg("threads") = 1,
+  m.def("triad", &triad, nb::arg("a").noconvert(), nb::arg("b").noconvert(), nb::arg("c").noconvert(), nb::arg("scalar"), nb::arg("threads") = 1,
         nb::arg("reps") = 1,
         "a[:] = b + scalar * c over float64 arrays on `threads` threads; seconds of each pass.");
   m.def("stream_triad", &stream_triad, nb::arg("n"), nb::arg("threads"), nb::arg("reps"),
@@ -204,5 +174,5 @@ void register_probe(nb::module_ m) {
   m.def("fma_peak", &fma_peak, nb::arg("iters"), nb::arg("threads"), nb::arg("reps"),
         "FMA-bound FP32 loop; (flops, seconds) of each pass.");
   m.def("isa", &isa, "The vector instruction set the core was compiled for.");
-  m.attr("fma_flops_per_iter") = 2 * kAcc * kLanes;
+  m.attr("fma_flops_per_iter") = fma_flops_per_iter();
 }

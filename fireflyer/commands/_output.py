@@ -14,15 +14,20 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..io import dumps_json
 
 
 def _console(stderr: bool) -> Console:
-    # NOTE: a fixed width when not on a TTY keeps piped tables identical between runs and terminals.
+    """Styles only on a terminal (or with FORCE_COLOR); colour never with NO_COLOR set."""
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else int(os.environ.get("COLUMNS", "120"))
-    return Console(file=stream, stderr=stderr, highlight=False, width=width, soft_wrap=False)
+    no_color = bool(os.environ.get("NO_COLOR"))
+    styled = stream.isatty() or (bool(os.environ.get("FORCE_COLOR")) and not no_color)
+    # NOTE: a fixed width when not on a TTY keeps piped tables identical between runs and terminals.
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS") or 120)
+    return Console(file=stream, stderr=stderr, highlight=False, width=width, soft_wrap=False,
+                   force_terminal=styled, color_system="auto" if styled else None, no_color=no_color)
 
 
 class Output:
@@ -53,7 +58,7 @@ class Output:
             just = justify[i] if justify else ("left" if i == 0 else "right")
             t.add_column(col, justify=just)  # type: ignore[arg-type]
         for row in rows:
-            t.add_row(*(fmt(v) for v in row))
+            t.add_row(*(Text(fmt(v)) for v in row))  # cells are data, never markup
         self.console.print(t)
 
     def kv(self, mapping: Mapping[str, Any], *, title: str | None = None) -> None:
@@ -61,21 +66,22 @@ class Output:
         t.add_column("key", style="bold")
         t.add_column("value")
         for k, v in mapping.items():
-            t.add_row(str(k), fmt(v))
+            t.add_row(Text(str(k)), Text(fmt(v)))
         self.console.print(t)
 
     def line(self, text: str = "", *, style: str | None = None) -> None:
         """One line of human output on stdout (suppressed in JSON mode)."""
         if not self.json_mode:
-            self.console.print(text, style=style)
+            # NOTE: plain text, never Rich markup: YAML flow lists like [a, b] must print as they are.
+            self.console.print(text, style=style, markup=False, soft_wrap=True)
 
     # Side channel -----------------------------------------------------------------------------
     def hint(self, text: str) -> None:
         """A note for the person at the terminal, on stderr (shown in JSON mode too)."""
-        self.err.print(text, style="dim")
+        self.err.print(text, style="dim", markup=False, soft_wrap=True)
 
     def warn(self, text: str) -> None:
-        self.err.print(f"warning: {text}", style="yellow")
+        self.err.print(f"warning: {text}", style="yellow", markup=False, soft_wrap=True)
 
     @contextlib.contextmanager
     def progress(self, description: str, total: float | None = None) -> Iterator[Callable[..., None]]:

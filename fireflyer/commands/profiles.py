@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,7 +19,7 @@ app = typer.Typer(help="Hardware, model and cluster profiles, and the measured p
 
 @app.command("list")
 def list_(
-    kind: Annotated[Optional[str], typer.Option("--kind", help="Only this kind: hardware, model or cluster.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind: hardware, model or cluster.")] = None,
     json: JsonOpt = False,
 ) -> None:
     """List every profile: shipped ones and the user's (FLYER_PROFILES, ~/.config/fireflyer/profiles).
@@ -100,10 +100,10 @@ def validate(
 @app.command()
 def detect(
     quick: Annotated[bool, typer.Option("--quick", help="About 1 s instead of about 5 s; less accurate.")] = False,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="Threads to use (default: all available cores).")] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="Profile name to give the result (default: HOSTNAME-cpu).")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="Threads to use (default: all available cores).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Profile name to give the result (default: HOSTNAME-cpu).")] = None,
     out_file: OutOpt = None,
-    min_gbps: Annotated[Optional[float], typer.Option("--min-gbps", help="Exit 1 if measured bandwidth is below this.")] = None,
+    min_gbps: Annotated[float | None, typer.Option("--min-gbps", help="Exit 1 if measured bandwidth is below this.")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Measure this machine: CPU, cores, memory, GPUs, and the CPU roofline (triad GB/s, FP32 FLOP/s).

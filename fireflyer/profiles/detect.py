@@ -130,7 +130,7 @@ def detect(*, quick: bool = False, threads: int | None = None, name: str | None 
     if quick:
         array_bytes, triad_runs, fma_runs, fma_secs = max(4 * llc, 64 * MiB), 4, 3, 0.08
     else:
-        array_bytes, triad_runs, fma_runs, fma_secs = max(8 * llc, 256 * MiB), 10, 5, 0.3
+        array_bytes, triad_runs, fma_runs, fma_secs = max(8 * llc, 256 * MiB), 20, 5, 0.3
     array_bytes = int(min(array_bytes, avail // 8))
 
     step(0, description="host")

@@ -179,9 +179,18 @@ def cluster(name: str) -> ClusterProfile:
     return _typed(name, "cluster", ClusterProfile)
 
 
+_FIRST = ("kind", "name", "description", "aliases")
+
+
 def to_dict(profile: Profile) -> dict:
-    """The profile as plain data, ``kind`` first, in the field order of the schema."""
-    return msgspec.to_builtins(profile)
+    """The profile as plain data: kind, name, description and aliases first, then the schema's order,
+    ``sources`` last."""
+    data = msgspec.to_builtins(profile)
+    ordered = {k: data[k] for k in _FIRST if k in data}
+    ordered.update((k, v) for k, v in data.items() if k not in ordered and k != "sources")
+    if "sources" in data:
+        ordered["sources"] = data["sources"]
+    return ordered
 
 
 def to_yaml(profile: Profile) -> str:

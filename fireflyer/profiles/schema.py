@@ -6,7 +6,7 @@ Field names are part of the interface: other tools read them. Units are in the n
 
 from __future__ import annotations
 
-from typing import Annotated, Optional, Union
+from typing import Annotated, Union
 
 import msgspec
 from msgspec import Meta, Struct
@@ -25,10 +25,10 @@ class PeakTflops(_Base):
     """Dense peak TFLOP/s by data type (never the with-sparsity figures)."""
 
     fp32: PosFloat
-    tf32: Optional[PosFloat] = None
-    bf16: Optional[PosFloat] = None
-    fp16: Optional[PosFloat] = None
-    fp8: Optional[PosFloat] = None
+    tf32: PosFloat | None = None
+    bf16: PosFloat | None = None
+    fp16: PosFloat | None = None
+    fp8: PosFloat | None = None
 
 
 class DetectedGpu(_Base):
@@ -36,7 +36,7 @@ class DetectedGpu(_Base):
     device_name: str
     memory_gib: PosFloat
     sm_count: PosInt
-    profile: Optional[str] = None
+    profile: str | None = None
     """The shipped hardware profile this GPU matched, if any."""
 
 
@@ -68,23 +68,23 @@ class HardwareProfile(_Base, tag_field="kind", tag="hardware"):
     aliases: list[str] = []
     device_names: list[str] = []
     """Substrings of torch.cuda.get_device_name() that identify this hardware."""
-    sm_count: Optional[PosInt] = None
-    l2_mib: Optional[PosFloat] = None
-    practical_tflops: Optional[dict[str, float]] = None
+    sm_count: PosInt | None = None
+    l2_mib: PosFloat | None = None
+    practical_tflops: dict[str, float] | None = None
     """Published sustained figures where they differ from the peaks (e.g. H800 clock throttling)."""
-    nvlink_gbps: Optional[PosFloat] = None
+    nvlink_gbps: PosFloat | None = None
     """NVLink bandwidth per GPU, GB/s, both directions together."""
-    practical_nvlink_gbps: Optional[PosFloat] = None
+    practical_nvlink_gbps: PosFloat | None = None
     """NVLink bandwidth achieved by real collectives (DeepEP intranode), GB/s."""
-    rdma_gbps: Optional[PosFloat] = None
+    rdma_gbps: PosFloat | None = None
     """Scale-out RDMA bandwidth per GPU, GB/s, one direction."""
     measured: bool = False
-    host: Optional[HostInfo] = None
+    host: HostInfo | None = None
 
 
 class MlaDims(_Base):
     heads: PosInt
-    q_lora_rank: Optional[PosInt]
+    q_lora_rank: PosInt | None
     """None where queries are not low-rank compressed (DeepSeek-V2-Lite)."""
     kv_lora_rank: PosInt
     qk_nope_head_dim: PosInt
@@ -136,13 +136,13 @@ class ClusterProfile(_Base, tag_field="kind", tag="cluster"):
     sources: dict[str, str]
     description: str = ""
     aliases: list[str] = []
-    ep: Optional[PosInt] = None
-    tp: Optional[PosInt] = None
-    pp: Optional[PosInt] = None
-    dp: Optional[PosInt] = None
-    redundant_experts: Optional[PosInt] = None
-    routed_experts_per_gpu: Optional[PosInt] = None
-    pipeline_schedule: Optional[str] = None
+    ep: PosInt | None = None
+    tp: PosInt | None = None
+    pp: PosInt | None = None
+    dp: PosInt | None = None
+    redundant_experts: PosInt | None = None
+    routed_experts_per_gpu: PosInt | None = None
+    pipeline_schedule: str | None = None
 
     @property
     def gpus(self) -> int:
