@@ -76,7 +76,7 @@ def plan(
         replicas = w.shape[1] + (32 if w.shape[1] == 256 else 0)
     prev = lib.read_plan(previous, gpus=gpus, nodes=nodes) if previous else None
     if prev is not None:
-        lib.rebalance.check_plan_matches(prev.phy2log, w, replicas, file=str(previous))
+        lib.check_plan_matches(prev.phy2log, w, replicas, file=str(previous))
     if fmt not in lib.FORMATS:
         raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(lib.FORMATS)}", field="format")
     p = lib.plan(w, replicas, groups, nodes, gpus, policy=policy, hierarchical=hierarchical, previous=prev,

@@ -4,6 +4,7 @@ vllm, trtllm). Every reader raises InputError naming the file and field; every w
 from __future__ import annotations
 
 import csv
+import json
 import io as _io
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,10 @@ def read_loads(path: str | Path) -> np.ndarray:
         try:
             obj = msgspec.json.decode(data)
         except msgspec.DecodeError as e:
-            raise InputError(f"not valid JSON ({e})", file=name) from None
+            try:  # NOTE: Python's json writes NaN and Infinity; read them to say what is wrong with them
+                obj = json.loads(data)
+            except ValueError:
+                raise InputError(f"not valid JSON ({e})", file=name) from None
         return _from_mapping(obj, name)
     if suffix in (".yaml", ".yml"):
         import yaml

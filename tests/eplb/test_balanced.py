@@ -8,7 +8,7 @@ import pytest
 from fireflyer import eplb
 
 from . import reference as ref
-from .conftest import zipf_loads
+from .helpers import zipf_loads
 
 
 def test_never_worse_than_deepseek_on_100_cases():

@@ -4,7 +4,7 @@ import numpy as np
 
 from fireflyer import eplb
 
-from .conftest import zipf_loads
+from .helpers import zipf_loads
 
 
 def test_unchanged_loads_move_nothing():

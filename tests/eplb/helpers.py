@@ -1,5 +1,6 @@
+"""Seeded loads shared by the eplb tests."""
+
 import numpy as np
-import pytest
 
 
 def zipf_loads(layers: int, experts: int, exponent: float, seed: int, noise: float = 0.0) -> np.ndarray:
@@ -9,7 +10,3 @@ def zipf_loads(layers: int, experts: int, exponent: float, seed: int, noise: flo
     rows = [rng.permutation(base) * (rng.lognormal(0, noise, experts) if noise else 1) for _ in range(layers)]
     return np.array(rows, dtype=np.float32)
 
-
-@pytest.fixture
-def zipf():
-    return zipf_loads
