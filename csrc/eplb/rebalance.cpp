@@ -346,18 +346,29 @@ void count_search(const std::vector<double>& w, int G, int k, std::vector<int>& 
   evaluate(w, cnt, G, k, cur);
   int evals = 0;
   const double floor = std::accumulate(w.begin(), w.end(), 0.0) / G * (1 + 1e-4);
+  std::vector<int> donors, hot;
   for (bool improved = true; improved && evals < 800 && cur.top[0] > floor;) {
     improved = false;
-    for (int y : cur.hot) {
+    // NOTE: candidates in load order, not index order, so a permutation of the experts does not
+    // change the path: heaviest per-replica hot experts first, cheapest donors first.
+    hot = cur.hot;
+    std::stable_sort(hot.begin(), hot.end(), [&](int a, int b) { return w[a] / cnt[a] > w[b] / cnt[b]; });
+    donors.clear();
+    for (int x = 0; x < n; ++x)
+      if (cnt[x] >= 2) donors.push_back(x);
+    std::stable_sort(donors.begin(), donors.end(),
+                     [&](int a, int b) { return w[a] / (cnt[a] - 1) < w[b] / (cnt[b] - 1); });
+    for (int y : hot) {
       if (cnt[y] >= G) continue;
-      for (int x = 0; x < n && !improved; ++x) {
-        if (x == y || cnt[x] < 2) continue;
+      for (int x : donors) {
+        if (x == y) continue;
         cnt[x]--, cnt[y]++, evals++;
         evaluate(w, cnt, G, k, v);
-        if (better(v, cur))
+        if (better(v, cur)) {
           std::swap(cur, v), improved = true;
-        else
-          cnt[x]++, cnt[y]--;
+          break;
+        }
+        cnt[x]++, cnt[y]--;
       }
       if (improved) break;
     }
