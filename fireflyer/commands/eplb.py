@@ -77,6 +77,9 @@ def plan(
     prev = lib.read_plan(previous, gpus=gpus, nodes=nodes) if previous else None
     if prev is not None:
         lib.check_plan_matches(prev.phy2log, w, replicas, file=str(previous))
+        if prev.meta.get("gpus", gpus) != gpus or prev.meta.get("nodes", nodes) != nodes:
+            raise InputError(f"plan is for {prev.meta.get('gpus')} GPUs on {prev.meta.get('nodes')} nodes, "
+                             f"not {gpus} on {nodes}", file=str(previous), field="meta.gpus")
     if fmt not in lib.FORMATS:
         raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(lib.FORMATS)}", field="format")
     p = lib.plan(w, replicas, groups, nodes, gpus, policy=policy, hierarchical=hierarchical, previous=prev,

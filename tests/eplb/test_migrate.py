@@ -1,10 +1,13 @@
 """Migration-aware planning: few copies, within tolerance of a fresh plan, nothing for unchanged loads."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fireflyer import eplb
 
 from .helpers import zipf_loads
+from .test_rebalance import check_invariants
 
 
 def test_unchanged_loads_move_nothing():
@@ -48,3 +51,17 @@ def test_copy_budget_is_respected():
     w2 = (w * rng.lognormal(0, 0.3, w.shape)).astype(np.float32)
     mig = eplb.plan(w2, 288, 8, 4, 32, previous=old, max_copies=40)
     assert eplb.copies(old, mig).sum() <= 40
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.booleans(), st.integers(1, 3), st.integers(0, 3), st.floats(0.0, 0.5), st.integers(0, 2**31))
+def test_migrated_plans_keep_the_invariants(hierarchical, nodes, extra, noise, seed):
+    groups, gpus = nodes * 2, nodes * 2
+    E = groups * 3
+    R = E + extra * gpus
+    rng = np.random.default_rng(seed)
+    w = np.round(rng.pareto(1.2, (2, E)) * 10).astype(np.float32)
+    old = eplb.plan(w, R, groups, nodes, gpus, hierarchical=hierarchical)
+    w2 = (w * rng.lognormal(0, noise, w.shape)).astype(np.float32)
+    new = eplb.plan(w2, R, groups, nodes, gpus, hierarchical=hierarchical, previous=old)
+    check_invariants(new, w2, groups, nodes, gpus, hierarchical)
