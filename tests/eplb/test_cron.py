@@ -46,7 +46,8 @@ def test_concurrent_run_is_refused_and_a_killed_run_leaves_the_plan_intact(tmp_p
     marker = tmp_path / "inside-write"
     env = {**os.environ, "NO_COLOR": "1"}
     slow = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(marker), "eplb", "rebalance", "--load", str(new),
-                             "--current", str(cur)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--current", str(cur)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=tmp_path)  # not the checkout: its fireflyer/ has no _core
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
