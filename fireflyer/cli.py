@@ -20,6 +20,7 @@ EXIT_INTERNAL = 3
 # (group name, module under fireflyer.commands). Only groups with working commands are listed.
 GROUPS = [
     ("profiles", "profiles"),
+    ("eplb", "eplb"),
     ("pipeline", "pipeline"),
 ]
 

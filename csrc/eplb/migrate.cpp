@@ -1,0 +1,268 @@
+// Migration-aware planning: start from the previous plan and change only what is needed to come within a
+// tolerance of the best max/mean for the new loads, counting copies ((GPU, expert) pairs not held before).
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "common.h"
+#include "eplb/eplb.h"
+
+namespace ff::eplb {
+namespace {
+
+int count_copies(const std::vector<int64_t>& plan, const std::vector<char>& old, int E, int per) {
+  const int R = (int)plan.size();
+  std::vector<char> seen(old.size(), 0);
+  int copies = 0;
+  for (int p = 0; p < R; ++p) {
+    size_t key = (size_t)(p / per) * E + plan[p];
+    if (!seen[key] && !old[key]) copies++;
+    seen[key] = 1;
+  }
+  return copies;
+}
+
+// Permute the GPUs of a fresh plan (within nodes, and nodes too where hierarchical) to overlap most with
+// the previous plan. Greedy matching on overlap; slots within a GPU keep their previous position.
+std::vector<int64_t> align(const std::vector<int64_t>& fresh, const int64_t* prev, const Shape& s, bool hier) {
+  const int R = s.replicas, per = R / s.gpus, E = s.experts;
+  const int blocks = hier ? s.nodes : 1, gb = s.gpus / blocks;
+  auto overlap = [&](int gf, int go) {
+    int o = 0;
+    for (int i = 0; i < per; ++i)
+      for (int j = 0; j < per; ++j)
+        if (fresh[gf * per + i] == prev[go * per + j]) {
+          o++;
+          break;
+        }
+    return o;
+  };
+  auto match = [](int n, const std::vector<int>& score) {  // greedy max-overlap assignment, score[a*n+b]
+    std::vector<int> idx(n * n);
+    std::iota(idx.begin(), idx.end(), 0);
+    std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return score[a] > score[b]; });
+    std::vector<int> to(n, -1), taken(n, 0);
+    for (int x : idx) {
+      int a = x / n, b = x % n;
+      if (to[a] < 0 && !taken[b]) to[a] = b, taken[b] = 1;
+    }
+    return to;
+  };
+  std::vector<int> bto(blocks, 0);
+  if (blocks > 1) {
+    std::vector<int> bs(blocks * blocks, 0);
+    for (int a = 0; a < blocks; ++a)
+      for (int b = 0; b < blocks; ++b)
+        for (int i = 0; i < gb; ++i)
+          for (int j = 0; j < gb; ++j) bs[a * blocks + b] += overlap(a * gb + i, b * gb + j);
+    bto = match(blocks, bs);
+  }
+  std::vector<int64_t> out(R);
+  std::vector<int> sc(gb * gb);
+  for (int a = 0; a < blocks; ++a) {
+    int b = bto[a];
+    for (int i = 0; i < gb; ++i)
+      for (int j = 0; j < gb; ++j) sc[i * gb + j] = overlap(a * gb + i, b * gb + j);
+    std::vector<int> to = match(gb, sc);
+    for (int i = 0; i < gb; ++i) {
+      int gf = a * gb + i, go = b * gb + to[i];
+      // keep an expert in the slot it held before where the GPU already had it
+      std::vector<int64_t> items(fresh.begin() + gf * per, fresh.begin() + (gf + 1) * per);
+      std::vector<int64_t> dst(per, -1);
+      for (int j = 0; j < per; ++j) {
+        auto f = std::find(items.begin(), items.end(), prev[go * per + j]);
+        if (f != items.end()) dst[j] = *f, *f = -1;
+      }
+      size_t q = 0;
+      for (int j = 0; j < per; ++j)
+        if (dst[j] < 0) {
+          while (items[q] < 0) ++q;
+          dst[j] = items[q++];
+        }
+      std::copy(dst.begin(), dst.end(), out.begin() + go * per);
+    }
+  }
+  (void)E;
+  return out;
+}
+
+struct Result {
+  std::vector<int64_t> plan;
+  double ratio;
+  int copies;
+};
+
+// Local repair of the previous plan: while the heaviest GPU is above the target, apply the cheapest
+// (fewest new copies) swap or replica move that brings it down without lifting another GPU to its level.
+Result repair(const float* wf, const int64_t* prev, const Shape& s, bool hier, double target, int budget,
+              const std::vector<char>& old) {
+  const int R = s.replicas, G = s.gpus, per = R / G, E = s.experts, gpn = G / s.nodes;
+  std::vector<double> w(wf, wf + E);
+  std::vector<int64_t> slot(prev, prev + R);
+  std::vector<int> cnt(E, 0), pres((size_t)G * E, 0);
+  std::vector<std::vector<int>> where(E);  // slots of each expert
+  for (int p = 0; p < R; ++p) cnt[slot[p]]++, pres[(size_t)(p / per) * E + slot[p]]++, where[slot[p]].push_back(p);
+  std::vector<double> load(G, 0.0);
+  for (int p = 0; p < R; ++p) load[p / per] += w[slot[p]] / cnt[slot[p]];
+  const double total = std::accumulate(w.begin(), w.end(), 0.0), mean = total / G;
+  const double level = target * mean;
+  int copies = count_copies(slot, old, E, per);
+  auto newc = [&](int g, int e) { return old[(size_t)g * E + e] ? 0 : 1; };
+  std::vector<std::pair<int, double>> aff;
+  auto bump = [&](int g, double d) {
+    for (auto& a : aff)
+      if (a.first == g) {
+        a.second += d;
+        return;
+      }
+    aff.push_back({g, load[g] + d});
+  };
+  for (int iter = 0; iter < 4 * R; ++iter) {
+    int gs = (int)(std::max_element(load.begin(), load.end()) - load.begin());
+    if (load[gs] <= level) break;
+    const double limit = load[gs] * (1 - 1e-12);
+    int bcost = INT32_MAX, kind = 0, ba = -1, bb = -1;
+    double bmax = INFINITY;
+    auto consider = [&](int cost, double m, int k, int a, int b) {
+      if (copies + cost > budget) return;
+      if (cost < bcost || (cost == bcost && m < bmax)) bcost = cost, bmax = m, kind = k, ba = a, bb = b;
+    };
+    const int node = gs / gpn;
+    for (int a = gs * per; a < gs * per + per; ++a) {
+      const int ea = (int)slot[a];
+      const double va = w[ea] / cnt[ea];
+      for (int b = 0; b < R; ++b) {
+        const int h = b / per, eb = (int)slot[b];
+        if (h == gs || eb == ea || (hier && h / gpn != node)) continue;
+        // swap a <-> b
+        const double vb = w[eb] / cnt[eb];
+        if (vb < va && !pres[(size_t)h * E + ea] && !pres[(size_t)gs * E + eb]) {
+          double m = std::max(load[gs] - va + vb, load[h] - vb + va);
+          if (m < limit) {
+            int cost = newc(h, ea) + newc(gs, eb) - newc(gs, ea) - newc(h, eb);
+            consider(cost, m, 1, a, b);
+          }
+        }
+        // replace b's expert (which keeps another replica) by a new replica of ea
+        if (cnt[eb] >= 2 && !pres[(size_t)h * E + ea]) {
+          aff.clear();
+          const double dy = w[ea] / (cnt[ea] + 1) - va, dx = w[eb] / (cnt[eb] - 1) - vb;
+          for (int p : where[ea]) bump(p / per, dy);
+          for (int p : where[eb])
+            if (p != b) bump(p / per, dx);
+          bump(h, w[ea] / (cnt[ea] + 1) - vb);
+          double m = 0;
+          for (auto& x : aff) m = std::max(m, x.second);
+          if (m < limit) {
+            int cost = newc(h, ea) - (pres[(size_t)h * E + eb] == 1 ? newc(h, eb) : 0);
+            consider(cost, m, 2, a, b);
+          }
+        }
+      }
+    }
+    if (kind == 0) break;
+    const int ea = (int)slot[ba], eb = (int)slot[bb], h = bb / per;
+    copies += bcost;
+    auto drop = [&](int e, int p) { where[e].erase(std::find(where[e].begin(), where[e].end(), p)); };
+    if (kind == 1) {
+      const double va = w[ea] / cnt[ea], vb = w[eb] / cnt[eb];
+      slot[ba] = eb, slot[bb] = ea;
+      pres[(size_t)gs * E + ea]--, pres[(size_t)gs * E + eb]++, pres[(size_t)h * E + eb]--, pres[(size_t)h * E + ea]++;
+      drop(ea, ba), drop(eb, bb), where[ea].push_back(bb), where[eb].push_back(ba);
+      load[gs] += vb - va, load[h] += va - vb;
+    } else {
+      slot[bb] = ea;
+      pres[(size_t)h * E + eb]--, pres[(size_t)h * E + ea]++;
+      drop(eb, bb), where[ea].push_back(bb);
+      cnt[ea]++, cnt[eb]--;
+      std::fill(load.begin(), load.end(), 0.0);
+      for (int p = 0; p < R; ++p) load[p / per] += w[slot[p]] / cnt[slot[p]];
+    }
+  }
+  return {slot, imbalance(wf, slot.data(), s), copies};
+}
+
+}  // namespace
+
+// One layer: returns the chosen plan. Candidates: the previous plan, its local repair, the fresh plan
+// aligned to the previous one; the fewest copies within target wins, else the lowest max/mean.
+std::vector<int64_t> migrate_layer(const float* w, const int64_t* prev, const Shape& s, bool hier, double tol,
+                                   int budget, int* copies_out) {
+  const int R = s.replicas, E = s.experts, per = R / s.gpus;
+  std::vector<int64_t> fresh(R), fcnt(E);
+  balanced_layer(w, s, hier, fresh.data(), fcnt.data());
+  const double target = imbalance(w, fresh.data(), s) * (1 + tol);
+  std::vector<char> old((size_t)s.gpus * E, 0);
+  for (int p = 0; p < R; ++p) old[(size_t)(p / per) * E + prev[p]] = 1;
+  std::vector<Result> cands;
+  cands.push_back({std::vector<int64_t>(prev, prev + R), imbalance(w, prev, s), 0});
+  if (cands[0].ratio > target) {
+    cands.push_back(repair(w, prev, s, hier, target, budget, old));
+    auto al = align(fresh, prev, s, hier);
+    int c = count_copies(al, old, E, per);
+    if (c <= budget) cands.push_back({al, imbalance(w, al.data(), s), c});
+  }
+  const Result* best = nullptr;
+  for (auto& c : cands)
+    if (c.ratio <= target && (!best || c.copies < best->copies)) best = &c;
+  if (!best)
+    for (auto& c : cands)
+      if (!best || c.ratio < best->ratio) best = &c;
+  *copies_out = best->copies;
+  return best->plan;
+}
+
+}  // namespace ff::eplb
+
+using namespace ff::eplb;
+using F32 = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+using I64 = nb::ndarray<const int64_t, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+nb::tuple finish_plan(const std::vector<int64_t>& p2l, int L, int E, int R);
+Shape check_shape(const F32& weight, int replicas, int groups, int nodes, int gpus);
+
+void register_eplb_migrate(nb::module_ m) {
+  m.def(
+      "migrate",
+      [](F32 weight, I64 previous, int num_groups, int num_nodes, int num_gpus, bool hierarchical, double tolerance,
+         int max_copies) {
+        const int L = (int)weight.shape(0), E = (int)weight.shape(1), R = (int)previous.shape(1);
+        FF_CHECK((int)previous.shape(0) == L, "previous plan has " << previous.shape(0) << " layers, load has " << L);
+        Shape s = check_shape(weight, R, num_groups, num_nodes, num_gpus);
+        if (hierarchical)
+          FF_CHECK(num_groups % num_nodes == 0 && E % num_groups == 0,
+                   "hierarchical needs num_groups a multiple of num_nodes and experts a multiple of num_groups");
+        const int64_t* pv = previous.data();
+        for (size_t i = 0; i < previous.size(); ++i)
+          FF_CHECK(pv[i] >= 0 && pv[i] < E, "previous plan names expert " << pv[i] << ", load has " << E);
+        for (int l = 0; l < L; ++l) {
+          std::vector<char> seen(E, 0);
+          int n = 0;
+          for (int p = 0; p < R; ++p) n += !seen[pv[(size_t)l * R + p]], seen[pv[(size_t)l * R + p]] = 1;
+          FF_CHECK(n == E, "previous plan layer " << l << " places " << n << " of " << E << " experts");
+        }
+        std::vector<int64_t> p2l((size_t)L * R);
+        std::vector<int> copies(L, 0);
+        int budget = max_copies < 0 ? INT32_MAX : max_copies;
+        {
+          nb::gil_scoped_release nogil;
+          const float* w = weight.data();
+          // NOTE: a copy budget spans layers, so layers run in order when one is set.
+          auto one = [&](int l) {
+            auto r = migrate_layer(w + (size_t)l * E, pv + (size_t)l * R, s, hierarchical, tolerance, budget, &copies[l]);
+            std::copy(r.begin(), r.end(), p2l.begin() + (size_t)l * R);
+          };
+          if (max_copies < 0) {
+            parallel_for(L, one);
+          } else {
+            for (int l = 0; l < L; ++l) {
+              one(l);
+              budget -= copies[l];
+            }
+          }
+        }
+        return finish_plan(p2l, L, E, R);
+      },
+      nb::arg("weight"), nb::arg("previous"), nb::arg("num_groups"), nb::arg("num_nodes"), nb::arg("num_gpus"),
+      nb::arg("hierarchical") = false, nb::arg("tolerance") = 0.01, nb::arg("max_copies") = -1,
+      "Plan from a previous plan [L,R]: as few new (GPU, expert) copies as possible within tolerance of the best.");
+}
