@@ -173,6 +173,21 @@ def rank_main(rank: int, world: int, cfg: RunConfig) -> dict[str, Any]:
         x, y, g = outputs.pop((st, m))
         torch.autograd.backward(y, g, inputs=list(mods[st].parameters()))
 
+    # NOTE: warm up every autograd path the ops take: the first backward from a non-scalar gradient takes ~0.4 s.
+    for mod in mods.values():
+        params = list(mod.parameters())
+        for needs_input_grad in (False, True):
+            x = torch.randn(shape, device=device, requires_grad=needs_input_grad)
+            y = mod(x)
+            g = torch.ones_like(y)
+            if needs_input_grad:
+                torch.autograd.grad(y, [x], g, retain_graph=True)
+            torch.autograd.backward(y, g, inputs=[x, *params] if needs_input_grad else params)
+            loss = torch.nn.functional.mse_loss(mod(x), torch.zeros(shape, device=device))
+            torch.autograd.backward(loss, inputs=params)
+        for p in params:
+            p.grad = None
+
     lo, hi = int(s.rank_ptr[rank]), int(s.rank_ptr[rank + 1])
     records = []
     dist.barrier()
