@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CheckFailed, InputError
-from .schedules import KINDS, Schedule, generate
+from .schedules import KINDS, Schedule, check_config, generate
 from .simulate import ChunkTimes, simulate_schedule
 
 F, B, B_INPUT, W, FB = range(5)
+BACKENDS = ("gloo", "nccl")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,8 +37,10 @@ class RunConfig:
     """Seed for weights and data: every process builds the same model and batches."""
 
     def __post_init__(self) -> None:
-        if self.hidden < 1 or self.batch < 1:
-            raise InputError("hidden and batch must be positive", field="hidden")
+        check_config(self.schedule, self.ranks, self.microbatches)
+        for name in ("hidden", "batch"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}", field=name)
 
 
 def _stage_module(cfg: RunConfig, stage: int):
@@ -220,13 +223,16 @@ def rank_main(rank: int, world: int, cfg: RunConfig) -> dict[str, Any]:
     dist.barrier()
     # NOTE: numpy, not tensors: torch's queue would share tensor memory with a process that is exiting.
     grads = {st: [p.grad.detach().cpu().numpy().copy() for p in mod.parameters()] for st, mod in mods.items()}
-    return {"rank": rank, "records": records, "losses": losses, "grads": grads}
+    return {"rank": rank, "backend": dist.get_backend(), "records": records, "losses": losses, "grads": grads}
 
 
 @dataclass(frozen=True)
 class RunResult:
+    """One measured step beside its reference and its simulation; times in seconds."""
+
     config: RunConfig
     schedule: Schedule
+    backend: str
     loss: float
     reference_loss: float
     max_cosine_difference: float
@@ -238,28 +244,30 @@ class RunResult:
     simulated: Any
     wall_seconds: float
 
-    def measured(self) -> dict[str, float]:
-        import numpy as np
+    def _busy(self, rank: int) -> float:
+        lo, hi = int(self.schedule.rank_ptr[rank]), int(self.schedule.rank_ptr[rank + 1])
+        return float((self.measured_end[lo:hi] - self.measured_start[lo:hi]).sum())
 
-        s = self.schedule
-        makespan = float(np.max(self.measured_end) - np.min(self.measured_start))
-        idle = []
-        for r in range(s.ranks):
-            lo, hi = int(s.rank_ptr[r]), int(s.rank_ptr[r + 1])
-            idle.append(makespan - float(np.sum(self.measured_end[lo:hi] - self.measured_start[lo:hi])))
-        return {"makespan": makespan, "bubble": max(idle), "bubble_fraction": max(idle) / makespan if makespan else 0.0}
+    def measured(self) -> dict[str, float]:
+        makespan = float(self.measured_end.max() - self.measured_start.min())
+        bubble = max(makespan - self._busy(r) for r in range(self.schedule.ranks))
+        return {"makespan": makespan, "bubble": bubble, "bubble_fraction": bubble / makespan if makespan else 0.0}
 
     def to_dict(self) -> dict[str, Any]:
-        m, sim = self.measured(), self.simulated
+        cfg, s, m, sim = self.config, self.schedule, self.measured(), self.simulated
+        per_rank = [{"rank": r, "ops": s.num_ops(r), "op_order_matches": self.order_matches[r],
+                     "measured_busy": self._busy(r), "measured_idle": m["makespan"] - self._busy(r),
+                     "simulated_idle": sim.per_rank[r].idle} for r in range(s.ranks)]
         return {
-            "schedule": self.config.schedule, "ranks": self.config.ranks, "microbatches": self.config.microbatches,
+            "schedule": cfg.schedule, "ranks": cfg.ranks, "stages": s.stages, "microbatches": cfg.microbatches,
+            "hidden": cfg.hidden, "batch": cfg.batch, "seed": cfg.seed, "backend": self.backend,
             "loss": self.loss, "reference_loss": self.reference_loss,
             "max_cosine_difference": self.max_cosine_difference,
             "max_abs_grad_difference": self.max_abs_grad_difference,
-            "op_order_matches": all(self.order_matches), "op_order_matches_per_rank": self.order_matches,
+            "op_order_matches": all(self.order_matches),
             "measured": m, "simulated": {"makespan": sim.makespan, "bubble": sim.bubble,
                                          "bubble_fraction": sim.bubble_fraction},
-            "chunk_times_s": self.measured_times.scalars(), "wall_seconds": self.wall_seconds,
+            "chunk_times": self.measured_times.scalars(), "per_rank": per_rank, "wall_seconds": self.wall_seconds,
         }
 
 
@@ -299,9 +307,9 @@ def _assemble(cfg: RunConfig, results: list[dict[str, Any]], wall: float) -> Run
     w = min(med[W] or bfull / 2, bfull)
     times = ChunkTimes(f=f, b=bfull, w=w, fb=med[FB] or f + bfull)
     sim = simulate_schedule(s, times)
-    return RunResult(config=cfg, schedule=s, loss=loss, reference_loss=ref_loss, max_cosine_difference=cos_diff,
-                     max_abs_grad_difference=abs_diff, order_matches=order_ok, measured_start=start,
-                     measured_end=end, measured_times=times, simulated=sim, wall_seconds=wall)
+    return RunResult(config=cfg, schedule=s, backend=results[0]["backend"], loss=loss, reference_loss=ref_loss,
+                     max_cosine_difference=cos_diff, max_abs_grad_difference=abs_diff, order_matches=order_ok,
+                     measured_start=start, measured_end=end, measured_times=times, simulated=sim, wall_seconds=wall)
 
 
 def run(cfg: RunConfig, *, backend: str | None = None) -> RunResult:
@@ -309,8 +317,17 @@ def run(cfg: RunConfig, *, backend: str | None = None) -> RunResult:
 
     Under torchrun every rank returns the assembled result (gathered to all ranks).
     """
+    if backend is not None and backend not in BACKENDS:
+        raise InputError(f"unknown backend '{backend}'", field="backend", hint="choose gloo or nccl")
     generate(cfg.schedule, cfg.ranks, cfg.microbatches)  # bad configurations fail before any process starts
     from ..cluster.launch import dist_env, launch_local
+
+    if backend == "nccl":
+        import torch
+
+        if torch.cuda.device_count() < (1 if dist_env() else cfg.ranks):
+            raise InputError(f"nccl needs {cfg.ranks} CUDA devices here, found {torch.cuda.device_count()}",
+                             field="backend", hint="use --backend gloo on CPU")
 
     t0 = time.perf_counter()
     env = dist_env()
@@ -348,4 +365,4 @@ def check(result: RunResult, tolerance: float = 1e-6) -> None:
                           f"{result.max_cosine_difference:.3g} > {tolerance:g}")
 
 
-__all__ = ["KINDS", "RunConfig", "RunResult", "check", "rank_main", "reference", "run"]
+__all__ = ["BACKENDS", "KINDS", "RunConfig", "RunResult", "check", "rank_main", "reference", "run"]
