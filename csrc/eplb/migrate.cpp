@@ -94,11 +94,20 @@ struct Result {
 
 // Local repair of the previous plan: while the heaviest GPU is above the target, apply the cheapest
 // (fewest new copies) swap or replica move that brings it down without lifting another GPU to its level.
-// Stops after max_steps moves (< 0: no limit); traj, if given, gets (copies, max/mean) after each move, so a
-// rerun with max_steps = k rebuilds the plan after move k.
+// A move of the repair: kind 1 swaps slots a and b; kind 2 puts slot a's expert into slot b.
+struct Move {
+  int kind, a, b;
+};
+
+void apply(std::vector<int64_t>& slot, const Move& m) {
+  if (m.kind == 1) std::swap(slot[m.a], slot[m.b]);
+  else slot[m.b] = slot[m.a];
+}
+
+// traj, if given, gets each move and (copies, max/mean) after it: applying the first k moves to the
+// previous plan rebuilds the plan after move k.
 Result repair(const float* wf, const int64_t* prev, const Shape& s, bool hier, double target, int budget,
-              const std::vector<char>& old, int max_steps = -1,
-              std::vector<std::pair<int, double>>* traj = nullptr) {
+              const std::vector<char>& old, std::vector<std::pair<Move, std::pair<int, double>>>* traj = nullptr) {
   const int R = s.replicas, G = s.gpus, per = R / G, E = s.experts, gpn = G / s.nodes;
   std::vector<double> w(wf, wf + E);
   std::vector<int64_t> slot(prev, prev + R);
@@ -120,7 +129,7 @@ Result repair(const float* wf, const int64_t* prev, const Shape& s, bool hier, d
       }
     aff.push_back({g, load[g] + d});
   };
-  for (int iter = 0; iter < 4 * R && iter != max_steps; ++iter) {
+  for (int iter = 0; iter < 4 * R; ++iter) {
     int gs = (int)(std::max_element(load.begin(), load.end()) - load.begin());
     if (load[gs] <= level) break;
     const double limit = load[gs] * (1 - 1e-12);
@@ -185,7 +194,8 @@ Result repair(const float* wf, const int64_t* prev, const Shape& s, bool hier, d
       std::fill(load.begin(), load.end(), 0.0);
       for (int p = 0; p < R; ++p) load[p / per] += w[slot[p]] / cnt[slot[p]];
     }
-    if (traj) traj->push_back({copies, mean > 0 ? *std::max_element(load.begin(), load.end()) / mean : 1.0});
+    if (traj)
+      traj->push_back({{kind, ba, bb}, {copies, mean > 0 ? *std::max_element(load.begin(), load.end()) / mean : 1.0}});
   }
   return {slot, imbalance(wf, slot.data(), s), copies};
 }
@@ -198,6 +208,7 @@ struct Options {
   std::vector<int> copies, tag;
   std::vector<double> ratio;
   std::vector<int64_t> aligned;
+  std::vector<Move> moves;
 };
 
 Options layer_options(const float* w, const int64_t* prev, const Shape& s, bool hier, int budget) {
@@ -215,9 +226,12 @@ Options layer_options(const float* w, const int64_t* prev, const Shape& s, bool 
   };
   std::vector<Pt> pts{{0, imbalance(w, prev, s), 0}};
   if (pts[0].r > o.fresh) {
-    std::vector<std::pair<int, double>> traj;
-    repair(w, prev, s, hier, o.fresh, budget, old, -1, &traj);
-    for (size_t k = 0; k < traj.size(); ++k) pts.push_back({traj[k].first, traj[k].second, (int)k + 1});
+    std::vector<std::pair<Move, std::pair<int, double>>> traj;
+    repair(w, prev, s, hier, o.fresh, budget, old, &traj);
+    for (size_t k = 0; k < traj.size(); ++k) {
+      o.moves.push_back(traj[k].first);
+      pts.push_back({traj[k].second.first, traj[k].second.second, (int)k + 1});
+    }
     o.aligned = align(fresh, prev, s, hier);
     pts.push_back({count_copies(o.aligned, old, E, per), imbalance(w, o.aligned.data(), s), -1});
   }
@@ -237,15 +251,12 @@ Options layer_options(const float* w, const int64_t* prev, const Shape& s, bool 
 }
 
 // The plan of option i of a layer.
-std::vector<int64_t> build_option(const float* w, const int64_t* prev, const Shape& s, bool hier, const Options& o,
-                                  int i) {
-  const int R = s.replicas, E = s.experts, per = R / s.gpus;
+std::vector<int64_t> build_option(const int64_t* prev, const Shape& s, const Options& o, int i) {
   const int tag = o.tag[i];
-  if (tag == 0) return std::vector<int64_t>(prev, prev + R);
   if (tag < 0) return o.aligned;
-  std::vector<char> old((size_t)s.gpus * E, 0);
-  for (int p = 0; p < R; ++p) old[(size_t)(p / per) * E + prev[p]] = 1;
-  return repair(w, prev, s, hier, o.fresh, INT32_MAX, old, tag).plan;
+  std::vector<int64_t> slot(prev, prev + s.replicas);
+  for (int k = 0; k < tag; ++k) apply(slot, o.moves[k]);
+  return slot;
 }
 
 // Across layers: the tolerance bounds the plan's max/mean (the mean over layers, as `evaluate` reports it),
@@ -323,7 +334,7 @@ void register_eplb_migrate(nb::module_ m) {
           });
           std::vector<int> at = choose(opts, tolerance, budget);
           parallel_for(L, [&](int l) {
-            auto r = build_option(w + (size_t)l * E, pv + (size_t)l * R, s, hierarchical, opts[l], at[l]);
+            auto r = build_option(pv + (size_t)l * R, s, opts[l], at[l]);
             std::copy(r.begin(), r.end(), p2l.begin() + (size_t)l * R);
           });
         }
