@@ -8,6 +8,8 @@ import sys
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 
 def median_seconds(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
     for _ in range(warmup):
@@ -36,3 +38,11 @@ def report(title: str, columns: list[str], rows: list[list], as_json: bool, extr
 
 def _fmt(v: object) -> str:
     return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def zipf_loads(layers: int, experts: int, exponent: float, seed: int, noise: float = 0.0) -> np.ndarray:
+    """Seeded Zipf-like expert loads [layers, experts]: rank**-exponent, shuffled per layer, optional lognormal noise."""
+    rng = np.random.default_rng(seed)
+    base = np.arange(1, experts + 1, dtype=np.float64) ** -exponent * 1000
+    rows = [rng.permutation(base) * (rng.lognormal(0, noise, experts) if noise else 1) for _ in range(layers)]
+    return np.array(rows, dtype=np.float32)

@@ -13,16 +13,9 @@ import argparse
 import time
 
 import numpy as np
-from _util import report
+from _util import report, zipf_loads
 
 from fireflyer import eplb
-
-
-def zipf_loads(layers: int, experts: int, exponent: float, seed: int, noise: float = 0.0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    base = np.arange(1, experts + 1, dtype=np.float64) ** -exponent * 1000
-    rows = [rng.permutation(base) * (rng.lognormal(0, noise, experts) if noise else 1) for _ in range(layers)]
-    return np.array(rows, dtype=np.float32)
 
 
 def main() -> None:

@@ -94,8 +94,20 @@ struct Result {
 
 // Local repair of the previous plan: while the heaviest GPU is above the target, apply the cheapest
 // (fewest new copies) swap or replica move that brings it down without lifting another GPU to its level.
+// A move of the repair: kind 1 swaps slots a and b; kind 2 puts slot a's expert into slot b.
+struct Move {
+  int kind, a, b;
+};
+
+void apply(std::vector<int64_t>& slot, const Move& m) {
+  if (m.kind == 1) std::swap(slot[m.a], slot[m.b]);
+  else slot[m.b] = slot[m.a];
+}
+
+// traj, if given, gets each move and (copies, max/mean) after it: applying the first k moves to the
+// previous plan rebuilds the plan after move k.
 Result repair(const float* wf, const int64_t* prev, const Shape& s, bool hier, double target, int budget,
-              const std::vector<char>& old) {
+              const std::vector<char>& old, std::vector<std::pair<Move, std::pair<int, double>>>* traj = nullptr) {
   const int R = s.replicas, G = s.gpus, per = R / G, E = s.experts, gpn = G / s.nodes;
   std::vector<double> w(wf, wf + E);
   std::vector<int64_t> slot(prev, prev + R);
@@ -123,9 +135,13 @@ Result repair(const float* wf, const int64_t* prev, const Shape& s, bool hier, d
     const double limit = load[gs] * (1 - 1e-12);
     int bcost = INT32_MAX, kind = 0, ba = -1, bb = -1;
     double bmax = INFINITY;
+    // Moves that bring the GPU down to the level first (cheapest, then lowest), else the cheapest.
+    bool bdone = false;
     auto consider = [&](int cost, double m, int k, int a, int b) {
       if (copies + cost > budget) return;
-      if (cost < bcost || (cost == bcost && m < bmax)) bcost = cost, bmax = m, kind = k, ba = a, bb = b;
+      const bool done = m <= level;
+      if (done != bdone ? done : (cost < bcost || (cost == bcost && m < bmax)))
+        bdone = done, bcost = cost, bmax = m, kind = k, ba = a, bb = b;
     };
     const int node = gs / gpn;
     for (int a = gs * per; a < gs * per + per; ++a) {
@@ -178,39 +194,105 @@ Result repair(const float* wf, const int64_t* prev, const Shape& s, bool hier, d
       std::fill(load.begin(), load.end(), 0.0);
       for (int p = 0; p < R; ++p) load[p / per] += w[slot[p]] / cnt[slot[p]];
     }
+    if (traj)
+      traj->push_back({{kind, ba, bb}, {copies, mean > 0 ? *std::max_element(load.begin(), load.end()) / mean : 1.0}});
   }
   return {slot, imbalance(wf, slot.data(), s), copies};
 }
 
-}  // namespace
+// One layer's options, from the previous plan towards the best for the new loads: the previous plan, each
+// prefix of its local repair, and the fresh plan aligned to the previous one, kept where they form the lower
+// convex hull of (copies, max/mean). tag: k >= 0 the repair after k moves (0: the previous plan), -1 aligned.
+struct Options {
+  double fresh;  // max/mean of the fresh plan: the best we know for the new loads
+  std::vector<int> copies, tag;
+  std::vector<double> ratio;
+  std::vector<int64_t> aligned;
+  std::vector<Move> moves;
+};
 
-// One layer: returns the chosen plan. Candidates: the previous plan, its local repair, the fresh plan
-// aligned to the previous one; the fewest copies within target wins, else the lowest max/mean.
-std::vector<int64_t> migrate_layer(const float* w, const int64_t* prev, const Shape& s, bool hier, double tol,
-                                   int budget, int* copies_out) {
+Options layer_options(const float* w, const int64_t* prev, const Shape& s, bool hier, int budget) {
   const int R = s.replicas, E = s.experts, per = R / s.gpus;
   std::vector<int64_t> fresh(R), fcnt(E);
   balanced_layer(w, s, hier, fresh.data(), fcnt.data());
-  const double target = imbalance(w, fresh.data(), s) * (1 + tol);
+  Options o;
+  o.fresh = imbalance(w, fresh.data(), s);
   std::vector<char> old((size_t)s.gpus * E, 0);
   for (int p = 0; p < R; ++p) old[(size_t)(p / per) * E + prev[p]] = 1;
-  std::vector<Result> cands;
-  cands.push_back({std::vector<int64_t>(prev, prev + R), imbalance(w, prev, s), 0});
-  if (cands[0].ratio > target) {
-    cands.push_back(repair(w, prev, s, hier, target, budget, old));
-    auto al = align(fresh, prev, s, hier);
-    int c = count_copies(al, old, E, per);
-    if (c <= budget) cands.push_back({al, imbalance(w, al.data(), s), c});
+  struct Pt {
+    int c;
+    double r;
+    int tag;
+  };
+  std::vector<Pt> pts{{0, imbalance(w, prev, s), 0}};
+  if (pts[0].r > o.fresh) {
+    std::vector<std::pair<Move, std::pair<int, double>>> traj;
+    repair(w, prev, s, hier, o.fresh, budget, old, &traj);
+    for (size_t k = 0; k < traj.size(); ++k) {
+      o.moves.push_back(traj[k].first);
+      pts.push_back({traj[k].second.first, traj[k].second.second, (int)k + 1});
+    }
+    o.aligned = align(fresh, prev, s, hier);
+    pts.push_back({count_copies(o.aligned, old, E, per), imbalance(w, o.aligned.data(), s), -1});
   }
-  const Result* best = nullptr;
-  for (auto& c : cands)
-    if (c.ratio <= target && (!best || c.copies < best->copies)) best = &c;
-  if (!best)
-    for (auto& c : cands)
-      if (!best || c.ratio < best->ratio) best = &c;
-  *copies_out = best->copies;
-  return best->plan;
+  std::stable_sort(pts.begin(), pts.end(), [](const Pt& a, const Pt& b) { return a.c != b.c ? a.c < b.c : a.r < b.r; });
+  std::vector<Pt> hull;
+  for (const Pt& q : pts) {
+    if (!hull.empty() && q.r >= hull.back().r) continue;  // more copies, no better
+    while (hull.size() >= 2) {  // keep slopes flattening: drop a point above the chord
+      const Pt &a = hull[hull.size() - 2], &b = hull.back();
+      if ((a.r - b.r) * (q.c - b.c) <= (b.r - q.r) * (b.c - a.c)) hull.pop_back();
+      else break;
+    }
+    hull.push_back(q);
+  }
+  for (const Pt& q : hull) o.copies.push_back(q.c), o.ratio.push_back(q.r), o.tag.push_back(q.tag);
+  return o;
 }
+
+// The plan of option i of a layer.
+std::vector<int64_t> build_option(const int64_t* prev, const Shape& s, const Options& o, int i) {
+  const int tag = o.tag[i];
+  if (tag < 0) return o.aligned;
+  std::vector<int64_t> slot(prev, prev + s.replicas);
+  for (int k = 0; k < tag; ++k) apply(slot, o.moves[k]);
+  return slot;
+}
+
+// Across layers: the tolerance bounds the plan's max/mean (the mean over layers, as `evaluate` reports it),
+// so copies go where they buy the most balance: hull segments by falling max/mean per copy, until the plan
+// is within tolerance of the fresh plans (or the copy budget is spent; or all options are taken).
+std::vector<int> choose(const std::vector<Options>& opts, double tol, long long budget) {
+  const int L = (int)opts.size();
+  std::vector<int> at(L, 0);
+  double sum = 0, target = 0;
+  for (const auto& o : opts) sum += o.ratio[0], target += o.fresh;
+  target *= 1 + tol;
+  long long spent = 0;
+  for (const auto& o : opts) spent += o.copies[0];
+  auto slope = [&](int l) {
+    const auto& o = opts[l];
+    return (o.ratio[at[l]] - o.ratio[at[l] + 1]) / (double)(o.copies[at[l] + 1] - o.copies[at[l]]);
+  };
+  std::vector<std::pair<double, int>> heap;  // (slope, -layer): steepest first, then the lower layer
+  auto push = [&](int l) {
+    if (at[l] + 1 < (int)opts[l].ratio.size()) heap.push_back({slope(l), -l}), std::push_heap(heap.begin(), heap.end());
+  };
+  for (int l = 0; l < L; ++l) push(l);
+  while (sum > target * (1 + 1e-12) && !heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end());
+    const int l = -heap.back().second;
+    heap.pop_back();
+    const auto& o = opts[l];
+    const int dc = o.copies[at[l] + 1] - o.copies[at[l]];
+    if (spent + dc > budget) continue;  // this layer's next step does not fit; cheaper ones elsewhere may
+    spent += dc, sum += o.ratio[at[l] + 1] - o.ratio[at[l]], at[l]++;
+    push(l);
+  }
+  return at;
+}
+
+}  // namespace
 
 }  // namespace ff::eplb
 
@@ -241,28 +323,25 @@ void register_eplb_migrate(nb::module_ m) {
           FF_CHECK(n == E, "previous plan layer " << l << " places " << n << " of " << E << " experts");
         }
         std::vector<int64_t> p2l((size_t)L * R);
-        std::vector<int> copies(L, 0);
-        int budget = max_copies < 0 ? INT32_MAX : max_copies;
+        const long long budget = max_copies < 0 ? INT64_MAX : max_copies;
         {
           nb::gil_scoped_release nogil;
           const float* w = weight.data();
-          // NOTE: a copy budget spans layers, so layers run in order when one is set.
-          auto one = [&](int l) {
-            auto r = migrate_layer(w + (size_t)l * E, pv + (size_t)l * R, s, hierarchical, tolerance, budget, &copies[l]);
+          std::vector<Options> opts(L);
+          parallel_for(L, [&](int l) {
+            opts[l] = layer_options(w + (size_t)l * E, pv + (size_t)l * R, s, hierarchical,
+                                    (int)std::min<long long>(budget, INT32_MAX));
+          });
+          std::vector<int> at = choose(opts, tolerance, budget);
+          parallel_for(L, [&](int l) {
+            auto r = build_option(pv + (size_t)l * R, s, opts[l], at[l]);
             std::copy(r.begin(), r.end(), p2l.begin() + (size_t)l * R);
-          };
-          if (max_copies < 0) {
-            parallel_for(L, one);
-          } else {
-            for (int l = 0; l < L; ++l) {
-              one(l);
-              budget -= copies[l];
-            }
-          }
+          });
         }
         return finish_plan(p2l, L, E, R);
       },
       nb::arg("weight"), nb::arg("previous"), nb::arg("num_groups"), nb::arg("num_nodes"), nb::arg("num_gpus"),
       nb::arg("hierarchical") = false, nb::arg("tolerance") = 0.01, nb::arg("max_copies") = -1,
-      "Plan from a previous plan [L,R]: as few new (GPU, expert) copies as possible within tolerance of the best.");
+      "Plan from a previous plan [L,R]: as few new (GPU, expert) copies as possible with the plan's max/mean (mean\n"
+      "over layers) within tolerance of fresh plans' (and at most max_copies copies, where >= 0).");
 }

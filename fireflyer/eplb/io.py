@@ -4,8 +4,8 @@ vllm, trtllm). Every reader raises InputError naming the file and field; every w
 from __future__ import annotations
 
 import csv
-import json
 import io as _io
+import json
 from pathlib import Path
 from typing import Any
 

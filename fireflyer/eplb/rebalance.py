@@ -113,7 +113,9 @@ def plan(loads: Any, replicas: int, groups: int, nodes: int, gpus: int, *, polic
     ``policy="deepseek"`` reproduces DeepSeek's EPLB (hierarchical when groups % nodes == 0, else global);
     ``policy="balanced"`` is never worse in max/mean and keeps groups on one node when ``hierarchical``.
     With ``previous`` (a Plan or a phy2log array) the plan starts from it and moves as few expert copies
-    as possible while staying within ``tolerance`` of the best max/mean (balanced policy only).
+    as possible while the plan's max/mean (the mean over layers) stays within ``tolerance`` of fresh balanced
+    plans' for the new loads: copies go to the layers where they buy the most balance, and no layer gets
+    worse than the previous plan on the new loads. ``max_copies`` caps the copies over all layers.
     """
     w = as_loads(loads)
     if policy not in POLICIES:

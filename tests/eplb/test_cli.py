@@ -1,11 +1,12 @@
 """`flyer eplb` as a user runs it: JSON output, exit codes, one-line errors, nothing written on error."""
 
 import json
+
 import numpy as np
 import pytest
+from conftest import run_flyer
 from typer.testing import CliRunner
 
-from conftest import run_flyer
 from fireflyer.cli import app
 
 from .helpers import zipf_loads

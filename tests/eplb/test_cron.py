@@ -9,8 +9,8 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import run_flyer
+
 from fireflyer import eplb
 
 from .helpers import zipf_loads

@@ -1,6 +1,7 @@
 """Migration-aware planning: few copies, within tolerance of a fresh plan, nothing for unchanged loads."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,19 +19,22 @@ def test_unchanged_loads_move_nothing():
     assert eplb.copies(old, new).sum() == 0
 
 
-def test_perturbed_loads_move_little():
+@pytest.mark.parametrize("nodes, gpus", [(4, 32), (18, 144)], ids=["prefill-EP32", "decode-EP144"])
+def test_perturbed_loads_move_little(nodes, gpus):
     rng = np.random.default_rng(2)
-    w = zipf_loads(8, 256, 0.8, seed=2, noise=0.3)
-    old = eplb.plan(w, 288, 8, 4, 32)
+    w = zipf_loads(58, 256, 0.8, seed=2, noise=0.3)  # DeepSeek-V3's 58 MoE layers
+    old = eplb.plan(w, 288, 8, nodes, gpus)
     w2 = (w * rng.lognormal(0, 0.05, w.shape)).astype(np.float32)
-    fresh = eplb.plan(w2, 288, 8, 4, 32)
-    mig = eplb.plan(w2, 288, 8, 4, 32, previous=old, tolerance=0.01)
+    fresh = eplb.plan(w2, 288, 8, nodes, gpus)
+    mig = eplb.plan(w2, 288, 8, nodes, gpus, previous=old, tolerance=0.01)
     moved = eplb.copies(old, mig).sum() / old.phy2log.size
     assert moved <= 0.10
     assert eplb.copies(old, fresh).sum() / old.phy2log.size > 0.5
-    f = eplb.imbalance(w2, fresh.phy2log, 32)
-    m = eplb.imbalance(w2, mig.phy2log, 32)
-    assert (m <= f * 1.01 + 1e-9).all()
+    f = eplb.imbalance(w2, fresh.phy2log, gpus)
+    m = eplb.imbalance(w2, mig.phy2log, gpus)
+    # the tolerance bounds the plan's max/mean (mean over layers); no layer gets worse than it was
+    assert m.mean() <= f.mean() * 1.01 + 1e-9
+    assert (m <= eplb.imbalance(w2, old.phy2log, gpus) + 1e-9).all()
 
 
 def test_hierarchical_migration_keeps_groups_on_nodes():
