@@ -10,7 +10,7 @@ import typer
 from .. import pipeline as lib
 from ..errors import InputError
 from ..io import atomic_write, dumps_json
-from ._options import JsonOpt, ModelOpt, OutOpt
+from ._options import JsonOpt, OutOpt
 from ._output import Output
 
 app = typer.Typer(help="Pipeline-parallel schedules (DualPipe, DualPipeV, 1F1B, ZB1P, ...): simulate, compare, "

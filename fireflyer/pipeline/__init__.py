@@ -6,7 +6,17 @@
 from .render import chrome_trace, svg, timeline_rows
 from .run import BACKENDS, RunConfig, RunResult, check, run
 from .schedules import KINDS, SCHEDULES, Schedule, check_config, devices_for_stages, formula_bubble, generate
-from .simulate import ChunkTimes, RankStats, SimResult, compare, simulate, simulate_schedule, summarize, sweep, sweep_csv
+from .simulate import (
+    ChunkTimes,
+    RankStats,
+    SimResult,
+    compare,
+    simulate,
+    simulate_schedule,
+    summarize,
+    sweep,
+    sweep_csv,
+)
 
 __all__ = [
     "BACKENDS", "KINDS", "SCHEDULES", "ChunkTimes", "RankStats", "RunConfig", "RunResult", "Schedule", "SimResult",

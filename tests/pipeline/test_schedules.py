@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pipeline_reference as reference
 import pytest
 
 from fireflyer import pipeline as pp
 from fireflyer.errors import CheckFailed, InputError
-
-import pipeline_reference as reference
 
 TIMES = pp.ChunkTimes(f=1, b=2, w=1, fb=3)
 
