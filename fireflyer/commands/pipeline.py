@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import pipeline as lib
+from ..cluster.launch import dist_env
 from ..errors import InputError
 from ..io import atomic_write, dumps_json
 from ._options import JsonOpt, OutOpt
@@ -238,7 +239,7 @@ def run(
     """Run one training step of a schedule for real in P processes and check it against a single process.
 
     A small model split into stages runs on torch.distributed (gloo on CPU, NCCL on GPU), spawned here or under
-    torchrun. Exit 1 if the loss, the gradients (cosine difference >= 1e-6) or any rank's op order differ.
+    torchrun (rank 0 reports). Exit 1 if the loss, the gradients (cosine difference >= 1e-6) or any rank's op order differ.
 
     Examples:
       flyer pipeline run
@@ -250,6 +251,10 @@ def run(
     cfg = lib.RunConfig(schedule=schedule, ranks=ranks, microbatches=microbatches, hidden=hidden, batch=batch,
                         seed=seed)
     result = lib.run(cfg, backend=backend)
+    env = dist_env()
+    if env is not None and env.rank != 0:  # under torchrun every rank holds the result; rank 0 reports it
+        lib.check(result)
+        return
     if chrome_trace is not None:
         atomic_write(chrome_trace, dumps_json(lib.chrome_trace(result.schedule, result.measured_start,
                                                                result.measured_end, us_per_unit=1e6,

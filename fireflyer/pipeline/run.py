@@ -337,7 +337,8 @@ def run(cfg: RunConfig, *, backend: str | None = None) -> RunResult:
         if env.world_size != cfg.ranks:
             raise InputError(f"--ranks {cfg.ranks} does not match torchrun's WORLD_SIZE {env.world_size}",
                              field="ranks")
-        if not dist.is_initialized():
+        owned = not dist.is_initialized()
+        if owned:
             import torch
 
             use_nccl = torch.cuda.is_available() and backend != "gloo"
@@ -348,6 +349,8 @@ def run(cfg: RunConfig, *, backend: str | None = None) -> RunResult:
         gathered: list[Any] = [None] * env.world_size
         dist.all_gather_object(gathered, mine)
         results = gathered
+        if owned:
+            dist.destroy_process_group()
     else:
         results = launch_local(rank_main, cfg.ranks, cfg, backend=backend)
     return _assemble(cfg, results, time.perf_counter() - t0)
