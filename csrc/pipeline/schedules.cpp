@@ -190,8 +190,11 @@ Schedule generate(const std::string& name, int P, int N, int chunks) {
 
 void check_coverage(const Schedule& s) {
   const int64_t S = s.stages, N = s.microbatches;
-  std::vector<int32_t> f_rank(S * N, -1), b_rank(S * N, -1);
-  std::vector<int8_t> w_state(S * N, 0);  // 1: split backward seen, 2: its W seen
+  thread_local std::vector<int32_t> f_rank, b_rank;  // NOTE: reused scratch, as in the simulator
+  thread_local std::vector<int8_t> w_state;           // 1: split backward seen, 2: its W seen
+  f_rank.assign(S * N, -1);
+  b_rank.assign(S * N, -1);
+  w_state.assign(S * N, 0);
   auto idx = [&](int st, int m) {
     FF_CHECK(st >= 0 && st < S && m >= 0 && m < N, "op out of range: stage " << st << ", micro-batch " << m);
     return static_cast<int64_t>(st) * N + m;

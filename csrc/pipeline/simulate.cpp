@@ -42,7 +42,9 @@ constexpr double kNotDone = -1.0;
 Result simulate(const Schedule& s, const Times& t) {
   const int P = s.ranks;
   const int64_t S = s.stages, N = s.microbatches;
-  std::vector<int32_t> f_rank(S * N, -1), b_rank(S * N, -1);
+  thread_local std::vector<int32_t> f_rank, b_rank;
+  f_rank.assign(S * N, -1);
+  b_rank.assign(S * N, -1);
   std::vector<int64_t> offset(P + 1, 0);
   for (int r = 0; r < P; ++r) {
     offset[r + 1] = offset[r] + static_cast<int64_t>(s.ops[r].size());
@@ -57,9 +59,15 @@ Result simulate(const Schedule& s, const Times& t) {
   res.end.assign(offset[P], 0.0);
   res.busy.assign(P, 0.0);
   res.peak.assign(P, 0);
-  std::vector<double> f_end(S * N, kNotDone), b_end(S * N, kNotDone);
+  // NOTE: per-key scratch reused between calls on a thread: fresh pages for it cost more than the simulation.
+  thread_local std::vector<double> f_end, b_end;
+  thread_local std::vector<int32_t> head_f, head_b;
+  f_end.assign(S * N, kNotDone);
+  b_end.assign(S * N, kNotDone);
   // Waiters: each blocked rank waits on one key (F or B of a stage and micro-batch); lists by key.
-  std::vector<int32_t> head_f(S * N, -1), head_b(S * N, -1), next_waiter(P, -1);
+  head_f.assign(S * N, -1);
+  head_b.assign(S * N, -1);
+  std::vector<int32_t> next_waiter(P, -1);
   std::vector<int64_t> pos(P, 0);
   std::vector<double> free_at(P, 0.0);
   std::vector<int32_t> ready(P);
@@ -185,6 +193,7 @@ Schedule from_arrays(int ranks, int stages, int microbatches, I64 rank_ptr, I8 k
   Schedule s{ranks, stages, microbatches, std::vector<std::vector<Op>>(ranks)};
   for (int r = 0; r < ranks; ++r) {
     FF_CHECK(rank_ptr(r) <= rank_ptr(r + 1), "rank_ptr must not decrease");
+    s.ops[r].reserve(rank_ptr(r + 1) - rank_ptr(r));
     for (int64_t i = rank_ptr(r); i < rank_ptr(r + 1); ++i) {
       FF_CHECK(kind(i) >= kF && kind(i) <= kFB, "op " << i << " has unknown kind " << int(kind(i)));
       s.ops[r].push_back(Op{kind(i), stage(i), mb(i), stage2(i), mb2(i)});
@@ -195,9 +204,14 @@ Schedule from_arrays(int ranks, int stages, int microbatches, I64 rank_ptr, I8 k
 }
 
 nb::dict schedule_dict(Schedule&& s) {
+  size_t total = 0;
+  for (const auto& ops : s.ops) total += ops.size();
   std::vector<int64_t> ptr(1, 0);
   std::vector<int8_t> kind;
   std::vector<int32_t> stage, mb, stage2, mb2;
+  ptr.reserve(s.ops.size() + 1);
+  kind.reserve(total);
+  for (auto* v : {&stage, &mb, &stage2, &mb2}) v->reserve(total);
   for (const auto& ops : s.ops) {
     for (const Op& o : ops) {
       kind.push_back(o.kind);
