@@ -269,7 +269,9 @@ def run(
                  ("bubble (ms)", sim["bubble"] * 1e3, m["bubble"] * 1e3),
                  ("bubble fraction", f"{sim['bubble_fraction']:.2%}", f"{m['bubble_fraction']:.2%}")],
                 title=f"{schedule} PP={ranks} N={microbatches} ({data['backend']})")
-        o.line("simulated: the core simulator fed the measured median chunk times, no p2p latency", style="dim")
+        o.line(f"simulated: the core simulator fed the measured median chunk times and p2p latency "
+               f"({data['p2p_latency'] * 1e3:.3g} ms, ping-pong of one activation between ranks 0 and 1)",
+               style="dim")
         o.kv({"loss": f"{data['loss']:.9g} (single process {data['reference_loss']:.9g})",
               "max gradient cosine difference": data["max_cosine_difference"],
               "op order matches": "every rank" if data["op_order_matches"] else

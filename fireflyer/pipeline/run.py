@@ -7,6 +7,7 @@ Torch is imported lazily so that `flyer pipeline simulate` starts fast.
 from __future__ import annotations
 
 import math
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -191,6 +192,8 @@ def rank_main(rank: int, world: int, cfg: RunConfig) -> dict[str, Any]:
         for p in params:
             p.grad = None
 
+    latency = _ping_pong(rank, world, torch.zeros(shape, device=device), tag=2 * S * N) if world > 1 else 0.0
+
     lo, hi = int(s.rank_ptr[rank]), int(s.rank_ptr[rank + 1])
     records = []
     dist.barrier()
@@ -223,7 +226,32 @@ def rank_main(rank: int, world: int, cfg: RunConfig) -> dict[str, Any]:
     dist.barrier()
     # NOTE: numpy, not tensors: torch's queue would share tensor memory with a process that is exiting.
     grads = {st: [p.grad.detach().cpu().numpy().copy() for p in mod.parameters()] for st, mod in mods.items()}
-    return {"rank": rank, "backend": dist.get_backend(), "records": records, "losses": losses, "grads": grads}
+    return {"rank": rank, "backend": dist.get_backend(), "records": records, "losses": losses, "grads": grads,
+            "p2p_latency": latency, "host": socket.gethostname(), "t0": t0}
+
+
+def _ping_pong(rank: int, world: int, buf, tag: int, rounds: int = 20) -> float:
+    """One-way point-to-point latency of one activation between ranks 0 and 1: half the median round trip."""
+    import statistics
+
+    import torch
+    import torch.distributed as dist
+
+    if rank > 1:
+        return 0.0
+    trips = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        if rank == 0:
+            dist.send(buf, 1, tag=tag)
+            dist.recv(buf, 1, tag=tag + 1)
+        else:
+            dist.recv(buf, 0, tag=tag)
+            dist.send(buf, 0, tag=tag + 1)
+        if buf.is_cuda:
+            torch.cuda.synchronize()
+        trips.append(time.perf_counter() - t)
+    return statistics.median(trips) / 2
 
 
 @dataclass(frozen=True)
@@ -267,7 +295,8 @@ class RunResult:
             "op_order_matches": all(self.order_matches),
             "measured": m, "simulated": {"makespan": sim.makespan, "bubble": sim.bubble,
                                          "bubble_fraction": sim.bubble_fraction},
-            "chunk_times": self.measured_times.scalars(), "per_rank": per_rank, "wall_seconds": self.wall_seconds,
+            "chunk_times": self.measured_times.scalars(), "p2p_latency": self.measured_times.latency,
+            "per_rank": per_rank, "wall_seconds": self.wall_seconds,
         }
 
 
@@ -280,13 +309,17 @@ def _assemble(cfg: RunConfig, results: list[dict[str, Any]], wall: float) -> Run
     end = np.zeros(len(s.kind))
     order_ok = []
     durs: dict[int, list[float]] = {k: [] for k in range(5)}
+    # NOTE: on one host perf_counter is one clock for every process: align the ranks on it, not on the barrier.
+    one_host = len({res["host"] for res in results}) == 1
+    origin = min(res["t0"] for res in results)
     for r, res in enumerate(results):
         lo, hi = int(s.rank_ptr[r]), int(s.rank_ptr[r + 1])
         got = [(k, st, m, s2, m2) for k, st, m, s2, m2, _, _ in res["records"]]
         want = [(int(s.kind[i]), int(s.stage[i]), int(s.mb[i]), int(s.stage2[i]), int(s.mb2[i])) for i in range(lo, hi)]
         order_ok.append(got == want)
-        for j, (k, *_rest, a, z) in enumerate(res["records"]):
-            start[lo + j], end[lo + j] = a, z
+        shift = res["t0"] - origin if one_host else 0.0
+        for j, (k, *_rest, a, z) in enumerate(res["records"][:hi - lo]):
+            start[lo + j], end[lo + j] = a + shift, z + shift
             durs[k].append(z - a)
     loss = sum(v for res in results for v in res["losses"].values())
     ref_loss, ref_grads = reference(cfg, s.stages)
@@ -305,7 +338,7 @@ def _assemble(cfg: RunConfig, results: list[dict[str, Any]], wall: float) -> Run
     f = med[F] or 1e-6
     bfull = med[B] or ((med[B_INPUT] or 0) + (med[W] or 0)) or 2 * f
     w = min(med[W] or bfull / 2, bfull)
-    times = ChunkTimes(f=f, b=bfull, w=w, fb=med[FB] or f + bfull)
+    times = ChunkTimes(f=f, b=bfull, w=w, fb=med[FB] or f + bfull, latency=results[0]["p2p_latency"])
     sim = simulate_schedule(s, times)
     return RunResult(config=cfg, schedule=s, backend=results[0]["backend"], loss=loss, reference_loss=ref_loss,
                      max_cosine_difference=cos_diff, max_abs_grad_difference=abs_diff, order_matches=order_ok,
