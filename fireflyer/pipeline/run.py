@@ -104,6 +104,25 @@ def _owners(s: Schedule) -> tuple[dict, dict]:
     return f_owner, b_owner
 
 
+def _send_order(s: Schedule, f_owner: dict) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
+    """Messages each rank sends each other rank, in its op order: (0, stage, mb) an activation of `stage`,
+    (1, stage, mb) the input gradient of `stage`; an F&B sends its activation before its gradient."""
+    out: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+    for r in range(s.ranks):
+        for i in range(int(s.rank_ptr[r]), int(s.rank_ptr[r + 1])):
+            k, st, m = int(s.kind[i]), int(s.stage[i]), int(s.mb[i])
+            msgs = []
+            if k in (F, FB) and st < s.stages - 1:
+                msgs.append((f_owner[(st + 1, m)], (0, st, m)))
+            bst, bm = (int(s.stage2[i]), int(s.mb2[i])) if k == FB else (st, m)
+            if k in (B, B_INPUT, FB) and bst > 0:
+                msgs.append((f_owner[(bst - 1, bm)], (1, bst, bm)))
+            for dst, msg in msgs:
+                if dst != r:
+                    out.setdefault((r, dst), []).append(msg)
+    return out
+
+
 def rank_main(rank: int, world: int, cfg: RunConfig) -> dict[str, Any]:
     """One pipeline rank inside an initialised process group: run its ops in order, record when each ran."""
     import torch
@@ -131,22 +150,34 @@ def rank_main(rank: int, world: int, cfg: RunConfig) -> dict[str, Any]:
         else:
             sends.append(dist.isend(t.detach().contiguous(), dst, tag=tag(kind, st, m)))
 
+    # NOTE: receive from each peer in the order it sends, buffering what comes early: NCCL matches point-to-point
+    # messages by order, not tag, and a DualPipe rank may need a peer's messages in another order than sent.
+    # Waiting for an earlier message never blocks longer than waiting for the one needed, which is sent after it.
+    incoming = {src: seq for (src, dst), seq in _send_order(s, f_owner).items() if dst == rank}
+    taken = dict.fromkeys(incoming, 0)
+    arrived: dict[tuple[int, int, int], Any] = {}
+
+    def fetch(src: int, kind: int, st: int, m: int):
+        while (kind, st, m) not in arrived:
+            msg = incoming[src][taken[src]]
+            taken[src] += 1
+            buf = torch.empty(shape, device=device)
+            dist.recv(buf, src, tag=tag(*msg))
+            arrived[msg] = buf
+        return arrived.pop((kind, st, m))
+
     def recv_act(st: int, m: int):
         if st == 0:
             return xs[m]
         if (st, m) not in inputs:
-            buf = torch.empty(shape, device=device)
-            dist.recv(buf, f_owner[(st - 1, m)], tag=tag(0, st - 1, m))
-            inputs[(st, m)] = buf
+            inputs[(st, m)] = fetch(f_owner[(st - 1, m)], 0, st - 1, m)
         return inputs.pop((st, m))
 
     def recv_grad(st: int, m: int):
         if st == S - 1:
             return None
         if (st, m) not in out_grads:
-            buf = torch.empty(shape, device=device)
-            dist.recv(buf, f_owner[(st + 1, m)], tag=tag(1, st + 1, m))
-            out_grads[(st, m)] = buf
+            out_grads[(st, m)] = fetch(f_owner[(st + 1, m)], 1, st + 1, m)
         return out_grads.pop((st, m))
 
     def forward(st: int, m: int) -> None:

@@ -94,3 +94,26 @@ def test_cli_bad_input_exits_2(args, needle):
     lines = res.stderr.strip().splitlines()
     assert res.returncode == 2 and res.stdout == ""
     assert len(lines) == 1 and needle in lines[0]
+
+
+@pytest.mark.parametrize("schedule,ranks,microbatches", [("dualpipe", 8, 20), ("dualpipev", 4, 8), ("zbv", 4, 8)])
+def test_send_order_covers_every_transfer_and_differs_from_need_order(schedule, ranks, microbatches):
+    from fireflyer.pipeline.run import _owners, _send_order
+
+    s = pp.generate(schedule, ranks, microbatches)
+    f_owner, _ = _owners(s)
+    order = _send_order(s, f_owner)
+    acts = [(0, st, m) for (st, m), r in f_owner.items() if st < s.stages - 1 and f_owner[(st + 1, m)] != r]
+    grads = [(1, st, m) for (st, m), r in f_owner.items() if st > 0 and f_owner[(st - 1, m)] != r]
+    assert sorted(msg for seq in order.values() for msg in seq) == sorted(acts + grads)
+    # Receivers need some peer's messages in another order than it sends them: what `fetch` buffers for.
+    need: dict = {}
+    for r in range(s.ranks):
+        for i in range(int(s.rank_ptr[r]), int(s.rank_ptr[r + 1])):
+            k, st, m = int(s.kind[i]), int(s.stage[i]), int(s.mb[i])
+            bst, bm = (int(s.stage2[i]), int(s.mb2[i])) if k == 4 else (st, m)
+            if k in (0, 4) and st > 0 and f_owner[(st - 1, m)] != r:
+                need.setdefault((f_owner[(st - 1, m)], r), []).append((0, st - 1, m))
+            if k in (1, 2, 4) and bst < s.stages - 1 and f_owner[(bst + 1, bm)] != r:
+                need.setdefault((f_owner[(bst + 1, bm)], r), []).append((1, bst + 1, bm))
+    assert any(need[pair] != seq for pair, seq in order.items())
