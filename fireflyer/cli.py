@@ -21,6 +21,7 @@ EXIT_INTERNAL = 3
 GROUPS = [
     ("profiles", "profiles"),
     ("eplb", "eplb"),
+    ("pipeline", "pipeline"),
 ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,9 +75,22 @@ def launch_local(fn: Callable[..., Any], nprocs: int, *args: Any, backend: str |
     ctx = mp.get_context("spawn")
     queue = ctx.SimpleQueue()
     port = free_port()
-    mp.start_processes(_worker, args=(nprocs, port, backend, fn, args, queue), nprocs=nprocs, join=True,
-                       start_method="spawn")
+    procs = mp.start_processes(_worker, args=(nprocs, port, backend, fn, args, queue), nprocs=nprocs, join=False,
+                               start_method="spawn")
     results: dict[int, Any] = {}
+    deadline = time.monotonic() + timeout
+    # NOTE: drain while the ranks run: a result larger than the pipe buffer blocks its put until read.
+    while True:
+        while not queue.empty():
+            rank, value = queue.get()
+            results[rank] = value
+        if procs.join(timeout=0.02):
+            break
+        if time.monotonic() > deadline:
+            for p in procs.processes:
+                if p.is_alive():
+                    p.terminate()
+            raise TimeoutError(f"{nprocs} ranks did not finish within {timeout:g} s")
     while not queue.empty():
         rank, value = queue.get()
         results[rank] = value
