@@ -26,7 +26,7 @@ def tiny():
 
 def test_tiny_block_times_are_positive_and_fast(tiny):
     res, elapsed = tiny
-    assert elapsed < 5.0
+    assert elapsed < 10.0  # ~0.5 s on 2 idle cores; slack for a shared machine
     assert res.model == "deepseek-v3" and res.device.startswith("cpu") and res.dtype == "float32"
     assert min(res.f, res.b, res.b_input, res.w) > 0
     assert res.w <= res.b
