@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import platform
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ DEFAULT_TOKENS = 256
 
 @dataclass(frozen=True, kw_only=True)
 class MeasureResult:
-    """Median seconds of each chunk kind on one block, with what was measured and where."""
+    """Median seconds of each chunk kind on one block (all times in seconds), with what was measured and where."""
 
     model: str
     """Name of the model profile the block was scaled from."""
@@ -285,8 +286,6 @@ def measure(model: str = "deepseek-v3", *, hidden: int | None = None, experts: i
     of a micro-batch, default 256; ``batch`` sequences) size the block. ``dtype`` defaults to float32 on
     CPU and bfloat16 on CUDA.
     """
-    import statistics
-
     for name, v, lo in (("repeats", repeats, 1), ("warmup", warmup, 0)):
         if not isinstance(v, int) or isinstance(v, bool) or v < lo:
             raise InputError(f"{name} must be an integer >= {lo}, got {v!r}", field=name)
