@@ -225,6 +225,58 @@ def sweep(
 
 
 @app.command()
+def measure(
+    model: Annotated[str, typer.Option("--model", help="Model profile to scale the block from, e.g. deepseek-v3.")] = "deepseek-v3",
+    hidden: Annotated[int | None, typer.Option("--hidden", help="Hidden size of the scaled block (default 256).")] = None,
+    experts: Annotated[int | None, typer.Option("--experts", help="Routed experts (default min(16, the model's)).")] = None,
+    tokens: Annotated[int | None, typer.Option("--tokens", help="Sequence length of one micro-batch (default 256).")] = None,
+    batch: Annotated[int, typer.Option("--batch", help="Sequences per micro-batch.")] = 1,
+    device: Annotated[str, typer.Option("--device", help="auto (CUDA if present, else CPU), cpu or cuda.")] = "auto",
+    repeats: Annotated[int, typer.Option("--repeats", help="Timed repeats; medians are reported.")] = 10,
+    schedule: ScheduleOpt = "dualpipe",
+    ranks: RanksOpt = 8,
+    microbatches: MicroOpt = 20,
+    chunks: ChunksOpt = 2,
+    p2p_latency: Annotated[float, typer.Option("--p2p-latency", help="Point-to-point latency between ranks, in seconds.")] = 0.0,
+    json: JsonOpt = False,
+) -> None:
+    """Time F, B and W (split backward) of a real MLA + MoE block and simulate a schedule with those times.
+
+    The block (RMSNorm, MLA attention, RMSNorm, MoE with shared experts) is scaled down from the model
+    profile to fit this machine; B-input + W is the zero-bubble split of B.
+
+    Examples:
+      flyer pipeline measure
+      flyer pipeline measure --model deepseek-v2-lite --hidden 512 --tokens 512
+      flyer pipeline measure -s zb1p -p 4 -n 16 --repeats 5 --json
+    """
+    from ..pipeline import measure as meas
+
+    out = Output(json)
+    with out.progress("measuring F, B, W"):
+        m, result = meas.measure_and_simulate(schedule, ranks, microbatches, chunks=chunks, latency=p2p_latency,
+                                              model=model, hidden=hidden, experts=experts, tokens=tokens,
+                                              batch=batch, device=device, repeats=repeats)
+    sim = result.to_dict()
+    data = {"measured": m.to_dict(), "simulated": sim}
+
+    def render(o: Output) -> None:
+        d = m.dims
+        o.kv({"model": f"{m.model}, scaled: hidden {d['hidden']}, {d['experts']} experts (top-{d['top_k']}), "
+                       f"{d['tokens']} tokens", "device": f"{m.device}, {m.dtype}"})
+        o.table(["chunk", "median ms"], [("F", f"{m.f * 1e3:.3f}"), ("B", f"{m.b * 1e3:.3f}"),
+                                         ("B-input", f"{m.b_input * 1e3:.3f}"), ("W", f"{m.w * 1e3:.3f}"),
+                                         ("F&B", f"{m.fb * 1e3:.3f}")], title=f"median of {m.repeats}")
+        o.kv({"schedule": f"{schedule} PP={ranks} N={microbatches}",
+              "makespan": f"{sim['makespan'] * 1e3:.2f} ms", "bubble": f"{sim['bubble'] * 1e3:.2f} ms",
+              "bubble fraction": f"{sim['bubble_fraction']:.2%}", "peak activations": sim["peak_activations"]})
+        for n in m.notes:
+            o.warn(n)
+
+    out.emit(data, render)
+
+
+@app.command()
 def run(
     schedule: Annotated[str, typer.Option("--schedule", "-s", help=_SCHED_HELP)] = "dualpipe",
     ranks: Annotated[int, typer.Option("--ranks", "-p", help="Processes (pipeline ranks); under torchrun, its WORLD_SIZE.")] = 4,

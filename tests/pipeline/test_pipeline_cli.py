@@ -96,3 +96,19 @@ def test_sweep_csv_and_json(tmp_path):
 
 def test_deterministic():
     assert run_flyer("pipeline", "compare", "--json").stdout == run_flyer("pipeline", "compare", "--json").stdout
+
+
+def test_measure_json_feeds_the_simulator():
+    d = run_json("pipeline", "measure", "--hidden", "64", "--tokens", "32", "--experts", "4", "--repeats", "2",
+                 "-s", "dualpipe", "-p", "4", "-n", "8")
+    m, sim = d["measured"], d["simulated"]
+    assert m["model"] == "deepseek-v3" and m["dims"]["hidden"] == 64 and m["dims"]["experts"] == 4
+    assert all(m[k] > 0 for k in ("f", "b", "b_input", "w")) and m["w"] <= m["b"]
+    assert sim["schedule"] == "dualpipe" and sim["ranks"] == 4 and sim["makespan"] > 0
+    assert [r["peak_activations"] for r in sim["per_rank"]] == [5] * 4
+
+
+@pytest.mark.parametrize("args", [["--hidden", "0"], ["--model", "no-such-model"], ["-s", "dualpipe", "-p", "3"]])
+def test_measure_bad_input_exits_2(args):
+    r = run_flyer("pipeline", "measure", "--repeats", "1", *args)
+    assert r.returncode == 2 and r.stdout == "" and r.stderr.count("\n") == 1, r.stderr
