@@ -117,3 +117,19 @@ def test_send_order_covers_every_transfer_and_differs_from_need_order(schedule, 
             if k in (1, 2, 4) and bst < s.stages - 1 and f_owner[(bst + 1, bm)] != r:
                 need.setdefault((f_owner[(bst + 1, bm)], r), []).append((1, bst + 1, bm))
     assert any(need[pair] != seq for pair, seq in order.items())
+
+
+def _gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+@pytest.mark.skipif(_gpus() < 2, reason="NCCL run needs 2 CUDA GPUs (one per rank); this machine has fewer")
+@pytest.mark.parametrize("schedule,microbatches", [("dualpipe", 4), ("dualpipev", 4), ("1f1b", 4)])
+def test_nccl_two_gpus_matches_reference(schedule, microbatches):
+    r = pp.run(pp.RunConfig(schedule=schedule, ranks=2, microbatches=microbatches), backend="nccl")
+    d = r.to_dict()
+    assert d["backend"] == "nccl" and d["op_order_matches"]
+    assert d["loss"] == pytest.approx(d["reference_loss"], rel=1e-5)
+    assert d["max_cosine_difference"] < 1e-6
