@@ -160,7 +160,8 @@ Result repair(const float* wf, const int64_t* prev, const Shape& s, bool hier, d
           }
         }
         // replace b's expert (which keeps another replica) by a new replica of ea
-        if (cnt[eb] >= 2 && !pres[(size_t)h * E + ea]) {
+        // (h's new load alone bounds the move's max from below: skip it early when that is too high)
+        if (cnt[eb] >= 2 && !pres[(size_t)h * E + ea] && load[h] - vb + w[ea] / (cnt[ea] + 1) < limit) {
           aff.clear();
           const double dy = w[ea] / (cnt[ea] + 1) - va, dx = w[eb] / (cnt[eb] - 1) - vb;
           for (int p : where[ea]) bump(p / per, dy);
