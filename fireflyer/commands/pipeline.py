@@ -329,6 +329,8 @@ def run(
               "op order matches": "every rank" if data["op_order_matches"] else
               "no: ranks " + ", ".join(str(r["rank"]) for r in data["per_rank"] if not r["op_order_matches"]),
               "wall time (s)": data["wall_seconds"]})
+        for note in data["notes"]:
+            o.warn(note)
 
     out.emit(data, render)
     lib.check(result)

@@ -7,6 +7,7 @@ Torch is imported lazily so that `flyer pipeline simulate` starts fast.
 from __future__ import annotations
 
 import math
+import os
 import socket
 import time
 from dataclasses import dataclass
@@ -302,6 +303,8 @@ class RunResult:
     measured_times: ChunkTimes
     simulated: Any
     wall_seconds: float
+    notes: tuple[str, ...] = ()
+    """What limits the comparison of measured with simulated (e.g. more ranks than CPU cores)."""
 
     def _busy(self, rank: int) -> float:
         lo, hi = int(self.schedule.rank_ptr[rank]), int(self.schedule.rank_ptr[rank + 1])
@@ -327,7 +330,7 @@ class RunResult:
             "measured": m, "simulated": {"makespan": sim.makespan, "bubble": sim.bubble,
                                          "bubble_fraction": sim.bubble_fraction},
             "chunk_times": self.measured_times.scalars(), "p2p_latency": self.measured_times.latency,
-            "per_rank": per_rank, "wall_seconds": self.wall_seconds,
+            "per_rank": per_rank, "wall_seconds": self.wall_seconds, "notes": list(self.notes),
         }
 
 
@@ -371,9 +374,15 @@ def _assemble(cfg: RunConfig, results: list[dict[str, Any]], wall: float) -> Run
     w = min(med[W] or bfull / 2, bfull)
     times = ChunkTimes(f=f, b=bfull, w=w, fb=med[FB] or f + bfull, latency=results[0]["p2p_latency"])
     sim = simulate_schedule(s, times)
+    notes = []
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if results[0]["backend"] == "gloo" and one_host and cfg.ranks > cores:
+        notes.append(f"{cfg.ranks} ranks share {cores} CPU cores here: measured times include waiting for a core, "
+                     "which the simulation (one device per rank) does not model")
     return RunResult(config=cfg, schedule=s, backend=results[0]["backend"], loss=loss, reference_loss=ref_loss,
                      max_cosine_difference=cos_diff, max_abs_grad_difference=abs_diff, order_matches=order_ok,
-                     measured_start=start, measured_end=end, measured_times=times, simulated=sim, wall_seconds=wall)
+                     measured_start=start, measured_end=end, measured_times=times, simulated=sim, wall_seconds=wall,
+                     notes=tuple(notes))
 
 
 def run(cfg: RunConfig, *, backend: str | None = None) -> RunResult:
