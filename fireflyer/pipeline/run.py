@@ -91,18 +91,14 @@ def reference(cfg: RunConfig, stages: int) -> tuple[float, list[list[Any]]]:
     return total, [[p.grad.detach().clone() for p in mod.parameters()] for mod in mods]
 
 
-def _owners(s: Schedule) -> tuple[dict, dict]:
-    f_owner, b_owner = {}, {}
+def _f_owners(s: Schedule) -> dict[tuple[int, int], int]:
+    """The rank that runs the forward of each (stage, micro-batch): where its activation and gradient live."""
+    out = {}
     for r in range(s.ranks):
         for i in range(int(s.rank_ptr[r]), int(s.rank_ptr[r + 1])):
-            k = int(s.kind[i])
-            if k in (F, FB):
-                f_owner[(int(s.stage[i]), int(s.mb[i]))] = r
-            if k in (B, B_INPUT):
-                b_owner[(int(s.stage[i]), int(s.mb[i]))] = r
-            if k == FB:
-                b_owner[(int(s.stage2[i]), int(s.mb2[i]))] = r
-    return f_owner, b_owner
+            if int(s.kind[i]) in (F, FB):
+                out[(int(s.stage[i]), int(s.mb[i]))] = r
+    return out
 
 
 def _send_order(s: Schedule, f_owner: dict) -> dict[tuple[int, int], list[tuple[int, int, int]]]:
@@ -132,7 +128,7 @@ def rank_main(rank: int, world: int, cfg: RunConfig) -> dict[str, Any]:
     torch.set_num_threads(1)
     s = generate(cfg.schedule, cfg.ranks, cfg.microbatches)
     S, N = s.stages, s.microbatches
-    f_owner, _ = _owners(s)
+    f_owner = _f_owners(s)
     device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
     mine = sorted({st for (st, _m), r in f_owner.items() if r == rank})
     # NOTE: DualPipe keeps a copy of a stage per direction, so one stage may live on two ranks.
@@ -167,18 +163,22 @@ def rank_main(rank: int, world: int, cfg: RunConfig) -> dict[str, Any]:
             arrived[msg] = buf
         return arrived.pop((kind, st, m))
 
+    def prefetch(st: int, m: int, grad: bool) -> None:
+        """Have the activation into stage st (or, with grad, the gradient of its output) at hand."""
+        held, src = (out_grads, st + 1) if grad else (inputs, st - 1)
+        if 0 <= src < S and (st, m) not in held:
+            held[(st, m)] = fetch(f_owner[(src, m)], int(grad), src, m)
+
     def recv_act(st: int, m: int):
         if st == 0:
             return xs[m]
-        if (st, m) not in inputs:
-            inputs[(st, m)] = fetch(f_owner[(st - 1, m)], 0, st - 1, m)
+        prefetch(st, m, grad=False)
         return inputs.pop((st, m))
 
     def recv_grad(st: int, m: int):
         if st == S - 1:
             return None
-        if (st, m) not in out_grads:
-            out_grads[(st, m)] = fetch(f_owner[(st + 1, m)], 1, st + 1, m)
+        prefetch(st, m, grad=True)
         return out_grads.pop((st, m))
 
     def forward(st: int, m: int) -> None:
@@ -233,11 +233,11 @@ def rank_main(rank: int, world: int, cfg: RunConfig) -> dict[str, Any]:
     for i in range(lo, hi):
         k, st, m = int(s.kind[i]), int(s.stage[i]), int(s.mb[i])
         # NOTE: inputs are received before the clock starts: an op starts when its inputs have arrived.
-        if k in (F, FB) and st > 0 and (st, m) not in inputs:
-            inputs[(st, m)] = recv_act(st, m)
+        if k in (F, FB):
+            prefetch(st, m, grad=False)
         bst, bm = (int(s.stage2[i]), int(s.mb2[i])) if k == FB else (st, m)
-        if k in (B, B_INPUT, FB) and bst < S - 1 and (bst, bm) not in out_grads:
-            out_grads[(bst, bm)] = recv_grad(bst, bm)
+        if k in (B, B_INPUT, FB):
+            prefetch(bst, bm, grad=True)
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter() - t0

@@ -98,10 +98,10 @@ def test_cli_bad_input_exits_2(args, needle):
 
 @pytest.mark.parametrize("schedule,ranks,microbatches", [("dualpipe", 8, 20), ("dualpipev", 4, 8), ("zbv", 4, 8)])
 def test_send_order_covers_every_transfer_and_differs_from_need_order(schedule, ranks, microbatches):
-    from fireflyer.pipeline.run import _owners, _send_order
+    from fireflyer.pipeline.run import _f_owners, _send_order
 
     s = pp.generate(schedule, ranks, microbatches)
-    f_owner, _ = _owners(s)
+    f_owner = _f_owners(s)
     order = _send_order(s, f_owner)
     acts = [(0, st, m) for (st, m), r in f_owner.items() if st < s.stages - 1 and f_owner[(st + 1, m)] != r]
     grads = [(1, st, m) for (st, m), r in f_owner.items() if st > 0 and f_owner[(st - 1, m)] != r]
