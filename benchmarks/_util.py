@@ -22,9 +22,13 @@ def median_seconds(fn: Callable[[], object], repeat: int, warmup: int = 1) -> fl
     return statistics.median(samples)
 
 
-def report(title: str, columns: list[str], rows: list[list], as_json: bool, extra: dict | None = None) -> None:
+def report(
+    title: str, columns: list[str], rows: list[list], as_json: bool, extra: dict | None = None
+) -> None:
     if as_json:
-        json.dump({"benchmark": title, "columns": columns, "rows": rows, **(extra or {})}, sys.stdout, indent=2)
+        json.dump(
+            {"benchmark": title, "columns": columns, "rows": rows, **(extra or {})}, sys.stdout, indent=2
+        )
         sys.stdout.write("\n")
         return
     print(title)
@@ -41,7 +45,8 @@ def _fmt(v: object) -> str:
 
 
 def zipf_loads(layers: int, experts: int, exponent: float, seed: int, noise: float = 0.0) -> np.ndarray:
-    """Seeded Zipf-like expert loads [layers, experts]: rank**-exponent, shuffled per layer, optional lognormal noise."""
+    """Seeded Zipf-like expert loads [layers, experts]: rank**-exponent, shuffled per layer, optional
+    lognormal noise."""
     rng = np.random.default_rng(seed)
     base = np.arange(1, experts + 1, dtype=np.float64) ** -exponent * 1000
     rows = [rng.permutation(base) * (rng.lognormal(0, noise, experts) if noise else 1) for _ in range(layers)]

@@ -24,8 +24,13 @@ def main() -> None:
     args = ap.parse_args()
     rows = []
 
-    layouts = [(64, 72, 8, 2, 8), (64, 80, 8, 4, 16), (256, 288, 8, 4, 32), (256, 288, 8, 18, 144),
-               (128, 192, 8, 4, 64)]
+    layouts = [
+        (64, 72, 8, 2, 8),
+        (64, 80, 8, 4, 16),
+        (256, 288, 8, 4, 32),
+        (256, 288, 8, 18, 144),
+        (128, 192, 8, 4, 64),
+    ]
     rng = np.random.default_rng(100)
     worse, ratios_b, ratios_d = 0, [], []
     t0 = time.perf_counter()
@@ -37,8 +42,15 @@ def main() -> None:
         worse += int((b > d * (1 + 1e-9)).any())
         ratios_b.append(b.mean())
         ratios_d.append(d.mean())
-    rows.append(["100 seeded cases (mean max/mean)", float(np.mean(ratios_b)), float(np.mean(ratios_d)),
-                 float(np.mean(ratios_b) / np.mean(ratios_d)), f"worse cases {worse} (target 0)"])
+    rows.append(
+        [
+            "100 seeded cases (mean max/mean)",
+            float(np.mean(ratios_b)),
+            float(np.mean(ratios_d)),
+            float(np.mean(ratios_b) / np.mean(ratios_d)),
+            f"worse cases {worse} (target 0)",
+        ]
+    )
 
     w = zipf_loads(58, 256, 0.6, seed=0)
     b = eplb.plan(w, 288, 8, 18, 144, policy="balanced").meta["imbalance"]["mean"]
@@ -49,11 +61,22 @@ def main() -> None:
     mean = float(w.sum()) / 8
     b = eplb.imbalance(w, eplb.plan(w, 16, 1, 1, 8, policy="balanced").phy2log, 8)[0] * mean
     d = eplb.imbalance(w, eplb.plan(w, 16, 1, 1, 8, policy="deepseek").phy2log, 8)[0] * mean
-    rows.append(["[600,560,120,120,20,10,10,10] 8x2 (max GPU load)", float(b), float(d), float(b / d),
-                 "target <= 205, optimum ~196.7"])
-    report("eplb balance: balanced policy vs deepseek policy (ratio = balanced / deepseek)",
-           ["case", "balanced", "deepseek", "ratio", "note"], rows, args.json,
-           {"seconds": time.perf_counter() - t0})
+    rows.append(
+        [
+            "[600,560,120,120,20,10,10,10] 8x2 (max GPU load)",
+            float(b),
+            float(d),
+            float(b / d),
+            "target <= 205, optimum ~196.7",
+        ]
+    )
+    report(
+        "eplb balance: balanced policy vs deepseek policy (ratio = balanced / deepseek)",
+        ["case", "balanced", "deepseek", "ratio", "note"],
+        rows,
+        args.json,
+        {"seconds": time.perf_counter() - t0},
+    )
 
 
 if __name__ == "__main__":

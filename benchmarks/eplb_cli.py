@@ -52,18 +52,36 @@ def main() -> None:
         times, base, replaced = [], [], 0
         for _ in range(args.repeat):
             shutil.copy(plan0, cur)
-            t, r = wall([flyer, "eplb", "rebalance", "--load", str(load), "--current", str(cur), "--min-gain", "0",
-                         "--json"])
+            t, r = wall(
+                [
+                    flyer,
+                    "eplb",
+                    "rebalance",
+                    "--load",
+                    str(load),
+                    "--current",
+                    str(cur),
+                    "--min-gain",
+                    "0",
+                    "--json",
+                ]
+            )
             assert r.returncode == 0, r.stderr
             replaced += '"replaced": true' in r.stdout
             times.append(t)
             base.append(wall([sys.executable, "-c", "pass"])[0])
     t_med, b_med = statistics.median(times), statistics.median(base)
-    rows = [[f"flyer eplb rebalance ({args.layout}, 58x256, 288 slots)", t_med * 1e3, 1000.0, t_med / b_med],
-            ["python -c pass (baseline)", b_med * 1e3, None, 1.0]]
-    report("eplb rebalance wall time, interpreter start included (median ms; ratio = this / bare python)",
-           ["command", "median_ms", "target_ms", "ratio"], rows, args.json,
-           {"runs": args.repeat, "runs_that_replaced": replaced})
+    rows = [
+        [f"flyer eplb rebalance ({args.layout}, 58x256, 288 slots)", t_med * 1e3, 1000.0, t_med / b_med],
+        ["python -c pass (baseline)", b_med * 1e3, None, 1.0],
+    ]
+    report(
+        "eplb rebalance wall time, interpreter start included (median ms; ratio = this / bare python)",
+        ["command", "median_ms", "target_ms", "ratio"],
+        rows,
+        args.json,
+        {"runs": args.repeat, "runs_that_replaced": replaced},
+    )
 
 
 if __name__ == "__main__":

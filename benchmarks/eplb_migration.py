@@ -38,11 +38,28 @@ def main() -> None:
             moved_f.append(eplb.copies(old, fresh).sum() / slots)
             moved_m.append(eplb.copies(old, mig).sum() / slots)
             worse.append(mig.meta["imbalance"]["mean"] / fresh.meta["imbalance"]["mean"] - 1)
-        rows.append([name, float(np.mean(moved_m) * 100), float(np.mean(moved_g) * 100),
-                     float(np.mean(moved_f) * 100), float(np.max(worse) * 100)])
-    report("eplb migration, 5% lognormal noise (percent of expert copies moved; worse = max/mean vs fresh)",
-           ["layout", "migration_moved_%", "fresh_greedy_moved_%", "fresh_balanced_moved_%", "worse_than_fresh_%"],
-           rows, args.json, {"targets": "moved <= 10%, worse <= 1%", "seeds": args.seeds})
+        rows.append(
+            [
+                name,
+                float(np.mean(moved_m) * 100),
+                float(np.mean(moved_g) * 100),
+                float(np.mean(moved_f) * 100),
+                float(np.max(worse) * 100),
+            ]
+        )
+    report(
+        "eplb migration, 5% lognormal noise (percent of expert copies moved; worse = max/mean vs fresh)",
+        [
+            "layout",
+            "migration_moved_%",
+            "fresh_greedy_moved_%",
+            "fresh_balanced_moved_%",
+            "worse_than_fresh_%",
+        ],
+        rows,
+        args.json,
+        {"targets": "moved <= 10%, worse <= 1%", "seeds": args.seeds},
+    )
 
 
 if __name__ == "__main__":

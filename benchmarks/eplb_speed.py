@@ -74,7 +74,9 @@ def torch_rebalance(weight: torch.Tensor, replicas: int, groups: int, nodes: int
     pack, rank = torch_packing(w_phy, gpus // nodes)
     pphy2phy = inverse(pack * per_gpu + rank)
     pphy2mlog = phy2mlog.gather(-1, pphy2phy)
-    pphy2mlog = (pphy2mlog.view(layers, nodes, -1) + torch.arange(0, E, E // nodes).view(1, -1, 1)).flatten(-2)
+    pphy2mlog = (pphy2mlog.view(layers, nodes, -1) + torch.arange(0, E, E // nodes).view(1, -1, 1)).flatten(
+        -2
+    )
     phy2log = mlog2log.gather(-1, pphy2mlog)
     logcnt = mlogcnt.view(layers, -1).gather(-1, log2mlog)
     return phy2log, logcnt
@@ -105,9 +107,13 @@ def main() -> None:
         ["4096x256 deepseek", "core", t_4096 * 1e3, 1000.0, None],
         ["V3 58x256 balanced", "core", t_bal * 1e3, None, t_base / t_bal],
     ]
-    report("eplb planning speed (median ms; speedup = baseline / this)",
-           ["case", "impl", "median_ms", "target_ms", "speedup"], rows, args.json,
-           {"speedup_target": 20.0, "parity_with_baseline": True})
+    report(
+        "eplb planning speed (median ms; speedup = baseline / this)",
+        ["case", "impl", "median_ms", "target_ms", "speedup"],
+        rows,
+        args.json,
+        {"speedup_target": 20.0, "parity_with_baseline": True},
+    )
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ import statistics
 
 import torch
 from _util import report
-
 from fireflyer.kernels.bench import time_fn
+
 from fireflyer.pipeline import measure as pm
 from fireflyer.pipeline import simulate
 
@@ -57,9 +57,23 @@ def main() -> None:
         else:
             row.append(None)
         rows.append(row + [sim.makespan * ms, sim.bubble_fraction])
-    report("pipeline measure: one block, ms; DualPipe PP 8, N 20 on the measured times",
-           ["model", "F", "B", "B-input", "W", "(B-input+W)/B", "(B-input+naive W)/B", "makespan", "bubble frac"],
-           rows, a.json, {"device": device, "hidden": a.hidden, "tokens": a.tokens})
+    report(
+        "pipeline measure: one block, ms; DualPipe PP 8, N 20 on the measured times",
+        [
+            "model",
+            "F",
+            "B",
+            "B-input",
+            "W",
+            "(B-input+W)/B",
+            "(B-input+naive W)/B",
+            "makespan",
+            "bubble frac",
+        ],
+        rows,
+        a.json,
+        {"device": device, "hidden": a.hidden, "tokens": a.tokens},
+    )
 
 
 if __name__ == "__main__":

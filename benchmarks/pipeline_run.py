@@ -4,7 +4,8 @@ simulated (core simulator fed the measured median chunk times) beside the measur
 
 Target: `flyer pipeline run --schedule dualpipe --ranks 4 --microbatches 8` <= 60 s.
 
-    python benchmarks/pipeline_run.py [--repeat 3] [--schedule dualpipe] [--ranks 4] [--microbatches 8] [--json]
+    python benchmarks/pipeline_run.py [--repeat 3] [--schedule dualpipe] [--ranks 4] [--microbatches 8]
+        [--json]
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ from _util import report
 
 def flyer() -> str:
     exe = Path(sys.executable).parent / "flyer"
-    return str(exe) if exe.exists() else (shutil.which("flyer") or sys.exit("install fireflyer first: pip install ."))
+    return (
+        str(exe)
+        if exe.exists()
+        else (shutil.which("flyer") or sys.exit("install fireflyer first: pip install ."))
+    )
 
 
 def main() -> None:
@@ -34,8 +39,18 @@ def main() -> None:
     ap.add_argument("--microbatches", type=int, default=8)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    cmd = [flyer(), "pipeline", "run", "--schedule", args.schedule, "--ranks", str(args.ranks),
-           "--microbatches", str(args.microbatches), "--json"]
+    cmd = [
+        flyer(),
+        "pipeline",
+        "run",
+        "--schedule",
+        args.schedule,
+        "--ranks",
+        str(args.ranks),
+        "--microbatches",
+        str(args.microbatches),
+        "--json",
+    ]
     walls, docs = [], []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
@@ -52,13 +67,22 @@ def main() -> None:
         ["bubble_ms", sim["bubble"] * 1e3, meas["bubble"] * 1e3],
         ["bubble_fraction", sim["bubble_fraction"], meas["bubble_fraction"]],
     ]
-    report(f"flyer pipeline run -s {args.schedule} -p {args.ranks} -n {args.microbatches} "
-           f"({d['backend']}; the median-wall run of {args.repeat})", ["metric", "simulated", "measured"], rows,
-           args.json,
-           {"wall_s_median": statistics.median(walls), "wall_s_all": [round(w, 3) for w in walls],
-            "wall_target_s": 60.0, "p2p_latency_ms": d["p2p_latency"] * 1e3, "op_order_matches_every_rank_every_run": all(x["op_order_matches"] for x in docs),
+    report(
+        f"flyer pipeline run -s {args.schedule} -p {args.ranks} -n {args.microbatches} "
+        f"({d['backend']}; the median-wall run of {args.repeat})",
+        ["metric", "simulated", "measured"],
+        rows,
+        args.json,
+        {
+            "wall_s_median": statistics.median(walls),
+            "wall_s_all": [round(w, 3) for w in walls],
+            "wall_target_s": 60.0,
+            "p2p_latency_ms": d["p2p_latency"] * 1e3,
+            "op_order_matches_every_rank_every_run": all(x["op_order_matches"] for x in docs),
             "max_cosine_difference": f"{max(x['max_cosine_difference'] for x in docs):.3g}",
-            "loss_equals_reference": all(x["loss"] == x["reference_loss"] for x in docs)})
+            "loss_equals_reference": all(x["loss"] == x["reference_loss"] for x in docs),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -67,8 +67,13 @@ def python_simulate(ops: list[list[tuple]], stages: int, f: float, b: float, w: 
 
 
 def op_lists(s: pp.Schedule) -> list[list[tuple]]:
-    return [[(int(s.kind[i]), int(s.stage[i]), int(s.mb[i]), int(s.stage2[i]), int(s.mb2[i]))
-             for i in range(int(s.rank_ptr[r]), int(s.rank_ptr[r + 1]))] for r in range(s.ranks)]
+    return [
+        [
+            (int(s.kind[i]), int(s.stage[i]), int(s.mb[i]), int(s.stage2[i]), int(s.mb2[i]))
+            for i in range(int(s.rank_ptr[r]), int(s.rank_ptr[r + 1]))
+        ]
+        for r in range(s.ranks)
+    ]
 
 
 def main() -> None:
@@ -89,8 +94,15 @@ def main() -> None:
 
     t_core = median_seconds(core, args.repeat)
     t_base = median_seconds(lambda: python_simulate(ops, P, 1.0, 2.0, 1.0, 2.5), max(3, args.repeat // 2))
-    axes = dict(schedules=["1f1b", "zb1p", "zbv", "dualpipe", "dualpipev"], ranks=[2, 4, 8, 16, 32],
-                microbatches=[64, 128, 256, 512], f=[1.0], b=[2.0], w=[0.5, 1.0], fb=[2.0, 2.5, 3.0, 3.5, 4.0])
+    axes = dict(
+        schedules=["1f1b", "zb1p", "zbv", "dualpipe", "dualpipev"],
+        ranks=[2, 4, 8, 16, 32],
+        microbatches=[64, 128, 256, 512],
+        f=[1.0],
+        b=[2.0],
+        w=[0.5, 1.0],
+        fb=[2.0, 2.5, 3.0, 3.5, 4.0],
+    )
     configs = len(pp.sweep(**axes))
     assert configs == 1000
     t_sweep = median_seconds(lambda: pp.sweep(**axes), max(3, args.repeat // 2))
@@ -99,10 +111,18 @@ def main() -> None:
         [f"dualpipe PP={P} N={N} sim", "python baseline", t_base * 1e3, None, 1.0],
         [f"sweep {configs} configs", "core", t_sweep * 1e3, 2000.0, None],
     ]
-    report("pipeline simulation speed (median ms; speedup = baseline / this)",
-           ["case", "impl", "median_ms", "target_ms", "speedup"], rows, args.json,
-           {"speedup_target": 20.0, "makespan": core_makespan, "makespan_matches_baseline": True,
-            "ops": sum(len(o) for o in ops)})
+    report(
+        "pipeline simulation speed (median ms; speedup = baseline / this)",
+        ["case", "impl", "median_ms", "target_ms", "speedup"],
+        rows,
+        args.json,
+        {
+            "speedup_target": 20.0,
+            "makespan": core_makespan,
+            "makespan_matches_baseline": True,
+            "ops": sum(len(o) for o in ops),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ import argparse
 
 import numpy as np
 from _util import median_seconds, report
+from fireflyer.profiles.detect import _llc_bytes, available_threads
 
 from fireflyer import _core
-from fireflyer.profiles.detect import _llc_bytes, available_threads
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
         a[:] = b + s * c
 
     def core(t):
-        return lambda: _core.probe.triad(a, b, c, s, threads=t, reps=1)
+        return lambda: _core.detection.triad(a, b, c, s, threads=t, reps=1)
 
     t_np = median_seconds(numpy_triad, args.repeat)
     t_c1 = median_seconds(core(1), args.repeat)
@@ -45,8 +45,12 @@ def main() -> None:
         ["core triad", 1, round(moved / t_c1 / 1e9, 2), round(t_np / t_c1, 2)],
         ["core triad", threads, round(moved / t_cn / 1e9, 2), round(t_np / t_cn, 2)],
     ]
-    report(f"triad, 3 arrays x {mib:.0f} MiB, median of {args.repeat}", ["impl", "threads", "GB/s", "x numpy"],
-           rows, args.json)
+    report(
+        f"triad, 3 arrays x {mib:.0f} MiB, median of {args.repeat}",
+        ["impl", "threads", "GB/s", "x numpy"],
+        rows,
+        args.json,
+    )
 
 
 if __name__ == "__main__":

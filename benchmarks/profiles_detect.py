@@ -28,16 +28,28 @@ def main() -> None:
         walls, gbps, gflops = [], [], []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            out = subprocess.run([flyer, "profiles", "detect", "--json", *extra], check=True, capture_output=True,
-                                 text=True).stdout
+            out = subprocess.run(
+                [flyer, "profiles", "detect", "--json", *extra], check=True, capture_output=True, text=True
+            ).stdout
             walls.append(time.perf_counter() - t0)
             doc = json.loads(out)
             gbps.append(doc["hbm_gbps"])
             gflops.append(doc["peak_tflops"]["fp32"] * 1000)
-        rows.append([label, round(statistics.median(walls), 2), budget, round(statistics.median(gbps), 1),
-                     round(statistics.median(gflops), 1)])
-    report(f"flyer profiles detect, median of {args.repeat}", ["mode", "wall s", "budget s", "triad GB/s",
-                                                                "FP32 GFLOP/s"], rows, args.json)
+        rows.append(
+            [
+                label,
+                round(statistics.median(walls), 2),
+                budget,
+                round(statistics.median(gbps), 1),
+                round(statistics.median(gflops), 1),
+            ]
+        )
+    report(
+        f"flyer profiles detect, median of {args.repeat}",
+        ["mode", "wall s", "budget s", "triad GB/s", "FP32 GFLOP/s"],
+        rows,
+        args.json,
+    )
 
 
 if __name__ == "__main__":

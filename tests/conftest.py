@@ -26,15 +26,27 @@ def flyer_exe() -> str:
     return found
 
 
-def run_flyer(*args: str, env: dict | None = None, cwd: str | None = None, timeout: float = 120,
-              input: str | None = None) -> subprocess.CompletedProcess:
+def run_flyer(
+    *args: str,
+    env: dict | None = None,
+    cwd: str | None = None,
+    timeout: float = 120,
+    input: str | None = None,
+) -> subprocess.CompletedProcess:
     """Run the installed `flyer` in a subprocess, as a user would, with colour off and a fixed width."""
     full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
     full_env.pop("FLYER_DEBUG", None)
     if env:
         full_env.update(env)
-    return subprocess.run([flyer_exe(), *args], capture_output=True, text=True, env=full_env, cwd=cwd,
-                          timeout=timeout, input=input)
+    return subprocess.run(
+        [flyer_exe(), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+        input=input,
+    )
 
 
 def run_json(*args: str, **kw) -> object:
@@ -60,4 +72,7 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-requires_cuda = pytest.mark.skipif(not cuda_available(), reason="needs a CUDA GPU; none is present on this machine")
+def requires_cuda(test):
+    """Marks a test `gpu` (so `pytest -m gpu` selects it) and skips it, saying why, where CUDA is absent."""
+    skip = pytest.mark.skipif(not cuda_available(), reason="needs a CUDA GPU; none is present on this machine")
+    return pytest.mark.gpu(skip(test))

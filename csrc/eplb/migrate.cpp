@@ -4,7 +4,9 @@
 #include <cmath>
 #include <numeric>
 
-#include "common.h"
+#include "common/arrays.h"
+#include "common/common.h"
+#include "common/thread_pool.h"
 #include "eplb/eplb.h"
 
 namespace ff::eplb {
@@ -297,31 +299,30 @@ std::vector<int> choose(const std::vector<Options>& opts, double tol, long long 
 
 }  // namespace ff::eplb
 
-using namespace ff::eplb;
-using F32 = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
-using I64 = nb::ndarray<const int64_t, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
-nb::tuple finish_plan(const std::vector<int64_t>& p2l, int L, int E, int R);
-Shape check_shape(const F32& weight, int replicas, int groups, int nodes, int gpus);
-
 void register_eplb_migrate(nb::module_ m) {
+  using namespace ff;
+  using namespace ff::eplb;
   m.def(
       "migrate",
-      [](F32 weight, I64 previous, int num_groups, int num_nodes, int num_gpus, bool hierarchical, double tolerance,
-         int max_copies) {
+      [](In2<float> weight, In2<int64_t> previous, int64_t num_groups, int64_t num_nodes, int64_t num_gpus,
+         bool hierarchical, double tolerance, int64_t max_copies) {
         const int L = (int)weight.shape(0), E = (int)weight.shape(1), R = (int)previous.shape(1);
-        FF_CHECK((int)previous.shape(0) == L, "previous plan has " << previous.shape(0) << " layers, load has " << L);
-        Shape s = check_shape(weight, R, num_groups, num_nodes, num_gpus);
-        if (hierarchical)
-          FF_CHECK(num_groups % num_nodes == 0 && E % num_groups == 0,
-                   "hierarchical needs num_groups a multiple of num_nodes and experts a multiple of num_groups");
+        FF_CHECK_FIELD((int)previous.shape(0) == L, "previous",
+                       "previous plan has " << previous.shape(0) << " layers, load has " << L);
+        FF_CHECK_FIELD(tolerance >= 0 && std::isfinite(tolerance), "tolerance",
+                       "must be a finite non-negative fraction, got " << tolerance);
+        Shape s = check_shape(weight.data(), weight.shape(0), weight.shape(1), R, num_groups, num_nodes, num_gpus);
+        check_hierarchical(s, hierarchical);
         const int64_t* pv = previous.data();
         for (size_t i = 0; i < previous.size(); ++i)
-          FF_CHECK(pv[i] >= 0 && pv[i] < E, "previous plan names expert " << pv[i] << ", load has " << E);
+          FF_CHECK_FIELD(pv[i] >= 0 && pv[i] < E, "previous",
+                         "previous plan names expert " << pv[i] << ", load has " << E << " experts");
         for (int l = 0; l < L; ++l) {
           std::vector<char> seen(E, 0);
           int n = 0;
           for (int p = 0; p < R; ++p) n += !seen[pv[(size_t)l * R + p]], seen[pv[(size_t)l * R + p]] = 1;
-          FF_CHECK(n == E, "previous plan layer " << l << " places " << n << " of " << E << " experts");
+          FF_CHECK_FIELD(n == E, "previous",
+                         "layer " << l << " does not place every one of the " << E << " experts (" << n << " placed)");
         }
         std::vector<int64_t> p2l((size_t)L * R);
         const long long budget = max_copies < 0 ? INT64_MAX : max_copies;

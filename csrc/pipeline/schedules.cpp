@@ -4,7 +4,8 @@
 #include <algorithm>
 #include <deque>
 
-#include "common.h"
+#include "common/common.h"
+#include "common/memory.h"
 
 namespace ff::pipeline {
 namespace {
@@ -141,51 +142,98 @@ Schedule gen_dualpipe(int P, int N) {
   return s;
 }
 
-Schedule gen_dualpipev(int P, int N, bool overlap) {
+Schedule gen_dualpipev(int P, int N) {
   Schedule s{P, 2 * P, N, std::vector<std::vector<Op>>(P)};
   for (int r = 0; r < P; ++r) {
     PhaseBuilder pb{s.ops[r], {r, 2 * P - 1 - r}, {0, 0}};
     pb.run(r, P, N, r == P - 1);
-    if (!overlap) {  // ZB-V: the same V-shaped order with each F&B pair run as F then B
-      std::vector<Op> split;
-      for (const Op& o : s.ops[r]) {
-        if (o.kind == kFB) {
-          split.push_back(mk(kF, o.stage, o.mb));
-          split.push_back(mk(kB, o.stage2, o.mb2));
-        } else {
-          split.push_back(o);
-        }
-      }
-      s.ops[r] = std::move(split);
+  }
+  return s;
+}
+
+// ZB-V of the zero-bubble paper (Qi et al., 2024, section 6), in the order torch.distributed.pipelining's
+// ScheduleZBVZeroBubble gives each rank: warm-up forwards, then F / B-input / W triples on both chunks, then
+// the cool-down. Fewer than 2P-1 micro-batches run the 2P-1 order with the missing micro-batches left out.
+Schedule gen_zbv(int P, int N) {
+  Schedule s{P, 2 * P, N, std::vector<std::vector<Op>>(P)};
+  const int n = std::max(2 * P - 1, N);
+  for (int r = 0; r < P; ++r) {
+    auto& ops = s.ops[r];
+    const int c0 = r, c1 = 2 * P - 1 - r;
+    int f0 = 0, f1 = 0, b0 = 0, b1 = 0;
+    auto add = [&](int8_t k, int st, int m) {
+      if (m < N) ops.push_back(mk(k, st, m));
+    };
+    for (int i = 0; i < 2 * (P - r) - 1; ++i) add(kF, c0, f0++);
+    for (int i = 0; i < r; ++i) add(kF, c1, f1++), add(kF, c0, f0++);
+    for (int i = 0; i < P - r; ++i) add(kF, c1, f1), add(kBInput, c1, b1), add(kW, c1, b1), ++f1, ++b1;
+    while (f1 < f0 || f0 < n) {
+      if (f0 < n) add(kF, c0, f0++);
+      add(kBInput, c0, b0), add(kW, c0, b0), ++b0;
+      add(kF, c1, f1), add(kBInput, c1, b1), add(kW, c1, b1), ++f1, ++b1;
     }
+    int w0 = b0, w1 = b1;
+    for (int i = 0; i < r; ++i) add(kBInput, c0, b0++), add(kBInput, c1, b1++);
+    for (int i = 0; i < P - r; ++i) add(kBInput, c0, b0++), add(kW, c0, w0++);
+    while (w1 < b1) add(kW, c1, w1++);
+    while (w0 < b0) add(kW, c0, w0++);
   }
   return s;
 }
 
 }  // namespace
 
-Schedule generate(const std::string& name, int P, int N, int chunks) {
-  FF_CHECK(P >= 1, "ranks must be at least 1, got " << P);
-  FF_CHECK(N >= 1, "microbatches must be at least 1, got " << N);
-  if (name == "1f1b") return gen_1f1b(P, N);
-  if (name == "zb1p") return gen_zb1p(P, N);
+const std::vector<std::string>& names() {
+  static const std::vector<std::string> v = {"1f1b", "interleaved-1f1b", "zb1p", "zbv", "dualpipe", "dualpipev"};
+  return v;
+}
+
+void check_config(const std::string& name, int64_t P, int64_t N, int64_t chunks) {
+  bool known = false;
+  for (const auto& n : names()) known |= n == name;
+  FF_CHECK_FIELD(known, "schedule", "unknown schedule '" << name << "'; choose one of 1f1b, interleaved-1f1b, zb1p, "
+                                                             "zbv, dualpipe, dualpipev");
+  FF_CHECK_FIELD(P >= 1 && P <= kMaxRanks, "ranks", "must be at least 1 (and at most " << kMaxRanks << "), got " << P);
+  FF_CHECK_FIELD(N >= 1 && N <= kMaxMicrobatches, "microbatches",
+                 "must be at least 1 (and at most " << kMaxMicrobatches << "), got " << N);
+  int64_t stages = P;
   if (name == "interleaved-1f1b") {
-    FF_CHECK(chunks >= 1, "chunks must be at least 1, got " << chunks);
-    FF_CHECK(N % P == 0, "interleaved-1f1b needs microbatches divisible by ranks, got N=" << N << ", PP=" << P);
-    return gen_interleaved(P, N, chunks);
+    FF_CHECK_FIELD(chunks >= 1 && chunks <= kMaxRanks, "chunks",
+                   "must be at least 1 (and at most " << kMaxRanks << "), got " << chunks);
+    FF_CHECK_FIELD(N % P == 0, "microbatches",
+                   "interleaved-1f1b needs microbatches divisible by ranks, got N=" << N << " with " << P << " ranks");
+    stages = P * chunks;
   }
   if (name == "dualpipe") {
-    FF_CHECK(P % 2 == 0, "dualpipe needs an even number of ranks, got " << P);
-    FF_CHECK(N % 2 == 0, "dualpipe needs an even number of microbatches, got " << N);
-    FF_CHECK(N >= 2 * P, "dualpipe needs microbatches >= 2 * ranks, got N=" << N << ", PP=" << P);
-    return gen_dualpipe(P, N);
+    FF_CHECK_FIELD(P % 2 == 0, "ranks",
+                   "dualpipe needs an even number of ranks, got " << P << " (use dualpipev for an odd count)");
+    FF_CHECK_FIELD(N % 2 == 0, "microbatches", "dualpipe needs an even number of microbatches, got " << N);
   }
-  if (name == "dualpipev" || name == "zbv") {
-    FF_CHECK(N >= 2 * P, name << " needs microbatches >= 2 * ranks, got N=" << N << ", ranks=" << P);
-    return gen_dualpipev(P, N, name == "dualpipev");
-  }
-  FF_CHECK(false, "unknown schedule '" << name << "'");
-  return {};
+  if (name == "dualpipe" || name == "dualpipev")
+    FF_CHECK_FIELD(N >= 2 * P, "microbatches",
+                   name << " needs microbatches >= 2 * ranks, got N=" << N << " with " << P << " ranks (use at least "
+                        << 2 * P << ")");
+  if (name == "zbv" || name == "dualpipev") stages = 2 * P;
+  FF_CHECK_FIELD(stages <= kMaxRanks, "ranks", name << " with " << P << " ranks has " << stages
+                                                    << " stages; at most " << kMaxRanks << " are supported");
+  // NOTE: at most three ops (F, B-input, W) per stage and micro-batch; each costs about 96 bytes across the
+  // generator, the flat arrays handed to Python and the simulator's per-op and per-key state.
+  const double ops = 3.0 * static_cast<double>(stages) * static_cast<double>(N);
+  FF_CHECK_FIELD(ops < 2e9, "microbatches",
+                 name << " with " << stages << " stages and " << N << " microbatches has about " << ops
+                      << " ops, more than the simulator's 32-bit op indices hold");
+  check_fits(96.0 * ops, name + " with " + std::to_string(stages) + " stages and " + std::to_string(N) +
+                             " microbatches", "microbatches");
+}
+
+Schedule generate(const std::string& name, int64_t P, int64_t N, int64_t chunks) {
+  check_config(name, P, N, chunks);
+  if (name == "1f1b") return gen_1f1b(P, N);
+  if (name == "zb1p") return gen_zb1p(P, N);
+  if (name == "interleaved-1f1b") return gen_interleaved(P, N, chunks);
+  if (name == "dualpipe") return gen_dualpipe(P, N);
+  if (name == "dualpipev") return gen_dualpipev(P, N);
+  return gen_zbv(P, N);
 }
 
 void check_coverage(const Schedule& s) {

@@ -4,9 +4,9 @@ import numpy as np
 
 
 def zipf_loads(layers: int, experts: int, exponent: float, seed: int, noise: float = 0.0) -> np.ndarray:
-    """Seeded Zipf-like loads: a random expert order per layer, load rank**-exponent, optional lognormal noise."""
+    """Seeded Zipf-like loads: a random expert order per layer, load rank**-exponent, optional lognormal
+    noise."""
     rng = np.random.default_rng(seed)
     base = np.arange(1, experts + 1, dtype=np.float64) ** -exponent * 1000
     rows = [rng.permutation(base) * (rng.lognormal(0, noise, experts) if noise else 1) for _ in range(layers)]
     return np.array(rows, dtype=np.float32)
-

@@ -40,7 +40,9 @@ def replicate(weights: list, slots: int) -> tuple[list[int], list[int]]:
     return phy2log, cnt
 
 
-def rebalance_layer(w: list, replicas: int, groups: int, nodes: int, gpus: int) -> tuple[list[int], list[int]]:
+def rebalance_layer(
+    w: list, replicas: int, groups: int, nodes: int, gpus: int
+) -> tuple[list[int], list[int]]:
     if groups % nodes:
         groups = nodes = 1
     E = len(w)
@@ -71,7 +73,10 @@ def rebalance_layer(w: list, replicas: int, groups: int, nodes: int, gpus: int) 
 
 
 def rebalance(weight, replicas: int, groups: int, nodes: int, gpus: int):
-    out = [rebalance_layer(list(np.asarray(row, dtype=np.float32)), replicas, groups, nodes, gpus) for row in weight]
+    out = [
+        rebalance_layer(list(np.asarray(row, dtype=np.float32)), replicas, groups, nodes, gpus)
+        for row in weight
+    ]
     return np.array([p for p, _ in out]), np.array([c for _, c in out])
 
 

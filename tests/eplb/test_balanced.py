@@ -13,7 +13,13 @@ from .helpers import zipf_loads
 
 def test_never_worse_than_deepseek_on_100_cases():
     rng = np.random.default_rng(7)
-    layouts = [(64, 72, 8, 2, 8), (64, 80, 8, 4, 16), (32, 48, 4, 2, 16), (256, 288, 8, 4, 32), (48, 64, 4, 1, 32)]
+    layouts = [
+        (64, 72, 8, 2, 8),
+        (64, 80, 8, 4, 16),
+        (32, 48, 4, 2, 16),
+        (256, 288, 8, 4, 32),
+        (48, 64, 4, 1, 32),
+    ]
     for case in range(100):
         E, R, G, N, P = layouts[case % len(layouts)]
         w = zipf_loads(1, E, float(rng.uniform(0.3, 1.5)), seed=case, noise=0.3)
@@ -47,7 +53,7 @@ def brute_force(w, replicas, gpus):
     per = replicas // gpus
     best = np.inf
     for p2l in itertools.product(range(E), repeat=replicas):
-        if len(set(p2l)) == E and all(len(set(p2l[g * per:(g + 1) * per])) == per for g in range(gpus)):
+        if len(set(p2l)) == E and all(len(set(p2l[g * per : (g + 1) * per])) == per for g in range(gpus)):
             best = min(best, ref.max_gpu_load(w, np.array(p2l), gpus))
     return best
 
@@ -67,7 +73,7 @@ def test_no_two_replicas_of_one_expert_on_a_gpu():
     per = p.replicas // p.gpus
     for l in range(p.layers):
         for g in range(p.gpus):
-            slots = p.phy2log[l, g * per:(g + 1) * per]
+            slots = p.phy2log[l, g * per : (g + 1) * per]
             assert len(set(slots.tolist())) == per
 
 

@@ -28,8 +28,22 @@ def load(tmp_path):
 
 def test_plan_sample_json(tmp_path):
     out = tmp_path / "plan.json"
-    r = runner.invoke(app, ["eplb", "plan", "--model", "deepseek-v3", "--nodes", "4", "--gpus", "32", "--json",
-                            "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "eplb",
+            "plan",
+            "--model",
+            "deepseek-v3",
+            "--nodes",
+            "4",
+            "--gpus",
+            "32",
+            "--json",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
     assert data["groups"] == 8 and data["replicas"] == 288 and data["layers"] == 58
@@ -44,7 +58,10 @@ def test_plan_evaluate_diff_installed(tmp_path, load):
     assert r.returncode == 0 and json.loads(r.stdout)["policy"] == "balanced"
     ev = flyer("eplb", "evaluate", b, load, "--json")
     assert ev.returncode == 0
-    assert json.loads(ev.stdout)["overall"] < json.loads(flyer("eplb", "evaluate", a, load, "--json").stdout)["overall"]
+    assert (
+        json.loads(ev.stdout)["overall"]
+        < json.loads(flyer("eplb", "evaluate", a, load, "--json").stdout)["overall"]
+    )
     d = json.loads(flyer("eplb", "diff", a, b, "--json").stdout)
     assert d["copies"] == sum(d["per_gpu"]) == sum(d["per_node"]) and d["bytes"] == d["copies"] * 44050944
     assert len(d["per_node"]) == 4
@@ -68,8 +85,14 @@ def test_plan_previous_reports_copies(tmp_path, load):
 
 
 BAD_LOADS = {
-    "nan.json": "[[1, NaN]]", "inf.json": "[[1, 1e999]]", "neg.json": "[[1, -2]]", "rank1.json": "[1, 2]",
-    "rank3.json": "[[[1, 2]]]", "empty.json": "", "trunc.json": "[[1, 2], [", "words.csv": "a,b\n1,x\n",
+    "nan.json": "[[1, NaN]]",
+    "inf.json": "[[1, 1e999]]",
+    "neg.json": "[[1, -2]]",
+    "rank1.json": "[1, 2]",
+    "rank3.json": "[[[1, 2]]]",
+    "empty.json": "",
+    "trunc.json": "[[1, 2], [",
+    "words.csv": "a,b\n1,x\n",
 }
 
 
@@ -84,15 +107,25 @@ def test_bad_load_files(tmp_path, name):
     assert not out.exists() and r.stdout == ""
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--replicas", "200", "--groups", "8", "--nodes", "4", "--gpus", "32"], "fewer than the 256 experts"),
-    (["--replicas", "300", "--groups", "8", "--nodes", "4", "--gpus", "32"], "not a multiple of 32 GPUs"),
-    (["--replicas", "288", "--groups", "7", "--nodes", "1", "--gpus", "32"], "not a multiple of 7 groups"),
-    (["--replicas", "288", "--groups", "8", "--nodes", "5", "--gpus", "32"], "not a multiple of 5 nodes"),
-    (["--replicas", "288", "--groups", "8", "--nodes", "4", "--gpus", "0"], "gpus: must be positive"),
-    (["--replicas", "288", "--groups", "6", "--nodes", "4", "--gpus", "32", "--hierarchical"], "groups"),
-    (["--policy", "greedy"], "unknown policy"), (["--format", "xml"], "unknown format"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (
+            ["--replicas", "200", "--groups", "8", "--nodes", "4", "--gpus", "32"],
+            "fewer than the 256 experts",
+        ),
+        (["--replicas", "300", "--groups", "8", "--nodes", "4", "--gpus", "32"], "not a multiple of 32 GPUs"),
+        (
+            ["--replicas", "288", "--groups", "7", "--nodes", "1", "--gpus", "32"],
+            "not a multiple of 7 groups",
+        ),
+        (["--replicas", "288", "--groups", "8", "--nodes", "5", "--gpus", "32"], "not a multiple of 5 nodes"),
+        (["--replicas", "288", "--groups", "8", "--nodes", "4", "--gpus", "0"], "gpus: must be positive"),
+        (["--replicas", "288", "--groups", "6", "--nodes", "4", "--gpus", "32", "--hierarchical"], "groups"),
+        (["--policy", "greedy"], "unknown policy"),
+        (["--format", "xml"], "unknown format"),
+    ],
+)
 def test_bad_layouts(tmp_path, load, args, words):
     out = tmp_path / "plan.json"
     r = runner.invoke(app, ["eplb", "plan", str(load), *args, "--out", str(out)])
@@ -117,4 +150,4 @@ def test_bad_input_installed_flyer(tmp_path):
     p.write_text("[[1, NaN, 3]]")
     r = flyer("eplb", "plan", p, "--replicas", "3", "--gpus", "1", "--json")
     assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr.startswith(f"flyer: error: {p}: weight: ") and "finite" in r.stderr
+    assert r.stderr.startswith(f"flyer: error: {p}: [0][1]: ") and "finite" in r.stderr

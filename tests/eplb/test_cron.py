@@ -45,9 +45,24 @@ def test_concurrent_run_is_refused_and_a_killed_run_leaves_the_plan_intact(tmp_p
     before = cur.read_bytes()
     marker = tmp_path / "inside-write"
     env = {**os.environ, "NO_COLOR": "1"}
-    slow = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(marker), "eplb", "rebalance", "--load", str(new),
-                             "--current", str(cur)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=tmp_path)  # not the checkout: its fireflyer/ has no _core
+    slow = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            SLOW_WRITER,
+            str(marker),
+            "eplb",
+            "rebalance",
+            "--load",
+            str(new),
+            "--current",
+            str(cur),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )  # not the checkout: its fireflyer/ has no _core
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
@@ -81,8 +96,19 @@ def test_kept_when_gain_is_small(setup):
 def test_max_moves(setup):
     cur, new = setup
     old = eplb.read_plan(cur)
-    r = run_flyer("eplb", "rebalance", "--load", str(new), "--current", str(cur), "--max-moves", "100",
-                  "--min-gain", "0", "--json")
+    r = run_flyer(
+        "eplb",
+        "rebalance",
+        "--load",
+        str(new),
+        "--current",
+        str(cur),
+        "--max-moves",
+        "100",
+        "--min-gain",
+        "0",
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["copies"] <= 100
     assert eplb.copies(old, eplb.read_plan(cur)).sum() <= 100

@@ -25,7 +25,9 @@ def test_load_formats(tmp_path, fmt):
     elif fmt == "yaml":
         path.write_text(yaml.safe_dump({"logical_count": W.tolist()}))
     elif fmt == "csv":
-        path.write_text(",".join(f"e{i}" for i in range(16)) + "\n" + "\n".join(",".join(map(str, r)) for r in W.tolist()))
+        path.write_text(
+            ",".join(f"e{i}" for i in range(16)) + "\n" + "\n".join(",".join(map(str, r)) for r in W.tolist())
+        )
     elif fmt == "npy":
         np.save(path, W)
     elif fmt == "pt":
@@ -42,9 +44,15 @@ def test_dump_directory_is_summed(tmp_path):
     np.testing.assert_allclose(eplb.read_loads(tmp_path), W * 3, rtol=1e-6)
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"", "empty"), (b"[[1, 2], [3", "JSON"), (b"[[1, 2], [3]]", "array"), (b'{"x": 1}', "logical_count"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"", "empty"),
+        (b"[[1, 2], [3", "JSON"),
+        (b"[[1, 2], [3]]", "array"),
+        (b'{"x": 1}', "logical_count"),
+    ],
+)
 def test_bad_json_loads(tmp_path, content, words):
     p = tmp_path / "l.json"
     p.write_bytes(content)

@@ -11,10 +11,14 @@ from fireflyer.errors import InputError
 
 from . import reference as ref
 
-README_WEIGHT = [[90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86],
-                 [20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27]]
-README_PHY2LOG = [[5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1],
-                  [7, 10, 6, 8, 6, 11, 8, 9, 2, 4, 5, 1, 5, 0, 3, 1]]
+README_WEIGHT = [
+    [90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86],
+    [20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27],
+]
+README_PHY2LOG = [
+    [5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1],
+    [7, 10, 6, 8, 6, 11, 8, 9, 2, 4, 5, 1, 5, 0, 3, 1],
+]
 
 
 def test_readme_example():
@@ -32,15 +36,25 @@ def test_reference_reproduces_readme():
 
 @pytest.mark.parametrize("kind", ["list", "numpy", "torch"])
 def test_accepts_lists_numpy_torch(kind):
-    w = {"list": README_WEIGHT, "numpy": np.array(README_WEIGHT, dtype=np.int32),
-         "torch": torch.tensor(README_WEIGHT, dtype=torch.float64)}[kind]
+    w = {
+        "list": README_WEIGHT,
+        "numpy": np.array(README_WEIGHT, dtype=np.int32),
+        "torch": torch.tensor(README_WEIGHT, dtype=torch.float64),
+    }[kind]
     phy2log, _, _ = eplb.rebalance_experts(w, 16, 4, 2, 8)
     assert isinstance(phy2log, torch.Tensor) and phy2log.tolist() == README_PHY2LOG
 
 
 LAYOUTS = [  # (experts, replicas, groups, nodes, gpus)
-    (12, 16, 4, 2, 8), (16, 24, 4, 2, 4), (32, 40, 8, 4, 8), (24, 32, 3, 2, 4), (16, 16, 4, 4, 8),
-    (20, 30, 5, 1, 5), (64, 72, 8, 4, 8), (256, 288, 8, 4, 32), (256, 288, 8, 18, 144),
+    (12, 16, 4, 2, 8),
+    (16, 24, 4, 2, 4),
+    (32, 40, 8, 4, 8),
+    (24, 32, 3, 2, 4),
+    (16, 16, 4, 4, 8),
+    (20, 30, 5, 1, 5),
+    (64, 72, 8, 4, 8),
+    (256, 288, 8, 4, 32),
+    (256, 288, 8, 18, 144),
 ]
 
 
@@ -95,8 +109,15 @@ def check_invariants(p, w, groups, nodes, gpus, hierarchical):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.sampled_from(["deepseek", "balanced"]), st.booleans(), st.integers(1, 3), st.integers(1, 3),
-       st.integers(1, 3), st.integers(0, 3), st.integers(0, 2**31))
+@given(
+    st.sampled_from(["deepseek", "balanced"]),
+    st.booleans(),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(0, 3),
+    st.integers(0, 2**31),
+)
 def test_invariants_every_policy(policy, hierarchical, gpn, nodes, epg, extra, seed):
     groups = nodes * 2
     E = groups * epg
@@ -114,18 +135,26 @@ def test_equal_loads_ordered_lower_index_first():
     assert p.phy2log.tolist() == [[0, 4, 1, 5, 2, 6, 3, 7]]  # 4 ties onto pack 0 (all at 1)
 
 
-@pytest.mark.parametrize("args, field", [
-    ((16, 4, 2, 0), "gpus"), ((10, 4, 2, 8), "replicas"), ((18, 4, 2, 8), "replicas"),
-    ((16, 4, 3, 9), "replicas"), ((16, 4, 3, 8), "gpus"), ((16, 5, 1, 8), "groups"),
-])
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ((16, 4, 2, 0), "gpus"),
+        ((10, 4, 2, 8), "replicas"),
+        ((18, 4, 2, 8), "replicas"),
+        ((16, 4, 3, 9), "replicas"),
+        ((16, 4, 3, 8), "gpus"),
+        ((16, 5, 1, 8), "groups"),
+    ],
+)
 def test_bad_layouts(args, field):
     with pytest.raises(InputError) as e:
         eplb.rebalance_experts(README_WEIGHT, *args)
     assert e.value.field == field
 
 
-@pytest.mark.parametrize("weight", [[[1.0, float("nan")]], [[1.0, float("inf")]], [[1.0, -1.0]], [1.0, 2.0],
-                                    [[[1.0, 2.0]]], [[]]])
+@pytest.mark.parametrize(
+    "weight", [[[1.0, float("nan")]], [[1.0, float("inf")]], [[1.0, -1.0]], [1.0, 2.0], [[[1.0, 2.0]]], [[]]]
+)
 def test_bad_loads(weight):
     with pytest.raises(InputError):
         eplb.rebalance_experts(weight, 2, 1, 1, 1)

@@ -27,8 +27,9 @@ def test_failure_keeps_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(InputError, match="No space left on device") as e:  # exit 2, naming the file
         atomic_write(p, "new\n")
+    assert e.value.file == str(p)
     assert p.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["plan.json"]
 

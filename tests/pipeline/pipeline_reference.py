@@ -19,8 +19,16 @@ def simulate(sched, f, b, w, fb, latency=0.0):
     ops = []
     for r in range(sched.ranks):
         for i in range(int(sched.rank_ptr[r]), int(sched.rank_ptr[r + 1])):
-            ops.append((r, int(sched.kind[i]), int(sched.stage[i]), int(sched.mb[i]), int(sched.stage2[i]),
-                        int(sched.mb2[i])))
+            ops.append(
+                (
+                    r,
+                    int(sched.kind[i]),
+                    int(sched.stage[i]),
+                    int(sched.mb[i]),
+                    int(sched.stage2[i]),
+                    int(sched.mb2[i]),
+                )
+            )
     owner_f, owner_b = {}, {}
     for r, k, s, m, s2, m2 in ops:
         if k in (F, FB):

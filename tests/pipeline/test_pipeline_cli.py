@@ -16,7 +16,13 @@ runner = CliRunner()
 
 def test_simulate_defaults_json():
     d = run_json("pipeline", "simulate")
-    assert (d["schedule"], d["ranks"], d["microbatches"], d["makespan"], d["bubble"]) == ("dualpipe", 8, 20, 66, 6)
+    assert (d["schedule"], d["ranks"], d["microbatches"], d["makespan"], d["bubble"]) == (
+        "dualpipe",
+        8,
+        20,
+        66,
+        6,
+    )
     assert d["formula_bubble"] == 6 and d["bubble_fraction"] == pytest.approx(6 / 66)
     assert [r["peak_activations"] for r in d["per_rank"]] == [9] * 8
     assert set(d["per_rank"][0]) == {"rank", "busy", "idle", "peak_activations", "ops"}
@@ -29,17 +35,20 @@ def test_simulate_golden_peers_json():
     assert run_json("pipeline", "simulate", "-s", "zbv", "-p", "4", "-n", "8")["formula_bubble"] is None
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["-s", "dualpipe", "-p", "7"], "even number of ranks"),
-    (["-s", "dualpipe", "-n", "19"], "even number of microbatches"),
-    (["-s", "dualpipe", "-p", "8", "-n", "10"], "microbatches >= 2 * ranks"),
-    (["--f-time", "-1"], "must be positive"),
-    (["--b-time", "0"], "must be positive"),
-    (["--w-time", "3"], "must not exceed B"),
-    (["-s", "pipedream"], "unknown schedule"),
-    (["-s", "1f1b", "-p", "0"], "at least 1"),
-    (["--f-time", "abc"], "expected a number"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["-s", "dualpipe", "-p", "7"], "even number of ranks"),
+        (["-s", "dualpipe", "-n", "19"], "even number of microbatches"),
+        (["-s", "dualpipe", "-p", "8", "-n", "10"], "microbatches >= 2 * ranks"),
+        (["--f-time", "-1"], "must be positive"),
+        (["--b-time", "0"], "must be positive"),
+        (["--w-time", "3"], "must not exceed B"),
+        (["-s", "pipedream"], "unknown schedule"),
+        (["-s", "1f1b", "-p", "0"], "at least 1"),
+        (["--f-time", "abc"], "expected a number"),
+    ],
+)
 def test_invalid_input_exits_2_with_one_line(args, needle):
     res = run_flyer("pipeline", "simulate", *args)
     assert res.returncode == 2, res.stderr
@@ -63,8 +72,19 @@ def test_cli_runner_simulate_and_compare():
 
 def test_timeline_svg_and_chrome_trace(tmp_path):
     trace, pic = tmp_path / "t.json", tmp_path / "t.svg"
-    res = run_flyer("pipeline", "simulate", "-p", "4", "-n", "8", "--timeline", "--chrome-trace", str(trace),
-                    "--svg", str(pic))
+    res = run_flyer(
+        "pipeline",
+        "simulate",
+        "-p",
+        "4",
+        "-n",
+        "8",
+        "--timeline",
+        "--chrome-trace",
+        str(trace),
+        "--svg",
+        str(pic),
+    )
     assert res.returncode == 0, res.stderr
     assert "rank 3" in res.stdout and "legend" in res.stdout
     doc = json.loads(trace.read_text())
@@ -84,7 +104,9 @@ def test_compare_human_says_when_formula_differs():
 
 def test_sweep_csv_and_json(tmp_path):
     out = tmp_path / "s.csv"
-    d = run_json("pipeline", "sweep", "--schedules", "dualpipe,zb1p", "-p", "2:8:2", "-n", "16,32", "--out", str(out))
+    d = run_json(
+        "pipeline", "sweep", "--schedules", "dualpipe,zb1p", "-p", "2:8:2", "-n", "16,32", "--out", str(out)
+    )
     assert d["configs"] == 16 and d["errors"] == 0
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 16 and rows[0]["schedule"] == "dualpipe"
@@ -95,12 +117,30 @@ def test_sweep_csv_and_json(tmp_path):
 
 
 def test_deterministic():
-    assert run_flyer("pipeline", "compare", "--json").stdout == run_flyer("pipeline", "compare", "--json").stdout
+    assert (
+        run_flyer("pipeline", "compare", "--json").stdout == run_flyer("pipeline", "compare", "--json").stdout
+    )
 
 
 def test_measure_json_feeds_the_simulator():
-    d = run_json("pipeline", "measure", "--hidden", "64", "--tokens", "32", "--experts", "4", "--repeats", "2",
-                 "-s", "dualpipe", "-p", "4", "-n", "8")
+    d = run_json(
+        "pipeline",
+        "measure",
+        "--hidden",
+        "64",
+        "--tokens",
+        "32",
+        "--experts",
+        "4",
+        "--repeats",
+        "2",
+        "-s",
+        "dualpipe",
+        "-p",
+        "4",
+        "-n",
+        "8",
+    )
     m, sim = d["measured"], d["simulated"]
     assert m["model"] == "deepseek-v3" and m["dims"]["hidden"] == 64 and m["dims"]["experts"] == 4
     assert all(m[k] > 0 for k in ("f", "b", "b_input", "w")) and m["w"] <= m["b"]
@@ -108,7 +148,9 @@ def test_measure_json_feeds_the_simulator():
     assert [r["peak_activations"] for r in sim["per_rank"]] == [5] * 4
 
 
-@pytest.mark.parametrize("args", [["--hidden", "0"], ["--model", "no-such-model"], ["-s", "dualpipe", "-p", "3"]])
+@pytest.mark.parametrize(
+    "args", [["--hidden", "0"], ["--model", "no-such-model"], ["-s", "dualpipe", "-p", "3"]]
+)
 def test_measure_bad_input_exits_2(args):
     r = run_flyer("pipeline", "measure", "--repeats", "1", *args)
     assert r.returncode == 2 and r.stdout == "" and r.stderr.count("\n") == 1, r.stderr

@@ -83,12 +83,15 @@ def test_cli_json_dualpipev_with_chrome_trace(tmp_path):
     assert len(events) == sum(p["ops"] for p in d["per_rank"])
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["-s", "dualpipe", "-p", "3"], "even number of ranks"),
-    (["-s", "nosuch"], "unknown schedule"),
-    (["--backend", "mpi"], "unknown backend"),
-    (["--hidden", "0"], "hidden must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["-s", "dualpipe", "-p", "3"], "even number of ranks"),
+        (["-s", "nosuch"], "unknown schedule"),
+        (["--backend", "mpi"], "unknown backend"),
+        (["--hidden", "0"], "hidden must be at least 1"),
+    ],
+)
 def test_cli_bad_input_exits_2(args, needle):
     res = run_flyer("pipeline", "run", *args, timeout=30)
     lines = res.stderr.strip().splitlines()
@@ -96,9 +99,11 @@ def test_cli_bad_input_exits_2(args, needle):
     assert len(lines) == 1 and needle in lines[0]
 
 
-@pytest.mark.parametrize("schedule,ranks,microbatches", [("dualpipe", 8, 20), ("dualpipev", 4, 8), ("zbv", 4, 8)])
+@pytest.mark.parametrize(
+    "schedule,ranks,microbatches", [("dualpipe", 8, 20), ("dualpipev", 4, 8), ("zbv", 4, 8)]
+)
 def test_send_order_covers_every_transfer_and_differs_from_need_order(schedule, ranks, microbatches):
-    from fireflyer.pipeline.run import _f_owners, _send_order
+    from fireflyer.pipeline.runner import _f_owners, _send_order
 
     s = pp.generate(schedule, ranks, microbatches)
     f_owner = _f_owners(s)
@@ -125,6 +130,8 @@ def _gpus() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
+@pytest.mark.gpu
+@pytest.mark.multi_gpu
 @pytest.mark.skipif(_gpus() < 2, reason="NCCL run needs 2 CUDA GPUs (one per rank); this machine has fewer")
 @pytest.mark.parametrize("schedule,microbatches", [("dualpipe", 4), ("dualpipev", 4), ("1f1b", 4)])
 def test_nccl_two_gpus_matches_reference(schedule, microbatches):

@@ -10,6 +10,7 @@ import pytest
 
 from fireflyer import pipeline as pp
 from fireflyer.errors import CheckFailed, InputError
+from fireflyer.trace_events import to_builtins
 
 TIMES = pp.ChunkTimes(f=1, b=2, w=1, fb=3)
 
@@ -28,7 +29,13 @@ def test_golden_pp8_n20():
 
 def test_default_is_the_golden_dualpipe():
     d = pp.simulate().to_dict()
-    assert (d["schedule"], d["ranks"], d["microbatches"], d["makespan"], d["bubble"]) == ("dualpipe", 8, 20, 66, 6)
+    assert (d["schedule"], d["ranks"], d["microbatches"], d["makespan"], d["bubble"]) == (
+        "dualpipe",
+        8,
+        20,
+        66,
+        6,
+    )
 
 
 @pytest.mark.parametrize("P", [2, 4, 8, 16, 32])
@@ -80,10 +87,19 @@ def _counts(s: pp.Schedule, r: int) -> Counter:
     return c
 
 
-@pytest.mark.parametrize("name,P,N,stages_per_rank", [
-    ("1f1b", 4, 8, 1), ("zb1p", 4, 9, 1), ("dualpipe", 8, 20, 2), ("dualpipe", 4, 8, 2),
-    ("dualpipev", 3, 7, 2), ("dualpipev", 4, 8, 2), ("zbv", 5, 11, 2), ("interleaved-1f1b", 4, 12, 3),
-])
+@pytest.mark.parametrize(
+    "name,P,N,stages_per_rank",
+    [
+        ("1f1b", 4, 8, 1),
+        ("zb1p", 4, 9, 1),
+        ("dualpipe", 8, 20, 2),
+        ("dualpipe", 4, 8, 2),
+        ("dualpipev", 3, 7, 2),
+        ("dualpipev", 4, 8, 2),
+        ("zbv", 5, 11, 2),
+        ("interleaved-1f1b", 4, 12, 3),
+    ],
+)
 def test_op_counts_per_rank(name, P, N, stages_per_rank):
     s = pp.generate(name, P, N, chunks=3)
     per_rank_mbs = N if name != "dualpipe" else N // 2  # each DualPipe direction carries N/2
@@ -135,9 +151,20 @@ def _check_dependencies(res: pp.SimResult, lat: float) -> None:
             after(b_end[(st, m)], i, r)
 
 
-CASES = [("1f1b", 4, 8), ("1f1b", 3, 2), ("zb1p", 8, 20), ("zb1p", 5, 3), ("interleaved-1f1b", 4, 8),
-         ("zbv", 4, 8), ("zbv", 3, 7), ("dualpipe", 8, 20), ("dualpipe", 6, 14), ("dualpipev", 3, 7),
-         ("dualpipev", 5, 13), ("dualpipev", 4, 9)]
+CASES = [
+    ("1f1b", 4, 8),
+    ("1f1b", 3, 2),
+    ("zb1p", 8, 20),
+    ("zb1p", 5, 3),
+    ("interleaved-1f1b", 4, 8),
+    ("zbv", 4, 8),
+    ("zbv", 3, 7),
+    ("dualpipe", 8, 20),
+    ("dualpipe", 6, 14),
+    ("dualpipev", 3, 7),
+    ("dualpipev", 5, 13),
+    ("dualpipev", 4, 9),
+]
 
 
 @pytest.mark.parametrize("name,P,N", CASES)
@@ -146,9 +173,13 @@ def test_dependencies_no_overlap_and_reference(name, P, N, lat):
     s = pp.generate(name, P, N)
     rng = np.random.default_rng(P * 100 + N)
     b = rng.uniform(1.0, 3.0, s.stages)
-    times = pp.ChunkTimes(f=tuple(rng.uniform(0.5, 2.0, s.stages)), b=tuple(b),
-                          w=tuple(b * rng.uniform(0.1, 0.9, s.stages)), fb=tuple(rng.uniform(1.0, 4.0, s.stages)),
-                          latency=lat)
+    times = pp.ChunkTimes(
+        f=tuple(rng.uniform(0.5, 2.0, s.stages)),
+        b=tuple(b),
+        w=tuple(b * rng.uniform(0.1, 0.9, s.stages)),
+        fb=tuple(rng.uniform(1.0, 4.0, s.stages)),
+        latency=lat,
+    )
     res = pp.simulate_schedule(s, times).check()
     _check_dependencies(res, lat)
     for r in range(P):
@@ -171,19 +202,28 @@ def test_dualpipev_odd_ranks_and_microbatches(P, N):
     assert all(x.peak_activations == 2 * P + 1 for x in r.per_rank)
 
 
-@pytest.mark.parametrize("args,field", [
-    (("dualpipe", 7, 20), "ranks"), (("dualpipe", 8, 21), "microbatches"), (("dualpipe", 8, 14), "microbatches"),
-    (("dualpipev", 4, 7), "microbatches"), (("nope", 4, 8), "schedule"), (("1f1b", 0, 8), "ranks"),
-    (("interleaved-1f1b", 4, 10), "microbatches"), (("1f1b", 4, 0), "microbatches"),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (("dualpipe", 7, 20), "ranks"),
+        (("dualpipe", 8, 21), "microbatches"),
+        (("dualpipe", 8, 14), "microbatches"),
+        (("dualpipev", 4, 7), "microbatches"),
+        (("nope", 4, 8), "schedule"),
+        (("1f1b", 0, 8), "ranks"),
+        (("interleaved-1f1b", 4, 10), "microbatches"),
+        (("1f1b", 4, 0), "microbatches"),
+    ],
+)
 def test_invalid_configs(args, field):
     with pytest.raises(InputError) as e:
         pp.generate(*args)
     assert e.value.field == field
 
 
-@pytest.mark.parametrize("kw", [dict(f=0), dict(b=-1), dict(w=3, b=2), dict(fb=0), dict(latency=-1.0),
-                                dict(f=float("nan"))])
+@pytest.mark.parametrize(
+    "kw", [dict(f=0), dict(b=-1), dict(w=3, b=2), dict(fb=0), dict(latency=-1.0), dict(f=float("nan"))]
+)
 def test_invalid_times(kw):
     with pytest.raises(InputError):
         pp.ChunkTimes(**kw)
@@ -196,8 +236,19 @@ def test_deadlock_report_names_rank_and_op():
     lo = int(s.rank_ptr[1])
     order = [lo + 1, lo, *range(lo + 2, int(s.rank_ptr[2]))]
     kind[lo:], stage[lo:], mb[lo:] = kind[order], stage[order], mb[order]
-    bad = pp.Schedule(name="1f1b", ranks=2, stages=2, microbatches=2, chunks=1, rank_ptr=s.rank_ptr, kind=kind,
-                      stage=stage, mb=mb, stage2=s.stage2, mb2=s.mb2)
+    bad = pp.Schedule(
+        name="1f1b",
+        ranks=2,
+        stages=2,
+        microbatches=2,
+        chunks=1,
+        rank_ptr=s.rank_ptr,
+        kind=kind,
+        stage=stage,
+        mb=mb,
+        stage2=s.stage2,
+        mb2=s.mb2,
+    )
     res = pp.simulate_schedule(bad)
     assert {"rank": 1, "index": 0, "op": "B0"} in res.deadlock
     with pytest.raises(CheckFailed, match=r"rank 1 at op 0 \(B0\)"):
@@ -218,13 +269,15 @@ def test_compare_and_sweep():
 
 def test_chrome_trace_events_and_busy_time():
     res = pp.simulate("dualpipe", 4, 8, pp.ChunkTimes(f=1, b=2, w=0.5, fb=2.5))
-    trace = pp.chrome_trace(res.schedule, res.start, res.end, us_per_unit=1000.0)
+    trace = to_builtins(pp.chrome_trace(res.schedule, res.start, res.end, us_per_unit=1000.0))
     events = [e for e in trace["traceEvents"] if e["ph"] == "X"]
     assert len(events) == len(res.start)
     for r in res.per_rank:
         dur = sum(e["dur"] for e in events if e["pid"] == r.rank) / 1000.0
         assert dur == pytest.approx(r.busy)
-    names = {e["args"]["name"] for e in trace["traceEvents"] if e["ph"] == "M" and e["name"] == "process_name"}
+    names = {
+        e["args"]["name"] for e in trace["traceEvents"] if e["ph"] == "M" and e["name"] == "process_name"
+    }
     assert names == {f"rank {i}" for i in range(4)}
 
 

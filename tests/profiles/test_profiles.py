@@ -57,8 +57,9 @@ def test_model_profiles(isolated_profiles):
 
 
 def test_cluster_profiles_name_their_hardware(isolated_profiles):
-    prefill, decode, train = (profiles.cluster(n) for n in
-                              ("deepseek-v3-prefill", "deepseek-v3-decode", "deepseek-v3-pretrain"))
+    prefill, decode, train = (
+        profiles.deployment(n) for n in ("deepseek-v3-prefill", "deepseek-v3-decode", "deepseek-v3-pretrain")
+    )
     assert (prefill.nodes, prefill.ep) == (4, 32) and prefill.gpus == 32
     assert (decode.nodes, decode.ep) == (18, 144) and decode.gpus == 144
     assert (train.pp, train.ep, train.gpus) == (16, 64, 2048)
@@ -75,7 +76,9 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     return p
 
 
-GOOD = yaml.safe_dump(profiles.to_dict(profiles.load_file(profiles.SHIPPED_DIR / "hardware" / "h100-sxm.yaml")))
+GOOD = yaml.safe_dump(
+    profiles.to_dict(profiles.load_file(profiles.SHIPPED_DIR / "hardware" / "h100-sxm.yaml"))
+)
 
 
 @pytest.mark.parametrize(
@@ -158,8 +161,13 @@ def test_show_unknown_profile(isolated_profiles):
 
 def test_show_h800_json_prints_dense_peaks():
     doc = run_json("profiles", "show", "h800-sxm")
-    assert doc["profile"]["peak_tflops"] == {"fp32": 66.9, "tf32": 494.7, "bf16": 989.4, "fp16": 989.4,
-                                             "fp8": 1978.9}
+    assert doc["profile"]["peak_tflops"] == {
+        "fp32": 66.9,
+        "tf32": 494.7,
+        "bf16": 989.4,
+        "fp16": 989.4,
+        "fp8": 1978.9,
+    }
 
 
 def test_list_filters_by_kind(isolated_profiles):

@@ -1,0 +1,118 @@
+"""Option types shared by every command, so that help texts never drift and a bad number is refused once,
+at parsing, with one line and exit 2: NaN, infinities, negative thresholds, out-of-range counts, empty or
+endless ranges.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+MAX_VALUES = 100_000
+"""The most values one range option may expand to (a sweep of more is refused, not started)."""
+
+
+INT64 = 2**63
+
+
+def integer(text: str) -> int:
+    """A parser for a whole number that the core's 64-bit integers hold (what it may be is the library's to
+    say)."""
+    try:
+        v = text if isinstance(text, int) else int(text, 10)
+    except (TypeError, ValueError):
+        raise typer.BadParameter(f"expected a whole number, got {text!r}") from None
+    if not -INT64 <= v < INT64:
+        raise typer.BadParameter(f"{text} is too large")
+    return v
+
+
+def number(
+    *, low: float | None = None, high: float | None = None, low_open: bool = False, high_open: bool = False
+) -> Callable[[str], float]:
+    """A parser for a finite float within bounds (inclusive unless ``*_open``)."""
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except (TypeError, ValueError):
+            raise typer.BadParameter(f"expected a number, got {text!r}") from None
+        if not math.isfinite(v):
+            raise typer.BadParameter(f"expected a finite number, got {text!r}")
+        if low is not None and (v < low or (low_open and v == low)):
+            raise typer.BadParameter(f"must be {'>' if low_open else '>='} {low:g}, got {text}")
+        if high is not None and (v > high or (high_open and v == high)):
+            raise typer.BadParameter(f"must be {'<' if high_open else '<='} {high:g}, got {text}")
+        return v
+
+    return parse
+
+
+class Values(list):
+    """The numbers a range option expanded to (a list; its own type so that Typer parses it as one value)."""
+
+
+def values(
+    kind: type, *, low: float | None = None, high: float | None = None, low_open: bool = False
+) -> Callable[[str], Values]:
+    """A parser for '8', '2,4,8' or 'lo:hi[:step]' (inclusive) into at most MAX_VALUES ints or floats."""
+    one = number(low=low, high=high, low_open=low_open)
+
+    def scalar(text: str) -> float | int:
+        v = one(text)
+        if kind is int:
+            if v != int(v):
+                raise typer.BadParameter(f"expected whole numbers, got {text!r}")
+            return int(v)
+        return v
+
+    def parse(text: str) -> Values:
+        out = Values()
+        for part in text.split(","):
+            part = part.strip()
+            if not part:
+                raise typer.BadParameter(f"empty value in {text!r}")
+            bits = part.split(":")
+            if len(bits) == 1:
+                out.append(scalar(bits[0]))
+            elif len(bits) in (2, 3):
+                lo, hi = scalar(bits[0]), scalar(bits[1])
+                step = scalar(bits[2]) if len(bits) == 3 else 1
+                if step <= 0:
+                    raise typer.BadParameter(f"the step of {part!r} must be positive")
+                if hi < lo:
+                    raise typer.BadParameter(f"the range {part!r} is empty (its end is below its start)")
+                count = math.floor((hi - lo) / step + 1e-9) + 1
+                if count + len(out) > MAX_VALUES:
+                    raise typer.BadParameter(f"{part!r} has {count} values; at most {MAX_VALUES} are allowed")
+                out.extend(lo + k * step if kind is int else round(lo + k * step, 12) for k in range(count))
+            else:
+                raise typer.BadParameter(f"expected numbers like '8', '2,4,8' or '2:32:2', got {text!r}")
+            if len(out) > MAX_VALUES:
+                raise typer.BadParameter(f"at most {MAX_VALUES} values are allowed")
+        return out
+
+    return parse
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Write the result to this file (atomically: temp file, fsync, rename).",
+        dir_okay=False,
+    ),
+]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Model profile name, e.g. deepseek-v3.")]
+DeploymentOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--deployment", help="Deployment profile, e.g. deepseek-v3-decode: gives nodes, GPUs and slots."
+    ),
+]

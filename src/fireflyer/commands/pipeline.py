@@ -1,0 +1,433 @@
+"""`flyer pipeline`: simulate, compare and sweep pipeline-parallel schedules, measure chunk times, run for
+real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import pipeline as lib
+from .. import trace_events
+from ..cluster import dist_env
+from ..errors import InputError
+from ..io import atomic_write, check_outputs, dumps_json
+from ._options import JsonOpt, OutOpt, Values, integer, number, values
+from ._output import Output
+from .views import pipeline as view
+
+app = typer.Typer(
+    help="Pipeline-parallel schedules (DualPipe, DualPipeV, 1F1B, ZB1P, ZB-V, ...): simulate, "
+    "compare, sweep, measure, run.",
+    no_args_is_help=True,
+)
+
+_SCHEDULES = "1f1b, interleaved-1f1b, zb1p, zbv, dualpipe, dualpipev"
+ScheduleOpt = Annotated[str, typer.Option("--schedule", "-s", help=f"Schedule: {_SCHEDULES}.")]
+RanksOpt = Annotated[
+    int, typer.Option("--ranks", "-p", parser=integer, metavar="N", help="Pipeline ranks (PP).")
+]
+MicroOpt = Annotated[
+    int, typer.Option("--microbatches", "-n", parser=integer, metavar="N", help="Micro-batches per step (N).")
+]
+ChunksOpt = Annotated[
+    int,
+    typer.Option(
+        "--chunks", parser=integer, metavar="N", help="Virtual stages per rank of interleaved-1f1b."
+    ),
+]
+_UNIT = "in any time unit shared by all times (results are in that unit)"
+_PER_STAGE = "; one value, or one per stage separated by commas"
+_time = values(float)
+FOpt = Annotated[
+    Values,
+    typer.Option(
+        "--f-time", parser=_time, metavar="T[,T...]", help=f"Forward chunk time F, {_UNIT}{_PER_STAGE}."
+    ),
+]
+BOpt = Annotated[
+    Values,
+    typer.Option(
+        "--b-time", parser=_time, metavar="T[,T...]", help=f"Full backward chunk time B{_PER_STAGE}."
+    ),
+]
+WOpt = Annotated[
+    Values,
+    typer.Option(
+        "--w-time",
+        parser=_time,
+        metavar="T[,T...]",
+        help=f"Weight-gradient part W of B (at most B){_PER_STAGE}.",
+    ),
+]
+FBOpt = Annotated[
+    Values | None,
+    typer.Option(
+        "--fb-time",
+        parser=_time,
+        metavar="T[,T...]",
+        help=f"Overlapped F&B pair time (default F+B){_PER_STAGE}.",
+    ),
+]
+LatOpt = Annotated[
+    float,
+    typer.Option(
+        "--p2p-latency",
+        parser=number(),
+        metavar="T",
+        help="Point-to-point latency between ranks, in the same unit.",
+    ),
+]
+
+
+def _one(v: Values) -> float | tuple[float, ...]:
+    return v[0] if len(v) == 1 else tuple(v)
+
+
+def _times(f: Values, b: Values, w: Values, fb: Values | None, latency: float) -> lib.ChunkTimes:
+    return lib.ChunkTimes(
+        f=_one(f), b=_one(b), w=_one(w), fb=None if fb is None else _one(fb), latency=latency
+    )
+
+
+@app.command()
+def simulate(
+    schedule: ScheduleOpt = "dualpipe",
+    ranks: RanksOpt = 8,
+    microbatches: MicroOpt = 20,
+    chunks: ChunksOpt = 2,
+    f_time: FOpt = "1",  # type: ignore[assignment]
+    b_time: BOpt = "2",  # type: ignore[assignment]
+    w_time: WOpt = "1",  # type: ignore[assignment]
+    fb_time: FBOpt = None,
+    p2p_latency: LatOpt = 0.0,
+    timeline: Annotated[
+        bool, typer.Option("--timeline", help="Draw a per-rank Gantt chart, ops coloured by kind.")
+    ] = False,
+    chrome_trace: Annotated[
+        Path | None,
+        typer.Option(
+            "--chrome-trace",
+            dir_okay=False,
+            metavar="FILE",
+            help="Write a Chrome trace (Perfetto, chrome://tracing); 1 time unit = 1 ms.",
+        ),
+    ] = None,
+    svg: Annotated[
+        Path | None,
+        typer.Option("--svg", dir_okay=False, metavar="FILE", help="Write the timeline as an SVG image."),
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Simulate one schedule: makespan, bubble, per-rank idle time and peak activations.
+
+    Times are in any unit (all in the same one); results are in that unit.
+
+    Examples:
+      flyer pipeline simulate
+      flyer pipeline simulate -s zb1p -p 8 -n 20 --timeline
+      flyer pipeline simulate -s dualpipev -p 3 -n 7 --fb-time 2.5 --svg dpv.svg --chrome-trace dpv.json
+      flyer pipeline simulate -s 1f1b -p 4 -n 8 --f-time 1,1,1,2 --p2p-latency 0.1 --json
+    """
+    out = Output(json)
+    check_outputs([chrome_trace, svg])
+    result = lib.simulate(
+        schedule, ranks, microbatches, _times(f_time, b_time, w_time, fb_time, p2p_latency), chunks=chunks
+    )
+    title = f"{schedule} PP={ranks} N={microbatches}"
+    if chrome_trace is not None:
+        trace_events.write(chrome_trace, lib.chrome_trace(result.schedule, result.start, result.end))
+        out.hint(f"wrote {chrome_trace}")
+    if svg is not None:
+        atomic_write(svg, lib.svg(result.schedule, result.start, result.end, title=title))
+        out.hint(f"wrote {svg}")
+    data = result.to_dict()
+    out.emit(data, lambda o: view.simulated(o, result, data, title, timeline=timeline))
+
+
+@app.command()
+def compare(
+    stages: Annotated[
+        int,
+        typer.Option(
+            "--ranks",
+            "-p",
+            parser=integer,
+            metavar="N",
+            help="Pipeline stages (PP); V shapes and interleaving run them on PP/2 devices.",
+        ),
+    ] = 8,
+    microbatches: MicroOpt = 20,
+    f_time: FOpt = "1",  # type: ignore[assignment]
+    b_time: BOpt = "2",  # type: ignore[assignment]
+    w_time: WOpt = "1",  # type: ignore[assignment]
+    fb_time: FBOpt = None,
+    p2p_latency: LatOpt = 0.0,
+    json: JsonOpt = False,
+) -> None:
+    """Every schedule side by side at the same number of pipeline stages, with the published bubble formula.
+
+    Examples:
+      flyer pipeline compare
+      flyer pipeline compare -p 16 -n 64 --fb-time 2.5
+      flyer pipeline compare --json
+    """
+    out = Output(json)
+    rows = lib.compare(stages, microbatches, _times(f_time, b_time, w_time, fb_time, p2p_latency))
+    data = {"stages": stages, "microbatches": microbatches, "schedules": rows}
+    out.emit(data, lambda o: view.compared(o, data))
+
+
+@app.command()
+def sweep(
+    schedules: Annotated[
+        str, typer.Option("--schedules", help="Comma-separated schedules, or 'all'.")
+    ] = "1f1b,zb1p,dualpipe",
+    ranks: Annotated[
+        Values,
+        typer.Option(
+            "--ranks",
+            "-p",
+            parser=values(int),
+            metavar="VALUES",
+            help="PP values: '8', '4,8,16' or '2:32:2'.",
+        ),
+    ] = "4,8,16",  # type: ignore[assignment]
+    microbatches: Annotated[
+        Values,
+        typer.Option(
+            "--microbatches", "-n", parser=values(int), metavar="VALUES", help="N values, same syntax."
+        ),
+    ] = "32,64",  # type: ignore[assignment]
+    f_time: Annotated[
+        Values, typer.Option("--f-time", parser=_time, metavar="VALUES", help="F values, same syntax.")
+    ] = "1",  # type: ignore[assignment]
+    b_time: Annotated[
+        Values, typer.Option("--b-time", parser=_time, metavar="VALUES", help="B values.")
+    ] = "2",  # type: ignore[assignment]
+    w_time: Annotated[
+        Values, typer.Option("--w-time", parser=_time, metavar="VALUES", help="W values.")
+    ] = "1",  # type: ignore[assignment]
+    fb_time: Annotated[
+        Values | None,
+        typer.Option(
+            "--fb-time", parser=_time, metavar="VALUES", help="F&B values (default F+B of each combination)."
+        ),
+    ] = None,
+    p2p_latency: Annotated[
+        Values, typer.Option("--p2p-latency", parser=values(float), metavar="VALUES", help="Latency values.")
+    ] = "0",  # type: ignore[assignment]
+    out_file: OutOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Simulate every combination of schedules, PP, N and chunk times; write JSON or CSV (by --out suffix).
+
+    Combinations a schedule cannot run (odd PP for DualPipe, N < 2 PP, ...) or that deadlock are kept with
+    `error` set.
+
+    Examples:
+      flyer pipeline sweep --ranks 4,8,16 --microbatches 32:256:32 --out sweep.csv
+      flyer pipeline sweep --schedules all --fb-time 2,2.5,3 --json
+      flyer pipeline sweep --schedules dualpipe --ranks 2:32:2 -n 64 --w-time 0.5,1 --out dp.json
+    """
+    out = Output(json)
+    names = (
+        list(lib.SCHEDULES) if schedules == "all" else [s.strip() for s in schedules.split(",") if s.strip()]
+    )
+    axes = dict(
+        ranks=ranks, microbatches=microbatches, f=f_time, b=b_time, w=w_time, fb=fb_time, latency=p2p_latency
+    )
+    total = len(names)
+    for v in axes.values():
+        total *= len(v or [0])
+    if total > 1_000_000:
+        raise InputError(
+            f"{total} combinations; at most 1,000,000 per sweep",
+            field="ranks",
+            hint="narrow the ranges or split the sweep",
+        )
+    with out.progress("simulating", total=total) as advance:
+        rows = lib.sweep(names, progress=advance, **axes)
+    if out_file is not None:
+        atomic_write(out_file, lib.sweep_csv(rows) if out_file.suffix.lower() == ".csv" else dumps_json(rows))
+        out.hint(f"wrote {len(rows)} rows to {out_file}")
+        out.emit(
+            {"configs": len(rows), "errors": sum(r["error"] is not None for r in rows), "out": str(out_file)}
+        )
+        return
+    out.emit(rows, lambda o: view.swept(o, rows))
+
+
+@app.command()
+def measure(
+    model: Annotated[
+        str, typer.Option("--model", help="Model profile to scale the block from, e.g. deepseek-v3.")
+    ] = "deepseek-v3",
+    hidden: Annotated[
+        int | None,
+        typer.Option(
+            "--hidden", parser=integer, metavar="N", help="Hidden size of the scaled block (default 256)."
+        ),
+    ] = None,
+    experts: Annotated[
+        int | None,
+        typer.Option(
+            "--experts", parser=integer, metavar="N", help="Routed experts (default min(16, the model's))."
+        ),
+    ] = None,
+    tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--tokens", parser=integer, metavar="N", help="Sequence length of one micro-batch (default 256)."
+        ),
+    ] = None,
+    batch: Annotated[
+        int, typer.Option("--batch", parser=integer, metavar="N", help="Sequences per micro-batch.")
+    ] = 1,
+    device: Annotated[
+        str, typer.Option("--device", help="auto (CUDA if present, else CPU), cpu or cuda.")
+    ] = "auto",
+    samples: Annotated[
+        int,
+        typer.Option(
+            "--samples",
+            "--repeats",
+            parser=integer,
+            metavar="N",
+            help="Timed samples after 3 warm-up steps; medians are reported.",
+        ),
+    ] = 10,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            parser=integer,
+            metavar="N",
+            help="CPU threads, fixed while measuring (default: every core this process may use).",
+        ),
+    ] = None,
+    schedule: ScheduleOpt = "dualpipe",
+    ranks: RanksOpt = 8,
+    microbatches: MicroOpt = 20,
+    chunks: ChunksOpt = 2,
+    p2p_latency: Annotated[
+        float,
+        typer.Option(
+            "--p2p-latency",
+            parser=number(),
+            metavar="SECONDS",
+            help="Point-to-point latency between ranks, in seconds.",
+        ),
+    ] = 0.0,
+    json: JsonOpt = False,
+) -> None:
+    """Time F, B and W (split backward) of a real MLA + MoE block and simulate a schedule with those times.
+
+    The block (RMSNorm, MLA attention, RMSNorm, MoE with shared experts) is scaled down from the model
+    profile to fit this machine; B-input + W is the zero-bubble split of B. Times are in seconds.
+
+    Examples:
+      flyer pipeline measure
+      flyer pipeline measure --model deepseek-v2-lite --hidden 512 --tokens 512
+      flyer pipeline measure -s zb1p -p 4 -n 16 --samples 5 --json
+    """
+    out = Output(json)
+    with out.progress("measuring F, B, B-input, W", total=3 + samples) as advance:
+        m, result = lib.measure_and_simulate(
+            schedule,
+            ranks,
+            microbatches,
+            chunks=chunks,
+            latency=p2p_latency,
+            model=model,
+            hidden=hidden,
+            experts=experts,
+            tokens=tokens,
+            batch=batch,
+            device=device,
+            samples=samples,
+            threads=threads,
+            progress=advance,
+        )
+    data = {"measured": m.to_dict(), "simulated": result.to_dict()}
+    out.emit(
+        data, lambda o: view.measured(o, m, data["simulated"], f"{schedule} PP={ranks} N={microbatches}")
+    )
+
+
+@app.command()
+def run(
+    schedule: ScheduleOpt = "dualpipe",
+    ranks: Annotated[
+        int,
+        typer.Option(
+            "--ranks",
+            "-p",
+            parser=integer,
+            metavar="N",
+            help="Processes (pipeline ranks); under torchrun, its WORLD_SIZE.",
+        ),
+    ] = 4,
+    microbatches: MicroOpt = 8,
+    hidden: Annotated[
+        int, typer.Option("--hidden", parser=integer, metavar="N", help="Width of the toy model's stages.")
+    ] = 64,
+    batch: Annotated[
+        int, typer.Option("--batch", parser=integer, metavar="N", help="Rows per micro-batch.")
+    ] = 8,
+    seed: Annotated[
+        int, typer.Option("--seed", parser=integer, metavar="N", help="Seed for weights and data.")
+    ] = 0,
+    backend: Annotated[
+        str | None,
+        typer.Option("--backend", help="gloo or nccl (default: nccl with a GPU per rank, else gloo)."),
+    ] = None,
+    chrome_trace: Annotated[
+        Path | None,
+        typer.Option(
+            "--chrome-trace",
+            dir_okay=False,
+            metavar="FILE",
+            help="Write the measured timeline as a Chrome trace (Perfetto, chrome://tracing).",
+        ),
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Run one training step of a schedule for real in P processes and check it against a single process.
+
+    A small model split into stages runs on torch.distributed (gloo on CPU, NCCL on GPU), spawned here or
+    under torchrun (rank 0 reports). Exit 1 if the loss, the gradients (cosine difference >= 1e-6) or any
+    rank's op order differ. Times are in seconds.
+
+    Examples:
+      flyer pipeline run
+      flyer pipeline run -s dualpipev -p 2 -n 4 --chrome-trace run.json
+      flyer pipeline run -s 1f1b -p 2 -n 8 --hidden 256 --json
+      torchrun --nproc-per-node 4 -m fireflyer.cli pipeline run -s dualpipe -p 4 -n 8
+    """
+    out = Output(json)
+    cfg = lib.RunConfig(
+        schedule=schedule, ranks=ranks, microbatches=microbatches, hidden=hidden, batch=batch, seed=seed
+    )
+    with out.progress(f"running {schedule} on {ranks} processes"):
+        result = lib.run(cfg, backend=backend)
+    env = dist_env()
+    if env is not None and env.rank != 0:  # under torchrun every rank holds the result; rank 0 reports it
+        lib.check(result)
+        return
+    if chrome_trace is not None:
+        trace_events.write(
+            chrome_trace,
+            lib.chrome_trace(
+                result.schedule,
+                result.measured_start,
+                result.measured_end,
+                us_per_unit=1e6,
+                meta={"source": "measured", "backend": result.backend},
+            ),
+        )
+        out.hint(f"wrote {chrome_trace}")
+    data = result.to_dict()
+    out.emit(data, lambda o: view.ran(o, data, f"{schedule} PP={ranks} N={microbatches}"))
+    lib.check(result)

@@ -1,0 +1,287 @@
+"""Files in and out, for every group: input documents whose errors name the file and the field, typed
+conversion through msgspec schemas, deterministic JSON, and atomic writes.
+
+Inputs are refused once, here, for what no group accepts: unreadable, empty or non-UTF-8 files, malformed
+JSON or YAML, duplicate keys, nesting deeper than ``MAX_DEPTH``, and NaN or infinite numbers. Outputs are
+refused once, here, when they would replace an input of the same command, when two outputs share a path,
+or when the destination is not a regular file that can be written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+import yaml
+
+from .errors import InputError
+
+T = TypeVar("T")
+MAX_DEPTH = 64
+"""Deepest nesting of lists and mappings an input document may have."""
+
+_json_encoder = msgspec.json.Encoder(order="deterministic")
+
+
+# ---- Output ---------------------------------------------------------------------------------------------
+
+
+def to_builtins(obj: Any) -> Any:
+    """Structs, dataclasses, numpy and torch scalars and arrays -> plain JSON-able values."""
+    return msgspec.to_builtins(obj, order="deterministic", enc_hook=_enc_hook)
+
+
+def _enc_hook(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars, torch tensors
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise NotImplementedError(f"cannot encode {type(obj).__name__} as JSON")
+
+
+def dumps_json(obj: Any, *, indent: int = 2) -> str:
+    """Deterministic JSON: sorted keys, fixed float formatting, trailing newline."""
+    raw = msgspec.json.encode(obj, enc_hook=_enc_hook, order="deterministic")
+    if indent:
+        raw = msgspec.json.format(raw, indent=indent)
+    return raw.decode() + "\n"
+
+
+def check_outputs(
+    outputs: Iterable[str | os.PathLike | None], inputs: Iterable[str | os.PathLike | None] = ()
+) -> None:
+    """Refuse outputs that would replace one of the command's inputs, or each other (same file, any
+    spelling)."""
+
+    def key(p: str | os.PathLike) -> str:
+        return os.path.realpath(os.path.expanduser(os.fspath(p)))
+
+    seen: dict[str, str] = {}
+    ins = {key(p): os.fspath(p) for p in inputs if p is not None}
+    for p in outputs:
+        if p is None:
+            continue
+        k = key(p)
+        if k in ins:
+            raise InputError(
+                f"output would replace the input {ins[k]}", file=os.fspath(p), hint="write to another file"
+            )
+        if k in seen:
+            raise InputError(f"two outputs of this command are the same file ({seen[k]})", file=os.fspath(p))
+        seen[k] = os.fspath(p)
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str, *, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a mix.
+
+    A symbolic link is followed: its target is replaced and the link stays. The bytes go to a temporary
+    file in the target's directory, are fsynced, and replace the target with one rename; the directory
+    is fsynced so the rename survives a crash. A failure at any step leaves the previous file untouched,
+    removes the temporary file and raises InputError naming the file (a full disk, a file-size limit, a
+    read-only or special destination).
+    """
+    given = Path(path).expanduser()
+    target = Path(os.path.realpath(given))
+    parent = target.parent
+    if not parent.is_dir():
+        raise InputError("directory does not exist", file=str(given), hint="create it first")
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise InputError(f"cannot write: {e.strerror}", file=str(given)) from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise InputError("cannot write: not a regular file", file=str(given))
+    if isinstance(data, str):
+        data = data.encode()
+    if mode is None:
+        if st is not None:
+            mode = st.st_mode & 0o777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+    try:
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as e:
+        raise InputError(f"cannot write: {e.strerror}", file=str(given)) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            # NOTE: fsync before rename, or a crash can leave an empty file under the final name.
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException as e:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise InputError(f"cannot write: {e.strerror or e}", file=str(given)) from None
+        raise
+    with contextlib.suppress(OSError):
+        dfd = os.open(parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    return given
+
+
+# ---- Input ----------------------------------------------------------------------------------------------
+
+
+def read_bytes(path: str | os.PathLike, *, what: str = "file") -> bytes:
+    """Read a whole input file; a missing, unreadable or empty file is an InputError naming it."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", file=str(p)) from None
+    except IsADirectoryError:
+        raise InputError(f"expected a {what}, found a directory", file=str(p)) from None
+    except OSError as e:
+        raise InputError(f"cannot read {what}: {e.strerror}", file=str(p)) from None
+    if not data.strip():
+        raise InputError(f"{what} is empty", file=str(p))
+    return data
+
+
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML's safe loader, refusing a key that appears twice in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                if key in seen:
+                    raise InputError(
+                        f"duplicate key {key!r} (lines {seen[key] + 1} and {key_node.start_mark.line + 1})"
+                    )
+                seen[key] = key_node.start_mark.line
+            except TypeError:  # unhashable keys: YAML's own error says so below
+                pass
+        return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping
+)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise InputError(f"duplicate key {k!r}")
+        out[k] = v
+    return out
+
+
+def parse_document(data: bytes | str, *, file: str, fmt: str) -> Any:
+    """Parse JSON (``fmt="json"``) or YAML (``"yaml"``) text, then check it (``check_document``)."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"not UTF-8 text (byte {e.start})", file=file) from None
+    else:
+        text = data
+    try:
+        if fmt == "json":
+            obj = json.loads(
+                text, object_pairs_hook=_no_duplicates
+            )  # NaN and Infinity: refused below, by path
+        elif fmt == "yaml":
+            obj = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader
+        else:
+            raise ValueError(fmt)
+    except InputError as e:
+        raise InputError(e.message, file=file) from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}", file=file) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(
+            f"not valid YAML: {getattr(e, 'problem', None) or 'parse error'}{where}", file=file
+        ) from None
+    except RecursionError:
+        raise InputError(f"nested deeper than {MAX_DEPTH} levels", file=file) from None
+    check_document(obj, file=file)
+    return obj
+
+
+def check_document(obj: Any, *, file: str | None = None) -> None:
+    """Refuse NaN and infinite numbers and nesting deeper than MAX_DEPTH; the error names the field."""
+    stack: list[tuple[Any, str, int]] = [(obj, "", 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InputError(f"nested deeper than {MAX_DEPTH} levels", file=file, field=where or None)
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                raise InputError(
+                    f"{node} is not a finite number; values must be finite", file=file, field=where or None
+                )
+        elif isinstance(node, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k), depth + 1) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(node))
+
+
+def format_of(path: str | os.PathLike) -> str | None:
+    """``json`` or ``yaml`` by file suffix, else None."""
+    suffix = Path(path).suffix.lower()
+    return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
+
+
+def load_document(path: str | os.PathLike, *, what: str = "file", fmt: str | None = None) -> Any:
+    """Read and parse one JSON or YAML file (by suffix unless ``fmt`` is given); errors name the file."""
+    fmt = fmt or format_of(path)
+    if fmt is None:
+        raise InputError(f"expected a .json, .yaml or .yml {what}", file=str(path))
+    data = read_bytes(path, what=what)
+    return parse_document(data, file=str(path), fmt=fmt)
+
+
+def convert(obj: Any, type_: type[T], *, file: str | None = None, field: str | None = None) -> T:
+    """Validate plain data against a msgspec schema; the error names the file and the field's path."""
+    try:
+        return msgspec.convert(obj, type_, strict=True)
+    except msgspec.ValidationError as e:
+        msg, where = _split_validation_error(str(e))
+        if field:
+            where = f"{field}.{where}" if where else field
+        raise InputError(msg, file=file, field=where) from None
+
+
+def load_struct(path: str | os.PathLike, type_: type[T], *, what: str = "file") -> T:
+    """``load_document`` then ``convert``: a typed object from a JSON or YAML file."""
+    return convert(load_document(path, what=what), type_, file=str(path))
+
+
+def _split_validation_error(text: str) -> tuple[str, str | None]:
+    # msgspec: "Expected `int`, got `str` - at `$.mla.heads`" / "Object missing required field `x` - at
+    # `$.mla`"
+    m = re.match(r"^(.*?)(?: - at `\$(.*)`)?$", text, re.S)
+    msg, path = (m.group(1), m.group(2)) if m else (text, None)
+    path = (path or "").lstrip(".")
+    named = re.search(r"(?:missing required field|unknown field) `([^`]+)`", msg)
+    if named:
+        path = f"{path}.{named.group(1)}" if path else named.group(1)
+    msg = msg.replace("Object missing required field", "missing required field")
+    msg = msg.replace("Object contains unknown field", "unknown field")
+    msg = re.sub(r"Expected `([^`]+)`, got `([^`]+)`", r"expected \1, got \2", msg)
+    return msg, path or None
