@@ -1,4 +1,5 @@
-// EPLB solvers: DeepSeek's hierarchical greedy (parity) and our balanced policy. Bindings at the bottom.
+// EPLB: our balanced policy, the imbalance measure and the checks every policy shares. Bindings at the bottom;
+// DeepSeek's policy is in deepseek.cpp, migration-aware plans in migrate.cpp.
 #include "eplb/eplb.h"
 
 #include <algorithm>
@@ -17,82 +18,6 @@
 #include <nanobind/stl/vector.h>
 
 namespace ff::eplb {
-
-namespace {
-
-// ---- DeepSeek's routines, as described in issue 3 -------------------------------------------------
-
-// Items in descending weight order (equal weights: lower index first), each into the lightest pack
-// with room (equal packs: lowest index). NOTE: float32 sums on purpose, as the reference does.
-void balanced_packing(const float* w, int n, int m, int* pack, int* rank) {
-  if (n == m) {
-    for (int i = 0; i < n; ++i) pack[i] = i, rank[i] = 0;
-    return;
-  }
-  const int per = n / m;
-  std::vector<int> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return w[a] > w[b]; });
-  std::vector<float> pw(m, 0.f);
-  std::vector<int> pc(m, 0);
-  for (int it : order) {
-    int best = -1;
-    for (int p = 0; p < m; ++p)
-      if (pc[p] < per && (best < 0 || pw[p] < pw[best])) best = p;
-    pack[it] = best;
-    rank[it] = pc[best]++;
-    pw[best] += w[it];
-  }
-}
-
-// S - n rounds, each giving one more replica to the expert with the highest load per replica.
-void replicate(const float* w, int n, int slots, int* phy2log, int* cnt) {
-  for (int i = 0; i < n; ++i) phy2log[i] = i, cnt[i] = 1;
-  for (int i = n; i < slots; ++i) {
-    int best = 0;
-    float bv = w[0] / (float)cnt[0];
-    for (int e = 1; e < n; ++e) {
-      float v = w[e] / (float)cnt[e];
-      if (v > bv) bv = v, best = e;
-    }
-    phy2log[i] = best;
-    cnt[best]++;
-  }
-}
-
-}  // namespace
-
-void deepseek_layer(const float* w, const Shape& s0, int64_t* phy2log, int64_t* logcnt) {
-  Shape s = s0;
-  if (s.groups % s.nodes != 0) s.groups = 1, s.nodes = 1;  // global policy
-  const int E = s.experts, R = s.replicas, gs = E / s.groups, gpn = s.groups / s.nodes;
-  const int per_gpu = R / s.gpus, Rn = R / s.nodes, En = E / s.nodes, gpus_n = s.gpus / s.nodes;
-
-  // (1) expert groups onto nodes
-  std::vector<float> gw(s.groups);
-  for (int g = 0; g < s.groups; ++g) {
-    float acc = 0.f;
-    for (int j = 0; j < gs; ++j) acc += w[g * gs + j];
-    gw[g] = acc;
-  }
-  std::vector<int> gpack(s.groups), grank(s.groups), mlog2log(E);
-  balanced_packing(gw.data(), s.groups, s.nodes, gpack.data(), grank.data());
-  for (int g = 0; g < s.groups; ++g) {
-    int base = (gpack[g] * gpn + grank[g]) * gs;
-    for (int j = 0; j < gs; ++j) mlog2log[base + j] = g * gs + j;
-  }
-  // (2) replicate within each node, (3) pack replicas onto the node's GPUs
-  std::vector<float> wn(En), tp(Rn);
-  std::vector<int> p2m(Rn), cnt(En), pk(Rn), rk(Rn);
-  for (int n = 0; n < s.nodes; ++n) {
-    for (int i = 0; i < En; ++i) wn[i] = w[mlog2log[n * En + i]];
-    replicate(wn.data(), En, Rn, p2m.data(), cnt.data());
-    for (int i = 0; i < Rn; ++i) tp[i] = wn[p2m[i]] / (float)cnt[p2m[i]];
-    balanced_packing(tp.data(), Rn, gpus_n, pk.data(), rk.data());
-    for (int i = 0; i < Rn; ++i) phy2log[n * Rn + pk[i] * per_gpu + rk[i]] = mlog2log[n * En + p2m[i]];
-    for (int i = 0; i < En; ++i) logcnt[mlog2log[n * En + i]] = cnt[i];
-  }
-}
 
 double imbalance(const float* w, const int64_t* phy2log, const Shape& s) {
   const int R = s.replicas, per = R / s.gpus;
@@ -371,9 +296,9 @@ Packing balanced_sub(const std::vector<double>& w, int G, int k) {
   best.G = G, best.k = k;
   {  // greedy counts, as DeepSeek's replication gives them
     std::vector<float> wf(w.begin(), w.end());
-    std::vector<int> p2l(G * k);
-    best.cnt.assign(n, 0);
-    replicate(wf.data(), n, G * k, p2l.data(), best.cnt.data());
+    std::vector<int64_t> p2l(G * k), rank(G * k), cnt(n);
+    replicate_row(wf.data(), n, G * k, p2l.data(), rank.data(), cnt.data());
+    best.cnt.assign(cnt.begin(), cnt.end());
     lpt_pack(w, best);
     local_search(w, best);
   }
@@ -460,7 +385,7 @@ void balanced_layer(const float* w, const Shape& s, bool hierarchical, int64_t* 
 
 namespace ff::eplb {
 
-nb::tuple finish_plan(const std::vector<int64_t>& p2l, int L, int E, int R) {
+nb::tuple finish_plan(const std::vector<int64_t>& p2l, int L, int E, int R, const std::vector<int64_t>* rank) {
   std::vector<int64_t> cnt((size_t)L * E, 0);
   int64_t K = 1;
   for (int l = 0; l < L; ++l)
@@ -476,8 +401,9 @@ nb::tuple finish_plan(const std::vector<int64_t>& p2l, int L, int E, int R) {
   for (int l = 0; l < L; ++l) {
     std::fill(fill.begin(), fill.end(), 0);
     for (int p = 0; p < R; ++p) {
-      int64_t e = p2l[(size_t)l * R + p];
-      b[((size_t)l * E + e) * K + fill[e]++] = p;
+      const int64_t e = p2l[(size_t)l * R + p];
+      const int64_t r = rank ? (*rank)[(size_t)l * R + p] : fill[e]++;
+      b[((size_t)l * E + e) * K + r] = p;
     }
   }
   return nb::make_tuple(phy, l2p, lc);
@@ -518,36 +444,32 @@ void check_hierarchical(const Shape& s, bool hierarchical) {
 }  // namespace ff::eplb
 
 void register_eplb_migrate(nb::module_ m);
+void register_eplb_deepseek(nb::module_ m);
 
 void register_eplb(nb::module_ m) {
   using namespace ff;
   using namespace ff::eplb;
   m.def(
-      "rebalance",
+      "balanced",
       [](In2<float> weight, int64_t num_replicas, int64_t num_groups, int64_t num_nodes, int64_t num_gpus,
-         const std::string& policy, bool hierarchical) {
-        FF_CHECK_FIELD(policy == "deepseek" || policy == "balanced", "policy",
-                       "unknown policy '" << policy << "'; expected deepseek or balanced");
+         bool hierarchical) {
         Shape s = check_shape(weight.data(), weight.shape(0), weight.shape(1), num_replicas, num_groups, num_nodes,
                               num_gpus);
-        check_hierarchical(s, hierarchical && policy == "balanced");
+        check_hierarchical(s, hierarchical);
         const int L = (int)weight.shape(0), E = s.experts, R = s.replicas;
         std::vector<int64_t> p2l((size_t)L * R), cnt((size_t)L * E);
         {
           nb::gil_scoped_release nogil;
           const float* w = weight.data();
           parallel_for(L, [&](int l) {
-            if (policy == "deepseek")
-              deepseek_layer(w + (size_t)l * E, s, &p2l[(size_t)l * R], &cnt[(size_t)l * E]);
-            else
-              balanced_layer(w + (size_t)l * E, s, hierarchical, &p2l[(size_t)l * R], &cnt[(size_t)l * E]);
+            balanced_layer(w + (size_t)l * E, s, hierarchical, &p2l[(size_t)l * R], &cnt[(size_t)l * E]);
           });
         }
         return finish_plan(p2l, L, E, R);
       },
       nb::arg("weight"), nb::arg("num_replicas"), nb::arg("num_groups"), nb::arg("num_nodes"), nb::arg("num_gpus"),
-      nb::arg("policy") = "deepseek", nb::arg("hierarchical") = false,
-      "Plan every layer: (phy2log [L,R], log2phy [L,E,K], logcnt [L,E]) as int64 numpy arrays.");
+      nb::arg("hierarchical") = false,
+      "The balanced policy on every layer: (phy2log [L,R], log2phy [L,E,K] slots ascending, logcnt [L,E]).");
   m.def(
       "imbalance",
       [](In2<float> weight, In2<int64_t> phy2log, int64_t num_gpus) {
@@ -574,4 +496,5 @@ void register_eplb(nb::module_ m) {
       },
       nb::arg("weight"), nb::arg("phy2log"), nb::arg("num_gpus"), "Max over mean GPU load of each layer.");
   register_eplb_migrate(m);
+  register_eplb_deepseek(m);
 }

@@ -140,8 +140,8 @@ class FlyerGroup(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("flyer: interrupted", err=True)
             raise typer.Exit(130) from None
-        except BrokenPipeError:
-            raise
+        except BrokenPipeError:  # `flyer ... | head`: the reader left; click would exit 1 on EPIPE
+            raise typer.Exit(0) from None
         except Exception as e:  # a bug: say so in one line, traceback on request
             if _debug():
                 traceback.print_exc()

@@ -7,6 +7,7 @@ import pytest
 from conftest import run_flyer
 from typer.testing import CliRunner
 
+from fireflyer import eplb
 from fireflyer.cli import app
 
 from .helpers import zipf_loads
@@ -140,7 +141,7 @@ def test_plan_and_load_of_different_shapes(tmp_path, load):
     other = tmp_path / "other.npy"
     np.save(other, np.ones((3, 256), dtype=np.float32))
     r = runner.invoke(app, ["eplb", "evaluate", str(p), str(other)])
-    assert r.exit_code == 2 and "4 layers, load has 3" in r.stderr
+    assert r.exit_code == 2 and "no row for decoder layer 3" in r.stderr
     np.save(other, np.ones((4, 128), dtype=np.float32))
     assert runner.invoke(app, ["eplb", "evaluate", str(p), str(other)]).exit_code == 2
 
@@ -151,3 +152,182 @@ def test_bad_input_installed_flyer(tmp_path):
     r = flyer("eplb", "plan", p, "--replicas", "3", "--gpus", "1", "--json")
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.startswith(f"flyer: error: {p}: [0][1]: ") and "finite" in r.stderr
+
+
+# ---- Issue 11: layer ids, engine formats, engine inputs, one-line errors -----------------------------------
+
+
+def test_58_rows_with_a_model_are_decoder_layers_3_to_60(tmp_path):
+    load = tmp_path / "load.npy"
+    assert flyer("eplb", "sample", "--out", load).returncode == 0
+    r = flyer("eplb", "plan", load, "--model", "deepseek-v3", "--nodes", "4", "--gpus", "32", "--json")
+    data = json.loads(r.stdout)
+    assert data["layer_ids"] == list(range(3, 61)) and data["decoder_layers"] == 61
+    assert data["layer_ids_from"].startswith("model deepseek-v3")
+    trt = tmp_path / "plan.yaml"
+    flyer("eplb", "plan", load, "--model", "deepseek-v3", "--nodes", "4", "--gpus", "32", "--out", trt)
+    import yaml
+
+    assert sorted(yaml.safe_load(trt.read_text())["initial_global_assignments"]) == list(range(3, 61))
+    first = json.loads(flyer("eplb", "plan", load, "--first-moe-layer", "1", "--json").stdout)
+    assert first["layer_ids"] == list(range(1, 59))
+
+
+def test_engine_format_without_layer_ids_warns(tmp_path, load):
+    r = flyer("eplb", "plan", load, *V3, "--out", tmp_path / "p.yaml")
+    assert r.returncode == 0 and "warning: rows taken as decoder layers 0..3" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--format", "trtllm", "--out", "p.json"], "trtllm plan is written to .yaml"),
+        (["--format", "native", "--out", "p.pt"], "native plan is written to .json"),
+        (["--format", "vllm", "--out", "p.json"], "unknown format 'vllm'"),
+        (["--model", "deepseek-v3", "--first-moe-layer", "-1"], "first-moe-layer: must be non-negative"),
+        (["--model", "deepseek-v3", "--first-moe-layer", "10"], "row for decoder layer 67"),
+    ],
+)
+def test_bad_plan_options(tmp_path, args, words):
+    load = tmp_path / "load.npy"
+    flyer("eplb", "sample", "--out", load)
+    r = runner.invoke(
+        app, ["eplb", "plan", str(load), *[str(tmp_path / a) if a.startswith("p.") else a for a in args]]
+    )
+    assert r.exit_code == 2, r.output
+    assert words in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_physical_slot_counts_are_refused(tmp_path):
+    p = tmp_path / "slots.npy"
+    np.save(p, np.ones((58, 288), dtype=np.int32))
+    r = flyer("eplb", "plan", p, "--model", "deepseek-v3")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "288 looks like physical slots (32 redundant)" in r.stderr
+
+
+def test_wrong_row_count_for_the_model(tmp_path):
+    p = tmp_path / "l.npy"
+    np.save(p, np.ones((40, 256), dtype=np.int32))
+    r = flyer("eplb", "plan", p, "--model", "deepseek-v3")
+    assert r.returncode == 2 and "40 rows; model deepseek-v3 has 58 MoE layers (3..60)" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "fmt, name",
+    [
+        ("npy", "l.npy"),
+        ("json", "l.json"),
+        ("csv", "l.csv"),
+        ("pt", "l.pt"),
+        ("sglang", "dump.pt"),
+        ("trtllm", "stats"),
+        ("vllm", "window.pt"),
+    ],
+)
+def test_samples_in_every_format_read_back(tmp_path, fmt, name):
+    out = tmp_path / name
+    r = flyer("eplb", "sample", "--format", fmt, "--out", out, "--json")
+    assert r.returncode == 0, r.stderr
+    back = eplb.read_loads(out)
+    rows = back.counts[3:] if fmt == "sglang" else back.counts
+    assert (rows == eplb.sample_load()).all()
+    if fmt in ("sglang", "trtllm"):
+        assert back.layer_ids.tolist() == list(range(61) if fmt == "sglang" else range(3, 61))
+
+
+@pytest.mark.parametrize("fmt, name", [("native", "p.json"), ("sglang", "p.pt"), ("trtllm", "p.yaml")])
+def test_sample_plan(tmp_path, fmt, name):
+    r = flyer("eplb", "sample", "--kind", "plan", "--out", tmp_path / name)
+    assert r.returncode == 0 and fmt in r.stdout
+    p = eplb.read_plan(tmp_path / name, gpus=32, nodes=4, model="deepseek-v3")
+    assert p.layer_ids.tolist() == list(range(3, 61)) and p.replicas == 288
+
+
+def test_sample_needs_a_format(tmp_path):
+    r = flyer("eplb", "sample", "--out", tmp_path / "stats")
+    assert r.returncode == 2 and "pass --format" in r.stderr
+
+
+def test_rebalance_keeps_an_sglang_plan(tmp_path):
+    load, dump, plan = tmp_path / "load.npy", tmp_path / "dump.pt", tmp_path / "plan.pt"
+    flyer("eplb", "sample", "--format", "sglang", "--out", dump)
+    flyer("eplb", "sample", "--kind", "next-load", "--out", load)
+    r = flyer(
+        "eplb",
+        "plan",
+        dump,
+        "--model",
+        "deepseek-v3",
+        "--nodes",
+        "4",
+        "--gpus",
+        "32",
+        "--out",
+        plan,
+        "--policy",
+        "deepseek",
+    )
+    assert (
+        r.returncode == 0
+        and "--init-expert-location" in r.stderr
+        and "--ep-num-redundant-experts 32" in r.stderr
+    )
+    before = torch_load(plan)
+    r = flyer("eplb", "rebalance", "--load", load, "--current", plan, "--model", "deepseek-v3")
+    assert r.returncode == 2 and "pass --gpus" in r.stderr
+    r = flyer(
+        "eplb",
+        "rebalance",
+        "--load",
+        load,
+        "--current",
+        plan,
+        "--model",
+        "deepseek-v3",
+        "--gpus",
+        "32",
+        "--nodes",
+        "4",
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["replaced"] and out["format"] == "sglang" and "--init-expert-location" in out["next_step"]
+    after = torch_load(plan)
+    assert after.shape == before.shape == (61, 288), "still SGLang's table: a row per decoder layer"
+    assert (after[:3] == before[:3]).all() and (after[3:] != before[3:]).any()
+
+
+def torch_load(path):
+    import torch
+
+    return torch.load(path, weights_only=True)["physical_to_logical_map"].numpy()
+
+
+def test_evaluate_leaves_out_dense_layers(tmp_path):
+    dump, plan = tmp_path / "dump.pt", tmp_path / "plan.json"
+    flyer("eplb", "sample", "--format", "sglang", "--out", dump)
+    flyer("eplb", "plan", dump, "--nodes", "4", "--gpus", "32", "--replicas", "288", "--out", plan)
+    r = json.loads(flyer("eplb", "evaluate", plan, dump, "--json").stdout)
+    assert r["layers"] == 61 and r["loaded_layers"] == 58 and r["per_layer"][:3] == [None] * 3
+    assert r["overall"] == pytest.approx(np.mean(r["per_layer"][3:]))
+    assert r["worst_layer"] >= 3
+
+
+@pytest.mark.parametrize("args", [["eplb", "plan", "--json"], ["eplb", "plan"]])
+def test_output_into_a_closed_pipe_exits_0(args):
+    """`flyer ... | head -c 0`: the reader leaves at once; not an error of ours (exit 0, no message)."""
+    import subprocess
+
+    from conftest import flyer_exe
+
+    script = f"{flyer_exe()} {' '.join(args)} | head -c 0; exit ${{PIPESTATUS[0]}}"
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "error" not in r.stderr
+
+
+def test_help_shows_brackets():
+    r = flyer("eplb", "plan", "--help")
+    assert "[layers, experts]" in r.stdout

@@ -19,6 +19,15 @@ from rich.text import Text
 from ..io import dumps_json
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader left (`flyer ... | head`): raise BrokenPipeError for the CLI boundary, which exits 0
+        (Rich itself would exit 1)."""
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.file.fileno())
+        raise BrokenPipeError
+
+
 def _console(stderr: bool) -> Console:
     """Styles only on a terminal (or with FORCE_COLOR); colour never with NO_COLOR set."""
     stream = sys.stderr if stderr else sys.stdout
@@ -26,7 +35,7 @@ def _console(stderr: bool) -> Console:
     styled = stream.isatty() or (bool(os.environ.get("FORCE_COLOR")) and not no_color)
     # NOTE: a fixed width when not on a TTY keeps piped tables identical between runs and terminals.
     width = None if stream.isatty() else int(os.environ.get("COLUMNS") or 120)
-    return Console(
+    return _Console(
         file=stream,
         stderr=stderr,
         highlight=False,

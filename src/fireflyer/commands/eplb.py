@@ -1,4 +1,5 @@
-"""`flyer eplb`: expert-parallel load-balancing plans: make, evaluate, compare, rebalance from cron."""
+"""`flyer eplb`: expert-parallel load-balancing plans: make, evaluate, compare, rebalance from cron; and the
+sample inputs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Annotated
 import typer
 
 from .. import eplb as lib
-from ..errors import CheckFailed, about_file
+from .. import profiles
+from ..errors import CheckFailed, InputError, about_file
 from ..io import check_outputs
 from ._options import DeploymentOpt, JsonOpt, ModelOpt, OutOpt, integer, number
 from ._output import Output
@@ -16,7 +18,7 @@ from .views import eplb as view
 
 app = typer.Typer(
     help="Expert-parallel load-balancing plans: DeepSeek parity, better balance, "
-    "migration-aware rebalancing.",
+    "migration-aware rebalancing, plans SGLang and TensorRT-LLM load.",
     no_args_is_help=True,
 )
 
@@ -49,7 +51,32 @@ GpusOpt = Annotated[
         "--gpus",
         parser=integer,
         metavar="N",
-        help="GPUs in all, a multiple of --nodes (default: from the deployment, else 8).",
+        help="GPUs in all (EP size), a multiple of --nodes (default: from the deployment, else 8).",
+    ),
+]
+PlanGpusOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--gpus",
+        parser=integer,
+        metavar="N",
+        help="GPUs (EP size) of plans that do not say it (SGLang and TensorRT-LLM files).",
+    ),
+]
+PlanNodesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--nodes", parser=integer, metavar="N", help="Nodes of plans that do not say it (default 1)."
+    ),
+]
+FirstMoeOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--first-moe-layer",
+        parser=integer,
+        metavar="N",
+        help="Decoder-layer id of a load's first row, when the load does not say it and no --model does "
+        "(DeepSeek-V3: 3).",
     ),
 ]
 ExpertBytesOpt = Annotated[
@@ -61,25 +88,45 @@ ExpertBytesOpt = Annotated[
         help="Bytes per expert copy (default: the model profile's FP8 size).",
     ),
 ]
-PlanArg = Annotated[Path, typer.Argument(metavar="PLAN", help="Plan file (native, sglang, vllm or trtllm).")]
+LOAD_HELP = (
+    "Loads \\[layers, experts]: .npy .json .yaml .csv .pt, an SGLang recorder dump (file or directory), "
+    "TensorRT-LLM statistics (directory) or a vLLM load window (.pt)."
+)
+PlanArg = Annotated[
+    Path,
+    typer.Argument(metavar="PLAN", help="Plan file: native .json, SGLang .json/.pt, TensorRT-LLM .yaml."),
+]
+SUFFIX_FORMAT = {".yaml": "trtllm", ".yml": "trtllm", ".pt": "sglang"}
+FORMAT_SUFFIXES = {"native": (".json",), "sglang": (".json", ".pt"), "trtllm": (".yaml", ".yml")}
+
+
+def _plan_format(fmt: str | None, out_file: Path | None) -> str:
+    """--format, else from --out's suffix (.yaml: trtllm, .pt: sglang, else native); the two must agree."""
+    suffix = out_file.suffix.lower() if out_file is not None else ""
+    fmt = fmt or SUFFIX_FORMAT.get(suffix, "native")
+    if fmt not in lib.FORMATS:
+        raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(lib.FORMATS)}", field="format")
+    if out_file is not None and suffix not in FORMAT_SUFFIXES[fmt]:
+        raise InputError(
+            f"a {fmt} plan is written to {' or '.join(FORMAT_SUFFIXES[fmt])}, not {suffix or 'no suffix'}",
+            file=str(out_file),
+            field="out",
+        )
+    return fmt
 
 
 @app.command()
 def plan(
     load: Annotated[
         Path | None,
-        typer.Argument(
-            metavar="LOAD",
-            help="Loads \\[layers, experts]: .json .yaml .csv .npy .pt, or a directory of dumps. "
-            "Default: the shipped sample.",
-        ),
+        typer.Argument(metavar="LOAD", help=f"{LOAD_HELP} Default: the shipped sample."),
     ] = None,
     replicas: ReplicasOpt = None,
     groups: GroupsOpt = None,
     nodes: NodesOpt = None,
     gpus: GpusOpt = None,
     policy: Annotated[
-        str, typer.Option("--policy", help="deepseek (the reference's greedy) or balanced.")
+        str, typer.Option("--policy", help="deepseek (DeepSeek's eplb.py exactly) or balanced.")
     ] = "balanced",
     hierarchical: Annotated[
         bool, typer.Option("--hierarchical/--global", help="balanced: keep each expert group on one node.")
@@ -87,7 +134,10 @@ def plan(
     previous: Annotated[
         Path | None,
         typer.Option(
-            "--previous", metavar="PLAN", help="Plan to start from: move as few expert copies as possible."
+            "--previous",
+            metavar="PLAN",
+            help="Plan to start from (any format): move as few expert copies as possible; its layout and "
+            "layers are the default.",
         ),
     ] = None,
     tolerance: Annotated[
@@ -99,32 +149,50 @@ def plan(
             help="With --previous: allowed max/mean above the best, as a fraction.",
         ),
     ] = 0.01,
-    fmt: Annotated[str, typer.Option("--format", help="native, sglang, vllm or trtllm.")] = "native",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="native, sglang (.json or .pt) or trtllm (.yaml); default from --out's suffix, else native.",
+        ),
+    ] = None,
     model: ModelOpt = None,
     deployment: DeploymentOpt = None,
+    first_moe_layer: FirstMoeOpt = None,
     expert_bytes: ExpertBytesOpt = None,
     out_file: OutOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Make a plan: which logical expert each physical slot on each GPU holds.
+    """Make a plan: which logical expert each physical slot on each GPU holds, for each decoder layer.
 
     Examples:
       flyer eplb plan --deployment deepseek-v3-prefill
       flyer eplb plan load.npy --model deepseek-v3 --nodes 4 --gpus 32 --out plan.json
-      flyer eplb plan load.json --policy deepseek --replicas 16 --groups 4 --nodes 2 --gpus 8 --json
-      flyer eplb plan load.npy --previous plan.json --model deepseek-v3 --nodes 4 --gpus 32 --out next.json
+      flyer eplb plan sglang-dump.pt --model deepseek-v3 --nodes 4 --gpus 32 --out sglang-plan.pt
+      flyer eplb plan next-load.npy --previous plan.json --model deepseek-v3 --out next.json
     """
     out = Output(json)
+    fmt = _plan_format(fmt, out_file)
     check_outputs([out_file], [load, previous])
     if load is None:
-        w, model = lib.sample_loads(), model or "deepseek-v3"
+        model = model or lib.samples.SAMPLE_MODEL
+        loads = lib.Loads(lib.sample_load().astype("float32"), None, "the shipped sample")
         out.hint(
-            "no LOAD given: planning the shipped sample (a generated Zipf-like DeepSeek-V3 load, 58 x 256)"
+            "no LOAD given: planning the shipped sample (a generated DeepSeek-V3 load: 58 MoE layers x 256 "
+            "experts, 4096 tokens per layer; `flyer eplb sample` writes it)"
         )
     else:
-        w = lib.read_loads(load)
+        loads = lib.read_loads(load)
+    rows, experts = loads.counts.shape
+    prev = None
+    if previous is not None:
+        prev = lib.read_plan(previous, gpus=gpus, nodes=nodes, model=model, first_moe_layer=first_moe_layer)
+        replicas = prev.replicas if replicas is None else replicas
+        gpus, nodes = prev.gpus, prev.nodes
+        groups = groups if groups is not None else prev.meta.get("groups")
     lay = lib.layout(
-        w.shape[1],
+        experts,
         model=model,
         deployment=deployment,
         replicas=replicas,
@@ -132,8 +200,14 @@ def plan(
         nodes=nodes,
         gpus=gpus,
     )
-    prev = lib.read_plan(previous, gpus=lay.gpus, nodes=lay.nodes) if previous else None
-    with about_file(load, "weight"):
+    with about_file(load, "weight", "layer_ids"):
+        ids = lib.layer_ids(rows, given=loads.layer_ids, model=lay.model, first_moe_layer=first_moe_layer)
+        w, layer_ids = ids.moe(loads.counts)
+        given = loads.layer_ids
+        decoder_layers = ids.decoder_layers or (int(given.max()) + 1 if given is not None else None)
+        if prev is not None:
+            w = lib.align_loads(prev, w, layer_ids)
+            layer_ids, decoder_layers = prev.layer_ids, prev.decoder_layers or ids.decoder_layers
         p = lib.plan(
             w,
             lay.replicas,
@@ -144,20 +218,32 @@ def plan(
             hierarchical=hierarchical,
             previous=prev,
             tolerance=tolerance,
+            layer_ids=layer_ids,
+            decoder_layers=decoder_layers,
         )
     moves = None
     if prev is not None:
         eb, src = lib.expert_bytes(lay.model, expert_bytes)
         d = lib.diff(prev, p, expert_bytes=eb)
         moves = {"copies": d["copies"], "bytes": d["bytes"], "expert_bytes_from": src}
+    step = None
     if out_file is not None:
         lib.write_plan(p, out_file, fmt)
-        out.hint(f"wrote {out_file} ({fmt})")
+        step = lib.engine_step(fmt, out_file, p)
+    if ids.source.startswith("row order") and fmt != "native":
+        out.warn(
+            f"rows taken as decoder layers {int(layer_ids[0])}..{int(layer_ids[-1])}: pass --model or "
+            "--first-moe-layer if the model has dense layers first, or the engine will place the wrong layers"
+        )
     data = {
         **p.meta,
         **(moves or {}),
+        "load": loads.source,
         "layout_from": lay.sources,
+        "layer_ids_from": "the previous plan" if prev is not None else ids.source,
+        "format": fmt,
         "written": str(out_file) if out_file else None,
+        "next_step": step,
     }
     out.emit(data, lambda o: view.plan(o, p, data))
 
@@ -165,15 +251,11 @@ def plan(
 @app.command()
 def evaluate(
     plan_file: PlanArg,
-    load: Annotated[Path, typer.Argument(metavar="LOAD", help="Loads to evaluate the plan on.")],
-    gpus: Annotated[
-        int | None,
-        typer.Option("--gpus", parser=integer, metavar="N", help="GPUs, for plan files without meta."),
-    ] = None,
-    nodes: Annotated[
-        int | None,
-        typer.Option("--nodes", parser=integer, metavar="N", help="Nodes, for plan files without meta."),
-    ] = None,
+    load: Annotated[Path, typer.Argument(metavar="LOAD", help=f"{LOAD_HELP}")],
+    gpus: PlanGpusOpt = None,
+    nodes: PlanNodesOpt = None,
+    model: ModelOpt = None,
+    first_moe_layer: FirstMoeOpt = None,
     max_imbalance: Annotated[
         float | None,
         typer.Option(
@@ -185,18 +267,23 @@ def evaluate(
     ] = None,
     json: JsonOpt = False,
 ) -> None:
-    """Max/mean GPU load of a plan on a load: per layer, per node and overall (the mean over layers).
+    """Max/mean GPU load of a plan on a load: per layer, per node, and overall (the mean over the layers
+    that carry load).
 
     Examples:
-      flyer eplb evaluate plan.json load.npy
-      flyer eplb evaluate plan.json load.npy --max-imbalance 1.05
-      flyer eplb evaluate sglang-plan.json dumps/ --gpus 32 --nodes 4 --json
+      flyer eplb evaluate plan.json load.npy --model deepseek-v3
+      flyer eplb evaluate plan.json load.npy --model deepseek-v3 --max-imbalance 1.05
+      flyer eplb evaluate sglang-plan.json sglang-dump.pt --gpus 32 --nodes 4 --json
     """
     out = Output(json)
-    p = lib.read_plan(plan_file, gpus=gpus, nodes=nodes)
-    w = lib.read_loads(load)
-    with about_file(load, "weight"):
-        r = lib.evaluate(p, w, file=str(plan_file))
+    p = lib.read_plan(plan_file, gpus=gpus, nodes=nodes, model=model, first_moe_layer=first_moe_layer)
+    loads = lib.read_loads(load)
+    with about_file(load, "weight", "layer_ids"):
+        ids = lib.layer_ids(
+            loads.counts.shape[0], given=loads.layer_ids, model=model, first_moe_layer=first_moe_layer
+        )
+        counts, layer_ids = ids.moe(loads.counts)
+        r = lib.evaluate(p, counts, layer_ids=layer_ids, file=str(load))
     r["max_imbalance"] = max_imbalance
     r["ok"] = max_imbalance is None or r["overall"] <= max_imbalance
     out.emit(r, lambda o: view.evaluate(o, r))
@@ -209,17 +296,12 @@ def evaluate(
 
 @app.command()
 def diff(
-    old: Annotated[Path, typer.Argument(metavar="OLD", help="The plan in place now.")],
-    new: Annotated[Path, typer.Argument(metavar="NEW", help="The plan to move to.")],
-    gpus: Annotated[
-        int | None,
-        typer.Option("--gpus", parser=integer, metavar="N", help="GPUs, for plan files without meta."),
-    ] = None,
-    nodes: Annotated[
-        int | None,
-        typer.Option("--nodes", parser=integer, metavar="N", help="Nodes, for plan files without meta."),
-    ] = None,
+    old: Annotated[Path, typer.Argument(metavar="OLD", help="The plan in place now (any format).")],
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="The plan to move to (any format).")],
+    gpus: PlanGpusOpt = None,
+    nodes: PlanNodesOpt = None,
     model: ModelOpt = None,
+    first_moe_layer: FirstMoeOpt = None,
     expert_bytes: ExpertBytesOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -230,21 +312,25 @@ def diff(
       flyer eplb diff plan.json next.json --expert-bytes 88080384 --json
     """
     out = Output(json)
-    a = lib.read_plan(old, gpus=gpus, nodes=nodes)
-    b = lib.read_plan(new, gpus=gpus, nodes=nodes)
+    kw = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
+    a = lib.read_plan(old, **kw)
+    b = lib.read_plan(new, **kw)
     eb, src = lib.expert_bytes(model, expert_bytes)
-    d = {**lib.diff(a, b, expert_bytes=eb), "expert_bytes_from": src}
+    with about_file(new):
+        d = {**lib.diff(a, b, expert_bytes=eb), "expert_bytes_from": src}
     out.emit(d, lambda o: view.diff(o, d))
 
 
 @app.command()
 def rebalance(
-    load: Annotated[
-        Path, typer.Option("--load", metavar="LOAD", help="New loads (file or directory of dumps).")
-    ],
+    load: Annotated[Path, typer.Option("--load", metavar="LOAD", help=LOAD_HELP)],
     current: Annotated[
         Path,
-        typer.Option("--current", metavar="PLAN", help="The plan in place (native); replaced atomically."),
+        typer.Option(
+            "--current",
+            metavar="PLAN",
+            help="The plan in place (native, SGLang or TensorRT-LLM); replaced atomically in its own format.",
+        ),
     ],
     min_gain: Annotated[
         float,
@@ -269,18 +355,22 @@ def rebalance(
         ),
     ] = 0.01,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide and report; write nothing.")] = False,
+    gpus: PlanGpusOpt = None,
+    nodes: PlanNodesOpt = None,
     model: ModelOpt = None,
+    first_moe_layer: FirstMoeOpt = None,
     expert_bytes: ExpertBytesOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """For cron: replace the current plan when the new loads make it worth the expert copies.
+    """For cron: replace the plan in place when the new loads make it worth the expert copies.
 
     Takes a lock beside the plan: a concurrent run exits 75 and touches nothing. The plan is replaced
-    atomically, so a failed or killed run leaves it intact.
+    atomically, in its own format and layers, so a failed or killed run leaves it intact and the engine
+    loads the new one; the output says how the engine picks it up.
 
     Examples:
-      flyer eplb rebalance --load /var/lib/sglang/expert-dumps --current /etc/sglang/plan.json
-      flyer eplb rebalance --load load.npy --current plan.json --min-gain 0.05 --max-moves 500 --json
+      flyer eplb rebalance --load next-load.npy --current plan.json --model deepseek-v3
+      flyer eplb rebalance --load sglang-dump.pt --current sglang-plan.json --gpus 32 --nodes 4 --json
     """
     out = Output(json)
     eb, _ = lib.expert_bytes(model, expert_bytes)
@@ -292,5 +382,114 @@ def rebalance(
         tolerance=tolerance,
         expert_bytes=eb,
         dry_run=dry_run,
+        gpus=gpus,
+        nodes=nodes,
+        model=model,
+        first_moe_layer=first_moe_layer,
     )
-    out.emit({**r.__dict__, "message": r.line()}, lambda o: o.line(r.line()))
+    out.emit({**r.__dict__, "message": r.line()}, lambda o: view.rebalance(o, r))
+
+
+SAMPLE_SUFFIX = {
+    "load": {".npy": "npy", ".json": "json", ".csv": "csv", ".pt": "pt"},
+    "plan": {".json": "native", ".yaml": "trtllm", ".yml": "trtllm", ".pt": "sglang"},
+}
+
+
+@app.command()
+def sample(
+    out_path: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="Where to write (a directory for --format trtllm loads).",
+        ),
+    ],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            metavar="KIND",
+            help="load (the shipped DeepSeek-V3 load), next-load (the same experts, new tokens) or plan "
+            "(a plan of the load).",
+        ),
+    ] = "load",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="Loads: npy, json, csv, pt, sglang (recorder dump), trtllm (statistics directory), vllm "
+            "(load window). Plans: native, sglang, trtllm. Default: from --out's suffix.",
+        ),
+    ] = None,
+    deployment: Annotated[
+        str,
+        typer.Option("--deployment", help="--kind plan: the deployment planned for."),
+    ] = "deepseek-v3-prefill",
+    json: JsonOpt = False,
+) -> None:
+    """Write the shipped sample inputs: a DeepSeek-V3 load in any input format, or a plan of it.
+
+    The load is generated, not recorded: 4096 tokens per MoE layer routed as DeepSeek-V3 routes them (8 of 256
+    experts from the 4 best of 8 groups), whole-token counts for 58 MoE layers (decoder layers 3..60).
+
+    Examples:
+      flyer eplb sample --out load.npy
+      flyer eplb sample --format sglang --out sglang-dump.pt
+      flyer eplb sample --format trtllm --out expert_statistic
+      flyer eplb sample --kind plan --out plan.json
+    """
+    out = Output(json)
+    if kind not in ("load", "next-load", "plan"):
+        raise InputError(f"unknown kind {kind!r}; expected load, next-load or plan", field="kind")
+    group = "plan" if kind == "plan" else "load"
+    fmt = fmt or SAMPLE_SUFFIX[group].get(out_path.suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"cannot tell the format from {out_path.suffix or 'no suffix'}",
+            file=str(out_path),
+            field="format",
+            hint="pass --format",
+        )
+    model = lib.samples.SAMPLE_MODEL
+    ids = lib.layer_ids(58, model=model)
+    counts = lib.sample_load("load" if kind == "plan" else kind)
+    if kind == "plan":
+        if fmt not in lib.FORMATS:
+            raise InputError(
+                f"unknown plan format {fmt!r}; expected {', '.join(lib.FORMATS)}", field="format"
+            )
+        check_outputs([out_path])
+        lay = lib.layout(counts.shape[1], model=model, deployment=deployment)
+        p = lib.plan(
+            counts,
+            lay.replicas,
+            lay.groups,
+            lay.nodes,
+            lay.gpus,
+            layer_ids=ids.ids,
+            decoder_layers=ids.decoder_layers,
+        )
+        written = [lib.write_plan(p, out_path, fmt)]
+        what = f"a {fmt} plan of the sample load for {deployment} ({lay.replicas} slots on {lay.gpus} GPUs)"
+    else:
+        if fmt not in lib.LOAD_FORMATS:
+            raise InputError(
+                f"unknown load format {fmt!r}; expected {', '.join(lib.LOAD_FORMATS)}", field="format"
+            )
+        if fmt != "trtllm":
+            check_outputs([out_path])
+        written = lib.write_loads(
+            counts,
+            out_path,
+            fmt,
+            layer_ids=ids.ids,
+            decoder_layers=int(ids.decoder_layers or 0),
+            experts_per_token=profiles.model(model).experts_per_token,
+        )
+        what = f"the sample {kind} as {fmt}"
+    data = {"kind": kind, "format": fmt, "written": [str(x) for x in written], "model": model, "what": what}
+    out.emit(data, lambda o: view.sample(o, data))

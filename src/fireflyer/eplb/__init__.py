@@ -1,5 +1,5 @@
 """Expert-parallel load balancing: DeepSeek-parity plans, a better-balanced policy, migration-aware
-rebalancing, plan formats for SGLang, vLLM and TensorRT-LLM."""
+rebalancing; loads from SGLang, TensorRT-LLM and vLLM; plans SGLang and TensorRT-LLM load; a vLLM policy."""
 
 from .._lazy import attach
 
@@ -7,9 +7,22 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "cron": ["Outcome", "rebalance"],
-        "io": ["FORMATS", "plan_document", "read_loads", "read_plan", "sample_loads", "write_plan"],
-        "layout": ["Layout", "expert_bytes", "layout", "redundant_experts"],
-        "metrics": ["copies", "diff", "evaluate", "gpu_loads"],
+        "io": [
+            "FORMATS",
+            "LOAD_FORMATS",
+            "Loads",
+            "engine_step",
+            "plan_document",
+            "read_loads",
+            "read_plan",
+            "sglang_table",
+            "write_loads",
+            "write_plan",
+        ],
+        "layouts": ["LayerIds", "Layout", "expert_bytes", "layer_ids", "layout", "redundant_experts"],
+        "metrics": ["align_loads", "copies", "diff", "evaluate", "gpu_loads"],
+        "samples": ["generate_load", "sample_load"],
         "solver": ["POLICIES", "Plan", "as_loads", "imbalance", "plan", "rebalance_experts"],
+        "vllm_policy": ["BalancedEplbPolicy"],
     },
 )

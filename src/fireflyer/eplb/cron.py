@@ -1,5 +1,6 @@
 """``flyer eplb rebalance`` for cron: a lock, a migration-aware plan, and an atomic replace only when
-the balance gain is worth it. A failed or killed run leaves the current plan as it was."""
+the balance gain is worth it, in the plan's own format and layers (an SGLang plan stays an SGLang plan). A
+failed or killed run leaves the current plan as it was."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import profiles
 from ..errors import Busy, InputError, about_file
-from .io import read_loads, read_plan, write_plan
-from .metrics import copies, evaluate
+from .io import engine_step, read_loads, read_plan, write_plan
+from .layouts import layer_ids
+from .metrics import align_loads, copies, evaluate
 from .solver import plan as make_plan
 
 
@@ -25,6 +28,8 @@ class Outcome:
     copies: int
     bytes: int
     plan: str
+    format: str = "native"
+    next_step: str | None = None
 
     def line(self) -> str:
         verb = "replaced" if self.replaced else "kept"
@@ -87,7 +92,14 @@ def rebalance(
     tolerance: float = 0.01,
     expert_bytes: int = 0,
     dry_run: bool = False,
+    gpus: int | None = None,
+    nodes: int | None = None,
+    model: str | None = None,
+    first_moe_layer: int | None = None,
 ) -> Outcome:
+    """Plan from ``current`` for the loads in ``load`` and replace ``current`` (same format, same layers) when
+    max/mean improves by more than ``min_gain``. ``gpus``/``nodes`` where the plan does not say (SGLang and
+    TensorRT-LLM files); ``model``/``first_moe_layer`` say which decoder layers the load's rows are."""
     current = Path(current)
     if not (min_gain >= 0 and min_gain < 1):
         raise InputError(f"must be a fraction in [0, 1), got {min_gain}", field="min-gain")
@@ -96,36 +108,43 @@ def rebalance(
     if not current.is_file():
         raise InputError("plan file not found", file=str(current), hint="make one with flyer eplb plan --out")
     with plan_lock(current):
-        old = read_plan(current)
-        w = read_loads(load)
-        with about_file(load, "weight"):
-            before = evaluate(old, w, file=str(current))["overall"]
+        old = read_plan(current, gpus=gpus, nodes=nodes, model=model, first_moe_layer=first_moe_layer)
+        loads = read_loads(load)
+        with about_file(load, "weight", "layer_ids"):
+            ids = layer_ids(
+                loads.counts.shape[0], given=loads.layer_ids, model=model, first_moe_layer=first_moe_layer
+            )
+            counts, rows = ids.moe(loads.counts)
+            w = align_loads(old, counts, rows)
+            before = evaluate(old, w, layer_ids=old.layer_ids, file=str(current))["overall"]
         m = old.meta
-        hier = bool(m.get("hierarchical", False))
+        groups = int(m.get("groups") or (profiles.model(model).expert_groups if model else 1))
         new = make_plan(
             w,
             old.replicas,
-            int(m.get("groups", 1)),
+            groups,
             old.nodes,
             old.gpus,
             policy="balanced",
-            hierarchical=hier,
+            hierarchical=bool(m.get("hierarchical", False)),
             previous=old,
             tolerance=tolerance,
             max_copies=max_moves,
+            layer_ids=old.layer_ids,
+            decoder_layers=old.decoder_layers or ids.decoder_layers,
         )
-        after = evaluate(new, w)["overall"]
+        after = evaluate(new, w, layer_ids=new.layer_ids)["overall"]
         n = int(copies(old, new).sum())
         gain = (before - after) / before if before > 0 else 0.0
-        out = Outcome(False, "", before, after, gain, n, n * expert_bytes, str(current))
+        fmt = m.get("format", "native")
+        out = Outcome(False, "", before, after, gain, n, n * expert_bytes, str(current), format=fmt)
         if gain <= min_gain:
             out.reason = f"gain is not above --min-gain {min_gain * 100:g}%"
         elif dry_run:
             out.reason = "dry run"
         else:
-            write_plan(new, current)
+            write_plan(new, current, fmt)
             out.replaced = True
             out.reason = f"gain is above --min-gain {min_gain * 100:g}%"
-        if not out.replaced:
-            out.after, out.copies, out.bytes = after, n, n * expert_bytes
+            out.next_step = engine_step(fmt, current, new)
         return out

@@ -1,5 +1,5 @@
 """How a plan balances a load (max/mean per layer, per node, overall) and what moving between two plans
-costs (expert copies per GPU and node, and bytes)."""
+costs (expert copies per GPU and node, and bytes). Plans and loads meet by decoder-layer id."""
 
 from __future__ import annotations
 
@@ -22,45 +22,93 @@ def _ratio(x: np.ndarray) -> np.ndarray:
     return np.where(mean > 0, x.max(axis=1) / np.where(mean > 0, mean, 1), 1.0)
 
 
-def evaluate(plan: Plan, loads, *, file: str | None = None) -> dict:
-    """Max/mean GPU load per layer and node load max/mean per layer; ``overall`` is the mean over layers."""
+def _span(ids) -> str:
+    ids = sorted(int(x) for x in ids)
+    if not ids:
+        return "none"
+    return f"{ids[0]}..{ids[-1]}" if ids == list(range(ids[0], ids[-1] + 1)) else ", ".join(map(str, ids[:6]))
+
+
+def align_loads(plan: Plan, loads, layer_ids=None, *, file: str | None = None) -> np.ndarray:
+    """The load rows of the plan's layers, in the plan's row order: rows meet by decoder-layer id
+    (``layer_ids`` of the load; default 0..). A plan layer without a load row is an error; so is a load row
+    with tokens for a layer the plan lacks (empty rows, the dense layers of an SGLang dump, are left out)."""
     w = as_loads(loads, file=file)
+    ids = np.arange(w.shape[0]) if layer_ids is None else np.asarray(layer_ids, dtype=np.int64)
+    where = {int(x): i for i, x in enumerate(ids)}
+    missing = [int(x) for x in plan.layer_ids if int(x) not in where]  # type: ignore[union-attr]
+    if missing:
+        raise InputError(
+            f"the load has no row for decoder layer {_span(missing)} of the plan (plan layers "
+            f"{_span(plan.layer_ids)}, load layers {_span(ids)})",  # type: ignore[arg-type]
+            file=file,
+            field="layer_ids",
+            hint="--model or --first-moe-layer says which decoder layers a load's rows are",
+        )
+    planned = {int(x) for x in plan.layer_ids}  # type: ignore[union-attr]
+    extra = [int(x) for i, x in enumerate(ids) if int(x) not in planned and w[i].sum() > 0]
+    if extra:
+        raise InputError(
+            f"the load has tokens for decoder layer {_span(extra)}, which the plan (layers "
+            f"{_span(planned)}) does not place",
+            file=file,
+            field="layer_ids",
+            hint="--model or --first-moe-layer says which decoder layers a load's rows are",
+        )
+    return w[[where[int(x)] for x in plan.layer_ids]]  # type: ignore[union-attr]
+
+
+def evaluate(plan: Plan, loads, *, layer_ids=None, file: str | None = None) -> dict:
+    """Max/mean GPU load and node max/mean per layer; ``overall`` is the mean over the layers that carry load
+    (empty rows, such as dense layers, are listed as None and left out)."""
+    w = align_loads(plan, loads, layer_ids, file=file)
     try:
         per_layer = imbalance(w, plan.phy2log, plan.gpus)  # the core checks that plan and load match
     except InputError as e:
         raise InputError(e.message, file=file, field=e.field) from None
     g = gpu_loads(plan, w)
     node = _ratio(g.reshape(plan.layers, plan.nodes, -1).sum(axis=2))
+    loaded = w.sum(axis=1) > 0
+    if not loaded.any():
+        raise InputError("the load has no tokens in any layer the plan places", file=file, field="weight")
+    ids = plan.layer_ids
+    worst = int(np.flatnonzero(loaded)[per_layer[loaded].argmax()])
     return {
         "layers": plan.layers,
+        "loaded_layers": int(loaded.sum()),
         "experts": plan.experts,
         "replicas": plan.replicas,
         "gpus": plan.gpus,
         "nodes": plan.nodes,
-        "overall": float(per_layer.mean()),
-        "worst_layer": int(per_layer.argmax()),
-        "worst": float(per_layer.max()),
-        "node_overall": float(node.mean()),
-        "per_layer": [float(x) for x in per_layer],
-        "per_node": [float(x) for x in node],
+        "overall": float(per_layer[loaded].mean()),
+        "worst_layer": int(ids[worst]),  # type: ignore[index]
+        "worst": float(per_layer[worst]),
+        "node_overall": float(node[loaded].mean()),
+        "layer_ids": [int(x) for x in ids],  # type: ignore[union-attr]
+        "per_layer": [float(x) if ok else None for x, ok in zip(per_layer, loaded)],
+        "per_node": [float(x) if ok else None for x, ok in zip(node, loaded)],
     }
 
 
 def copies(old: Plan, new: Plan) -> np.ndarray:
-    """Expert copies each GPU must fetch, summed over layers [G]: (GPU, expert) pairs new in ``new``."""
-    if old.phy2log.shape != new.phy2log.shape:
+    """Expert copies each GPU must fetch, summed over layers [G]: (GPU, expert) pairs new in ``new``; the
+    plans' rows meet by decoder-layer id."""
+    if sorted(old.layer_ids.tolist()) != sorted(new.layer_ids.tolist()):  # type: ignore[union-attr]
         raise InputError(
-            f"plans have shapes {list(old.phy2log.shape)} and {list(new.phy2log.shape)}",
-            field="physical_to_logical_map",
+            f"the plans place different layers ({_span(old.layer_ids)} and {_span(new.layer_ids)})",
+            field="layer_ids",
         )
+    if old.replicas != new.replicas:
+        raise InputError(f"plans have {old.replicas} and {new.replicas} slots per layer", field="replicas")
     if old.gpus != new.gpus:
-        raise InputError(f"plans have {old.gpus} and {new.gpus} GPUs", field="meta.gpus")
+        raise InputError(f"plans have {old.gpus} and {new.gpus} GPUs", field="gpus")
+    order = {int(x): i for i, x in enumerate(old.layer_ids)}  # type: ignore[arg-type]
+    before = old.phy2log[[order[int(x)] for x in new.layer_ids]]  # type: ignore[union-attr]
     L, R = new.phy2log.shape
-    per = R // new.gpus
-    E = max(old.experts, new.experts, int(max(old.phy2log.max(), new.phy2log.max())) + 1)
-    gpu = np.repeat(np.arange(new.gpus), per)
+    E = max(old.experts, new.experts, int(max(before.max(), new.phy2log.max())) + 1)
+    gpu = np.repeat(np.arange(new.gpus), R // new.gpus)
     held = np.zeros((L, new.gpus, E), dtype=bool)
-    held[np.arange(L)[:, None], gpu[None, :], old.phy2log] = True
+    held[np.arange(L)[:, None], gpu[None, :], before] = True
     want = np.zeros_like(held)
     want[np.arange(L)[:, None], gpu[None, :], new.phy2log] = True
     return (want & ~held).sum(axis=(0, 2))

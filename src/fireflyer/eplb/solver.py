@@ -18,11 +18,18 @@ from .._core import eplb as _core
 from ..errors import InputError
 
 POLICIES = ("deepseek", "balanced")
+PACK_SUMS = ("float32", "float64")
 
 
 @dataclass
 class Plan:
-    """One plan: ``phy2log`` [L, R], ``log2phy`` [L, E, K] (-1 padded, slots ascending), ``logcnt`` [L, E]."""
+    """One plan: ``phy2log`` [L, R], ``log2phy`` [L, E, K] (-1 padded), ``logcnt`` [L, E], and ``layer_ids``
+    [L], the decoder layer of each row (the engines index plans by it).
+
+    ``log2phy`` lists each expert's slots in replica order under the deepseek policy (as DeepSeek's eplb.py),
+    else ascending. ``decoder_layers`` is the model's decoder-layer count where known (SGLang's plans have a
+    row for every decoder layer).
+    """
 
     phy2log: np.ndarray
     log2phy: np.ndarray
@@ -31,6 +38,13 @@ class Plan:
     nodes: int = 1
     groups: int = 1
     meta: dict[str, Any] = field(default_factory=dict)
+    layer_ids: np.ndarray | None = None
+    decoder_layers: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.layer_ids is None:
+            self.layer_ids = np.arange(self.phy2log.shape[0], dtype=np.int64)
+        self.layer_ids = np.asarray(self.layer_ids, dtype=np.int64)
 
     @property
     def layers(self) -> int:
@@ -104,6 +118,19 @@ def imbalance(loads: np.ndarray, phy2log: np.ndarray, gpus: int) -> np.ndarray:
     )
 
 
+def _deepseek(w: np.ndarray, replicas: int, groups: int, nodes: int, gpus: int, pack_sums: str):
+    """DeepSeek's eplb.py: the core does the work, torch orders the items exactly as eplb.py's own
+    ``sort(descending=True)`` does (its order among equal loads depends on torch's sorting backend)."""
+    import torch  # NOTE: only the deepseek policy needs torch: eplb.py's tie order is torch's
+
+    planner = _core.deepseek_planner(w, replicas, groups, nodes, gpus, pack_sums == "float64")
+    weight = torch.from_numpy(w)
+    group_loads = weight.unflatten(-1, (planner.groups, w.shape[1] // planner.groups)).sum(-1)
+    group_order = group_loads.sort(-1, descending=True).indices
+    per_replica = torch.from_numpy(planner.replicate(group_loads.numpy(), group_order.numpy()))
+    return planner.place(per_replica.sort(-1, descending=True).indices.numpy())
+
+
 def plan(
     loads: Any,
     replicas: int,
@@ -116,17 +143,28 @@ def plan(
     previous: Plan | np.ndarray | None = None,
     tolerance: float = 0.01,
     max_copies: int | None = None,
+    layer_ids: Any = None,
+    decoder_layers: int | None = None,
+    pack_sums: str = "float32",
 ) -> Plan:
     """Plan every layer of ``loads`` [L, E].
 
-    ``policy="deepseek"`` reproduces DeepSeek's EPLB (hierarchical when groups % nodes == 0, else global);
-    ``policy="balanced"`` is never worse in max/mean and keeps groups on one node when ``hierarchical``.
-    With ``previous`` (a Plan or a phy2log array) the plan starts from it and moves as few expert copies
-    as possible while the plan's max/mean (the mean over layers) stays within ``tolerance`` of fresh balanced
+    ``policy="deepseek"`` is DeepSeek's EPLB exactly (eplb.py on the same torch: hierarchical when
+    groups % nodes == 0, else global; ``log2phy`` in replica order); ``pack_sums="float64"`` sums pack loads
+    as SGLang's copy of eplb.py does (Python floats) instead of eplb.py's float32. ``policy="balanced"`` is
+    never worse in max/mean and keeps groups on one node when ``hierarchical``. With ``previous`` (a Plan or a
+    phy2log array, rows for the same layers) the plan starts from it and moves as few expert copies as
+    possible while the plan's max/mean (the mean over layers) stays within ``tolerance`` of fresh balanced
     plans' for the new loads: copies go to the layers where they buy the most balance, and no layer gets
     worse than the previous plan on the new loads. ``max_copies`` caps the copies over all layers.
+    ``layer_ids`` names the decoder layer of each row (default 0..L-1) and ``decoder_layers`` the model's
+    decoder-layer count, for the engine formats.
     """
     w = as_loads(loads)
+    if policy not in POLICIES:
+        raise InputError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}", field="policy")
+    if pack_sums not in PACK_SUMS:
+        raise InputError(f"expected one of {', '.join(PACK_SUMS)}, got {pack_sums!r}", field="pack_sums")
     hier = bool(hierarchical)
     if previous is not None:
         prev = previous.phy2log if isinstance(previous, Plan) else np.asarray(previous)
@@ -146,26 +184,54 @@ def plan(
             -1 if max_copies is None else int(max_copies),
         )
         policy_name = "balanced+migration"
-    else:
-        p2l, l2p, cnt = _core.rebalance(w, replicas, groups, nodes, gpus, policy, hier)
+    elif policy == "deepseek":
+        p2l, l2p, cnt = _deepseek(w, replicas, groups, nodes, gpus, pack_sums)
         policy_name = policy
+    else:
+        p2l, l2p, cnt = _core.balanced(w, replicas, groups, nodes, gpus, hier)
+        policy_name = policy
+    ids = np.arange(w.shape[0], dtype=np.int64) if layer_ids is None else np.asarray(layer_ids, np.int64)
+    if ids.shape != (w.shape[0],):
+        raise InputError(f"expected {w.shape[0]} layer ids, got {ids.size}", field="layer_ids")
     ratios = imbalance(w, p2l, gpus)
+    loaded = w.sum(axis=1) > 0
     meta = {
         "policy": policy_name,
-        "hierarchical": hier if policy == "balanced" else groups % nodes == 0,
+        "hierarchical": hier if policy == "balanced" or previous is not None else groups % nodes == 0,
         "replicas": replicas,
         "groups": groups,
         "nodes": nodes,
         "gpus": gpus,
         "layers": int(w.shape[0]),
         "experts": int(w.shape[1]),
-        "imbalance": {"mean": float(ratios.mean()), "worst": float(ratios.max())},
+        "layer_ids": [int(x) for x in ids],
+        "decoder_layers": decoder_layers,
+        "imbalance": _summary(ratios, loaded),
         "input_digest": digest(w),
         "version": __version__,
     }
+    if policy == "deepseek" and previous is None and pack_sums != "float32":
+        meta["pack_sums"] = pack_sums
     if previous is not None:
         meta["tolerance"] = tolerance
-    return Plan(p2l, l2p, cnt, gpus=gpus, nodes=nodes, groups=groups, meta=meta)
+    return Plan(
+        p2l,
+        l2p,
+        cnt,
+        gpus=gpus,
+        nodes=nodes,
+        groups=groups,
+        meta=meta,
+        layer_ids=ids,
+        decoder_layers=decoder_layers,
+    )
+
+
+def _summary(ratios: np.ndarray, loaded: np.ndarray) -> dict:
+    """Mean and worst max/mean over the rows that carry load (dense layers' empty rows are not balanced, they
+    are absent)."""
+    r = ratios[loaded] if loaded.any() else ratios
+    return {"mean": float(r.mean()), "worst": float(r.max())}
 
 
 def rebalance_experts(
@@ -179,9 +245,9 @@ def rebalance_experts(
 ):
     """Drop-in for DeepSeek's ``eplb.rebalance_experts``: (phy2log, log2phy, logcnt) as torch int64 tensors.
 
-    Accepts torch tensors, numpy arrays and nested lists. ``log2phy[l][e]`` lists the slots of expert e in
-    ascending order, padded with -1 to the largest replica count. Equal loads are ordered lower index
-    first (the reference's sort is unstable, so only tie-free inputs have one right answer).
+    Accepts torch tensors, numpy arrays and nested lists. With the deepseek policy the three tensors equal
+    eplb.py's on the same torch, ``log2phy[l][e]`` listing the slots of expert e in replica order, padded with
+    -1 to the largest replica count; with the balanced policy the slots are ascending.
     """
     import torch  # NOTE: only this drop-in returns tensors; the rest of eplb is numpy
 

@@ -1,12 +1,16 @@
 """Where a plan's layout comes from when the user does not spell it out: the model and deployment profiles.
 
 A deployment profile (``deepseek-v3-decode``: 18 nodes, EP144, 32 redundant experts) gives nodes, GPUs and
-physical slots; a model profile gives the expert groups and the routed-expert count loads must match.
+physical slots; a model profile gives the expert groups, the routed-expert count loads must match, and the
+decoder layers: which decoder layer each row of a load is (DeepSeek-V3: 61 layers, MoE layers 3..60), which
+the engines index plans by.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from .. import profiles
 from ..errors import InputError
@@ -114,3 +118,79 @@ def expert_bytes(model: str | None = None, given: int | None = None) -> tuple[in
         return given, "--expert-bytes"
     name = model or "deepseek-v3"
     return int(profiles.model(name).expert_bytes.fp8), f"{name} fp8"
+
+
+@dataclass(frozen=True)
+class LayerIds:
+    """The decoder-layer id of each row, which rows are dense layers (the model's, or below
+    --first-moe-layer), the model's decoder-layer count (None when unknown) and where the ids came from."""
+
+    ids: np.ndarray
+    dense: np.ndarray
+    decoder_layers: int | None
+    source: str
+
+    def moe(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of MoE layers and their ids (a row per decoder layer, as SGLang records, loses its dense
+        layers' rows); tokens in a dense layer's row are an error."""
+        hot = self.dense & (np.asarray(counts).sum(axis=1) > 0)
+        if hot.any():
+            raise InputError(
+                f"the load has tokens in decoder layer {int(self.ids[hot][0])}, a dense layer "
+                f"({self.source})",
+                field="layer_ids",
+                hint="check --model and --first-moe-layer",
+            )
+        return np.asarray(counts)[~self.dense], self.ids[~self.dense]
+
+
+def layer_ids(
+    rows: int,
+    *,
+    given: np.ndarray | None = None,
+    model: str | None = None,
+    first_moe_layer: int | None = None,
+) -> LayerIds:
+    """Decoder-layer ids of ``rows`` rows: the input's own (``given``: SGLang dumps have every decoder layer,
+    TensorRT-LLM keys its statistics by layer), else ``first_moe_layer`` onwards, else the model's (its MoE
+    layers when there is a row per MoE layer, every decoder layer when there is a row per decoder layer),
+    else 0.. (rows taken as decoder layers in order). Rows below ``first_moe_layer`` (default: the model's)
+    are dense layers."""
+    prof = profiles.model(model) if model else None
+    total = prof.layers if prof else None
+    if first_moe_layer is not None and first_moe_layer < 0:
+        raise InputError(f"must be non-negative, got {first_moe_layer}", field="first-moe-layer")
+    if given is not None:
+        ids = np.asarray(given, dtype=np.int64)
+        src = "the load"
+    elif first_moe_layer is not None:
+        ids = np.arange(first_moe_layer, first_moe_layer + rows, dtype=np.int64)
+        src = "--first-moe-layer"
+    elif prof is not None:
+        if rows == prof.moe_layers:
+            ids = np.arange(prof.first_moe_layer, prof.layers, dtype=np.int64)
+            src = f"model {prof.name}: a row per MoE layer"
+        elif rows == prof.layers:
+            ids = np.arange(rows, dtype=np.int64)
+            src = f"model {prof.name}: a row per decoder layer"
+        else:
+            raise InputError(
+                f"the load has {rows} rows; model {prof.name} has {prof.moe_layers} MoE layers "
+                f"({prof.first_moe_layer}..{prof.layers - 1}) of {prof.layers} decoder layers",
+                field="weight",
+                hint="pass --first-moe-layer N when the rows are MoE layers N.. of this model",
+            )
+    else:
+        ids = np.arange(rows, dtype=np.int64)
+        src = "row order (no model given)"
+    if total is not None and int(ids.max()) >= total:
+        raise InputError(
+            f"the load has a row for decoder layer {int(ids.max())}; model {prof.name} has {total} "  # type: ignore[union-attr]
+            "decoder layers",
+            field="weight",
+        )
+    first = first_moe_layer if first_moe_layer is not None else (prof.first_moe_layer if prof else None)
+    dense = ids < first if first is not None else np.zeros(len(ids), dtype=bool)
+    if first is not None and dense.any():
+        src += f"; dense layers below {first} left out"
+    return LayerIds(ids=ids, dense=dense, decoder_layers=total, source=src)
