@@ -42,7 +42,7 @@ def main() -> None:
     layout = LAYOUTS[args.layout]
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
-        w = eplb.sample_loads()
+        w = eplb.sample_load().astype(np.float32)
         rng = np.random.default_rng(1)
         plan0 = d / "plan0.json"
         eplb.write_plan(eplb.plan(w, *layout), plan0)

@@ -1,118 +1,168 @@
-"""DeepSeek-policy planning speed: the core against a straightforward torch implementation of the same
-greedy (written here from the description in issue 3), in one process, on the same loads.
+"""DeepSeek-policy planning speed and parity against DeepSeek's own algorithm, in one process, on the same
+loads and the same torch.
 
-Rows: a DeepSeek-V3 plan (58 x 256 loads, 288 slots, 8 groups, 4 nodes, 32 GPUs) by each; 4096 layers
-by the core (the torch baseline would take minutes there); the balanced policy for reference.
-Targets: V3 plan <= 10 ms, 4096 layers <= 1 s, >= 20x faster than the baseline.
+References: SGLang's copy of DeepSeek's eplb.py (``sglang.srt.eplb.eplb_algorithms.deepseek``, from the
+installed SGLang wheel; it sums pack loads in Python floats) and, with ``--reference path/to/eplb.py``,
+DeepSeek's eplb.py itself (github.com/deepseek-ai/EPLB; float32 pack sums, our default). vLLM's port
+(``DefaultEplbPolicy``, numpy) is timed and compared where vLLM is installed.
 
-    python benchmarks/eplb_speed.py [--repeat 15] [--json]
+Loads: the shipped sample (whole-token counts of DeepSeek-V3's routing: ties everywhere) and seeded floats.
+Layout: DeepSeek-V3 prefill (58 x 256, 288 slots, 8 groups, 4 nodes, 32 GPUs). Targets: V3 plan <= 10 ms;
+4096 layers <= 1 s. Every time is the median of the shared timing protocol (torch on 1 thread).
+
+    python benchmarks/eplb_speed.py [--samples 30] [--reference eplb.py] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
-from _util import median_seconds, report
+from _util import report
 
 from fireflyer import eplb
+from fireflyer.timing import time_fn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.eplb import engines  # noqa: E402  (the engines' modules, imported without their servers)
+
+V3 = (288, 8, 4, 32)
 
 
-def torch_packing(weight: torch.Tensor, num_packs: int):
-    layers, n = weight.shape
-    per = n // num_packs
-    if per == 1:
-        return torch.arange(n).expand(layers, n).clone(), torch.zeros(layers, n, dtype=torch.int64)
-    order = weight.sort(dim=-1, descending=True, stable=True).indices
-    pack = torch.full((layers, n), -1, dtype=torch.int64)
-    rank = torch.full((layers, n), -1, dtype=torch.int64)
-    for l in range(layers):
-        load = torch.zeros(num_packs, dtype=torch.float32)
-        count = torch.zeros(num_packs, dtype=torch.int64)
-        for item in order[l].tolist():
-            masked = torch.where(count < per, load, torch.tensor(float("inf")))
-            p = int(masked.argmin())
-            pack[l, item], rank[l, item] = p, count[p]
-            load[p] += weight[l, item]
-            count[p] += 1
-    return pack, rank
+def load_reference(path: str):
+    spec = importlib.util.spec_from_file_location("deepseek_eplb", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return lambda w, *layout: mod.rebalance_experts(torch.from_numpy(w), *layout)
 
 
-def torch_replicate(weight: torch.Tensor, slots: int):
-    rows, n = weight.shape
-    phy2log = torch.arange(slots, dtype=torch.int64).repeat(rows, 1)
-    rank = torch.zeros(rows, slots, dtype=torch.int64)
-    cnt = torch.ones(rows, n, dtype=torch.int64)
-    ar = torch.arange(rows)
-    for i in range(n, slots):
-        best = (weight / cnt).max(dim=-1).indices
-        phy2log[:, i] = best
-        rank[:, i] = cnt[ar, best]
-        cnt[ar, best] += 1
-    return phy2log, rank, cnt
+def equal_layers(ref, ours) -> int:
+    """Layers where phy2log, log2phy (padded alike) and logcnt all agree."""
+    p, l2p, c = (np.asarray(x) for x in ref)
+    k = max(l2p.shape[2], ours.log2phy.shape[2])
 
+    def pad(a):
+        return np.pad(a, ((0, 0), (0, 0), (0, k - a.shape[2])), constant_values=-1)
 
-def torch_rebalance(weight: torch.Tensor, replicas: int, groups: int, nodes: int, gpus: int):
-    """The hierarchical greedy in plain torch ops and Python loops: the baseline."""
-    weight = weight.float()
-    layers, E = weight.shape
-    gs, gpn, per_gpu = E // groups, groups // nodes, replicas // gpus
-
-    def inverse(perm):
-        inv = torch.empty_like(perm)
-        inv.scatter_(1, perm, torch.arange(perm.size(1)).expand(perm.shape))
-        return inv
-
-    group_load = weight.unflatten(-1, (groups, gs)).sum(-1)
-    gpack, grank = torch_packing(group_load, nodes)
-    log2mlog = (((gpack * gpn + grank) * gs).unsqueeze(-1) + torch.arange(gs)).flatten(-2)
-    mlog2log = inverse(log2mlog)
-    w_mlog = weight.gather(-1, mlog2log).view(-1, E // nodes)
-    phy2mlog, phyrank, mlogcnt = torch_replicate(w_mlog, replicas // nodes)
-    w_phy = (w_mlog / mlogcnt).gather(-1, phy2mlog)
-    pack, rank = torch_packing(w_phy, gpus // nodes)
-    pphy2phy = inverse(pack * per_gpu + rank)
-    pphy2mlog = phy2mlog.gather(-1, pphy2phy)
-    pphy2mlog = (pphy2mlog.view(layers, nodes, -1) + torch.arange(0, E, E // nodes).view(1, -1, 1)).flatten(
-        -2
+    same = (
+        (p == ours.phy2log).all(1) & (pad(l2p) == pad(ours.log2phy)).all((1, 2)) & (c == ours.logcnt).all(1)
     )
-    phy2log = mlog2log.gather(-1, pphy2mlog)
-    logcnt = mlogcnt.view(layers, -1).gather(-1, log2mlog)
-    return phy2log, logcnt
+    return int(same.sum())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--samples", type=int, default=30)
+    ap.add_argument(
+        "--reference", help="DeepSeek's eplb.py (github.com/deepseek-ai/EPLB), to time and compare"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    rng = np.random.default_rng(0)
-    w58 = (rng.random((58, 256)) * 1000).astype(np.float32)
-    w4096 = (rng.random((4096, 256)) * 1000).astype(np.float32)
-    layout = (288, 8, 4, 32)
+    loads = {
+        "sample (int)": eplb.sample_load().astype(np.float32),
+        "floats": (np.random.default_rng(0).random((58, 256)) * 1000).astype(np.float32),
+    }
+    w4096 = np.tile(loads["sample (int)"], (71, 1))[:4096]
+    refs = {}
+    if args.reference:
+        refs["DeepSeek eplb.py"] = (load_reference(args.reference), "float32")
+    if engines.installed("sglang", engines.SGLANG):
+        ds = engines.sglang_deepseek()
+        refs["SGLang's copy"] = (
+            lambda w, *l: ds.rebalance_experts(torch.from_numpy(w), *l, l[1] % l[2] == 0),
+            "float64",
+        )
+    vllm = None
+    if engines.installed("vllm", engines.VLLM):
+        vllm = engines.vllm_policy_modules()[1].DefaultEplbPolicy
 
-    core = eplb.rebalance_experts(torch.from_numpy(w58), *layout)
-    base = torch_rebalance(torch.from_numpy(w58), *layout)
-    assert torch.equal(core[0], base[0]) and torch.equal(core[2], base[1]), "baseline disagrees with the core"
+    def ours(w, sums="float32"):
+        return eplb.plan(w, *V3, policy="deepseek", pack_sums=sums)
 
-    t_core = median_seconds(lambda: eplb.rebalance_experts(w58, *layout), args.repeat)
-    t_base = median_seconds(lambda: torch_rebalance(torch.from_numpy(w58), *layout), max(3, args.repeat // 5))
-    t_4096 = median_seconds(lambda: eplb.rebalance_experts(w4096, *layout), max(3, args.repeat // 3))
-    t_bal = median_seconds(lambda: eplb.plan(w58, *layout, policy="balanced"), max(3, args.repeat // 3))
-    rows = [
-        ["V3 58x256 deepseek", "core", t_core * 1e3, 10.0, t_base / t_core],
-        ["V3 58x256 deepseek", "torch baseline", t_base * 1e3, None, 1.0],
-        ["4096x256 deepseek", "core", t_4096 * 1e3, 1000.0, None],
-        ["V3 58x256 balanced", "core", t_bal * 1e3, None, t_base / t_bal],
-    ]
+    rows, parity = [], {}
+    t_core = time_fn(lambda: ours(loads["sample (int)"]), samples=args.samples, threads=1)
+    rows.append(
+        [
+            "V3 58x256 deepseek",
+            "fireflyer",
+            t_core.median * 1e3,
+            t_core.p20 * 1e3,
+            t_core.p80 * 1e3,
+            10.0,
+            1.0,
+        ]
+    )
+    for name, (fn, sums) in refs.items():
+        t = time_fn(
+            lambda fn=fn: fn(loads["sample (int)"], *V3),
+            samples=max(3, args.samples // 10),
+            warmup=1,
+            threads=1,
+        )
+        rows.append(
+            [
+                "V3 58x256 deepseek",
+                name,
+                t.median * 1e3,
+                t.p20 * 1e3,
+                t.p80 * 1e3,
+                None,
+                t.median / t_core.median,
+            ]
+        )
+        for kind, w in loads.items():
+            for sums_used in sorted({sums, "float32"}):
+                key = f"{name} vs fireflyer (pack_sums {sums_used}), {kind}"
+                parity[key] = f"{equal_layers(fn(w, *V3), ours(w, sums_used))}/58 layers equal"
+    if vllm is not None:
+        t = time_fn(
+            lambda: vllm.rebalance_experts(torch.from_numpy(loads["sample (int)"]), *V3),
+            samples=max(3, args.samples // 10),
+            threads=1,
+        )
+        rows.append(
+            [
+                "V3 58x256 deepseek",
+                "vLLM DefaultEplbPolicy",
+                t.median * 1e3,
+                t.p20 * 1e3,
+                t.p80 * 1e3,
+                None,
+                t.median / t_core.median,
+            ]
+        )
+        for kind, w in loads.items():
+            theirs = vllm.rebalance_experts(torch.from_numpy(w), *V3).numpy()
+            parity[f"vLLM DefaultEplbPolicy phy2log vs fireflyer, {kind}"] = (
+                f"{int((theirs == ours(w).phy2log).all(1).sum())}/58 layers equal"
+            )
+    t4096 = time_fn(
+        lambda: eplb.plan(w4096, *V3, policy="deepseek"), samples=max(3, args.samples // 5), threads=1
+    )
+    rows.append(
+        ["4096x256 deepseek", "fireflyer", t4096.median * 1e3, t4096.p20 * 1e3, t4096.p80 * 1e3, 1000.0, None]
+    )
+    tb = time_fn(
+        lambda: eplb.plan(loads["sample (int)"], *V3, policy="balanced"),
+        samples=max(3, args.samples // 3),
+        threads=1,
+    )
+    rows.append(["V3 58x256 balanced", "fireflyer", tb.median * 1e3, tb.p20 * 1e3, tb.p80 * 1e3, None, None])
     report(
-        "eplb planning speed (median ms; speedup = baseline / this)",
-        ["case", "impl", "median_ms", "target_ms", "speedup"],
+        "eplb planning speed (ms; ratio = this / fireflyer's deepseek policy) and parity, same run",
+        ["case", "impl", "median_ms", "p20_ms", "p80_ms", "target_ms", "ratio"],
         rows,
         args.json,
-        {"speedup_target": 20.0, "parity_with_baseline": True},
+        {
+            "parity": parity,
+            "torch": torch.__version__,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        },
     )
 
 

@@ -22,6 +22,9 @@ namespace ff::eplb {
 
 namespace {
 
+// A layer's steps take microseconds: threads pay for their start only from several hundred layers on.
+constexpr int kLayersPerThread = 256;
+
 // The effective shape of one plan: the global policy (groups % nodes != 0) is the hierarchical one with one
 // group and one node, as in eplb.py.
 struct DsShape {
@@ -180,7 +183,7 @@ class DeepseekPlanner {
       const int64_t* go = group_order.data();
       parallel_for(L_, [&](int l) {
         replicate_layer(&w_[(size_t)l * d_.E], gl + (size_t)l * d_.G, go + (size_t)l * d_.G, d_, f64_, layers_[l]);
-      });
+      }, 0, kLayersPerThread);
     }
     const int Rn = d_.Rn();
     float* out;
@@ -204,7 +207,7 @@ class DeepseekPlanner {
       parallel_for(L_, [&](int l) {
         place_layer(layers_[l], po + (size_t)l * d_.N * Rn, d_, f64_, &p2l[(size_t)l * R], &rank[(size_t)l * R],
                     &cnt[(size_t)l * E]);
-      });
+      }, 0, kLayersPerThread);
     }
     return finish_plan(p2l, L_, E, R, &rank);
   }

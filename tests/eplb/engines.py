@@ -10,6 +10,7 @@ Nothing of the engines is copied into this repository.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -173,6 +174,21 @@ def sglang_expert_distribution(cfg: SimpleNamespace, dump_dir: Path, monkeypatch
 # ---- vLLM ------------------------------------------------------------------------------------------------
 
 
+def vllm_policies() -> types.ModuleType:
+    """vLLM's ``vllm.distributed.eplb.policy`` package (``EPLB_POLICIES``, the closed list of policies
+    ``EplbState`` picks from), as shipped. Stubbed: ``vllm.config.parallel`` (it imports vLLM's whole
+    configuration stack), of which the package reads only ``EPLBPolicyOption = Literal["default"]`` (vLLM
+    0.33.0, vllm/config/parallel.py), checking its keys against it."""
+    require("vllm", VLLM)
+    from typing import Literal
+
+    bare("vllm.config")
+    if "vllm.config.parallel" not in sys.modules:
+        stub("vllm.config.parallel", EPLBPolicyOption=Literal["default"])
+    bare("vllm.distributed.eplb")
+    return importlib.import_module("vllm.distributed.eplb.policy")
+
+
 def vllm_policy_modules() -> tuple[types.ModuleType, types.ModuleType]:
     """vLLM's ``AbstractEplbPolicy`` and its default policy (DeepSeek's algorithm ported to numpy), as shipped
     (numpy and torch only)."""
@@ -181,3 +197,16 @@ def vllm_policy_modules() -> tuple[types.ModuleType, types.ModuleType]:
         module("vllm.distributed.eplb.policy.abstract"),
         module("vllm.distributed.eplb.policy.default"),
     )
+
+
+@contextlib.contextmanager
+def one_rank_group(tmp_path: Path):
+    """A real torch.distributed group of one gloo rank: SGLang's dump and dispatch-map code asks it for the
+    rank and all-reduces the counts."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", store=dist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1)
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
