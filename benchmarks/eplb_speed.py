@@ -85,74 +85,37 @@ def main() -> None:
         return eplb.plan(w, *V3, policy="deepseek", pack_sums=sums)
 
     rows, parity = [], {}
-    t_core = time_fn(lambda: ours(loads["sample (int)"]), samples=args.samples, threads=1)
-    rows.append(
-        [
-            "V3 58x256 deepseek",
-            "fireflyer",
-            t_core.median * 1e3,
-            t_core.p20 * 1e3,
-            t_core.p80 * 1e3,
-            10.0,
-            1.0,
-        ]
-    )
+
+    def timed(case, impl, fn, samples, target=None, base=None):
+        t = time_fn(fn, samples=samples, warmup=1, threads=1)
+        ratio = None if base is None else t.median / base.median
+        rows.append([case, impl, t.median * 1e3, t.p20 * 1e3, t.p80 * 1e3, target, ratio])
+        return t
+
+    few = max(3, args.samples // 10)
+    t_core = timed("V3 58x256 deepseek", "fireflyer", lambda: ours(loads["sample (int)"]), args.samples, 10.0)
+    rows[-1][-1] = 1.0
     for name, (fn, sums) in refs.items():
-        t = time_fn(
-            lambda fn=fn: fn(loads["sample (int)"], *V3),
-            samples=max(3, args.samples // 10),
-            warmup=1,
-            threads=1,
-        )
-        rows.append(
-            [
-                "V3 58x256 deepseek",
-                name,
-                t.median * 1e3,
-                t.p20 * 1e3,
-                t.p80 * 1e3,
-                None,
-                t.median / t_core.median,
-            ]
-        )
+        timed("V3 58x256 deepseek", name, lambda fn=fn: fn(loads["sample (int)"], *V3), few, base=t_core)
         for kind, w in loads.items():
             for sums_used in sorted({sums, "float32"}):
                 key = f"{name} vs fireflyer (pack_sums {sums_used}), {kind}"
                 parity[key] = f"{equal_layers(fn(w, *V3), ours(w, sums_used))}/58 layers equal"
     if vllm is not None:
-        t = time_fn(
-            lambda: vllm.rebalance_experts(torch.from_numpy(loads["sample (int)"]), *V3),
-            samples=max(3, args.samples // 10),
-            threads=1,
-        )
-        rows.append(
-            [
-                "V3 58x256 deepseek",
-                "vLLM DefaultEplbPolicy",
-                t.median * 1e3,
-                t.p20 * 1e3,
-                t.p80 * 1e3,
-                None,
-                t.median / t_core.median,
-            ]
+        sample = torch.from_numpy(loads["sample (int)"])
+        timed(
+            "V3 58x256 deepseek",
+            "vLLM DefaultEplbPolicy",
+            lambda: vllm.rebalance_experts(sample, *V3),
+            few,
+            base=t_core,
         )
         for kind, w in loads.items():
             theirs = vllm.rebalance_experts(torch.from_numpy(w), *V3).numpy()
-            parity[f"vLLM DefaultEplbPolicy phy2log vs fireflyer, {kind}"] = (
-                f"{int((theirs == ours(w).phy2log).all(1).sum())}/58 layers equal"
-            )
-    t4096 = time_fn(
-        lambda: eplb.plan(w4096, *V3, policy="deepseek"), samples=max(3, args.samples // 5), threads=1
-    )
-    rows.append(
-        ["4096x256 deepseek", "fireflyer", t4096.median * 1e3, t4096.p20 * 1e3, t4096.p80 * 1e3, 1000.0, None]
-    )
-    tb = time_fn(
-        lambda: eplb.plan(loads["sample (int)"], *V3, policy="balanced"),
-        samples=max(3, args.samples // 3),
-        threads=1,
-    )
-    rows.append(["V3 58x256 balanced", "fireflyer", tb.median * 1e3, tb.p20 * 1e3, tb.p80 * 1e3, None, None])
+            same = int((theirs == ours(w).phy2log).all(1).sum())
+            parity[f"vLLM DefaultEplbPolicy phy2log vs fireflyer, {kind}"] = f"{same}/58 layers equal"
+    timed("4096x256 deepseek", "fireflyer", lambda: eplb.plan(w4096, *V3, policy="deepseek"), few, 1000.0)
+    timed("V3 58x256 balanced", "fireflyer", lambda: eplb.plan(loads["sample (int)"], *V3), few)
     report(
         "eplb planning speed (ms; ratio = this / fireflyer's deepseek policy) and parity, same run",
         ["case", "impl", "median_ms", "p20_ms", "p80_ms", "target_ms", "ratio"],

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from fireflyer import eplb
 from fireflyer.cli import app
 
-from .helpers import zipf_loads
+from .helpers import cli, zipf_loads
 
 runner = CliRunner()
 V3 = ["--replicas", "288", "--groups", "8", "--nodes", "4", "--gpus", "32"]
@@ -159,22 +159,22 @@ def test_bad_input_installed_flyer(tmp_path):
 
 def test_58_rows_with_a_model_are_decoder_layers_3_to_60(tmp_path):
     load = tmp_path / "load.npy"
-    assert flyer("eplb", "sample", "--out", load).returncode == 0
-    r = flyer("eplb", "plan", load, "--model", "deepseek-v3", "--nodes", "4", "--gpus", "32", "--json")
+    assert cli("eplb", "sample", "--out", load).returncode == 0
+    r = cli("eplb", "plan", load, "--model", "deepseek-v3", "--nodes", "4", "--gpus", "32", "--json")
     data = json.loads(r.stdout)
     assert data["layer_ids"] == list(range(3, 61)) and data["decoder_layers"] == 61
     assert data["layer_ids_from"].startswith("model deepseek-v3")
     trt = tmp_path / "plan.yaml"
-    flyer("eplb", "plan", load, "--model", "deepseek-v3", "--nodes", "4", "--gpus", "32", "--out", trt)
+    cli("eplb", "plan", load, "--model", "deepseek-v3", "--nodes", "4", "--gpus", "32", "--out", trt)
     import yaml
 
     assert sorted(yaml.safe_load(trt.read_text())["initial_global_assignments"]) == list(range(3, 61))
-    first = json.loads(flyer("eplb", "plan", load, "--first-moe-layer", "1", "--json").stdout)
+    first = json.loads(cli("eplb", "plan", load, "--first-moe-layer", "1", "--json").stdout)
     assert first["layer_ids"] == list(range(1, 59))
 
 
 def test_engine_format_without_layer_ids_warns(tmp_path, load):
-    r = flyer("eplb", "plan", load, *V3, "--out", tmp_path / "p.yaml")
+    r = cli("eplb", "plan", load, *V3, "--out", tmp_path / "p.yaml")
     assert r.returncode == 0 and "warning: rows taken as decoder layers 0..3" in r.stderr
 
 
@@ -190,7 +190,7 @@ def test_engine_format_without_layer_ids_warns(tmp_path, load):
 )
 def test_bad_plan_options(tmp_path, args, words):
     load = tmp_path / "load.npy"
-    flyer("eplb", "sample", "--out", load)
+    cli("eplb", "sample", "--out", load)
     r = runner.invoke(
         app, ["eplb", "plan", str(load), *[str(tmp_path / a) if a.startswith("p.") else a for a in args]]
     )
@@ -201,7 +201,7 @@ def test_bad_plan_options(tmp_path, args, words):
 def test_physical_slot_counts_are_refused(tmp_path):
     p = tmp_path / "slots.npy"
     np.save(p, np.ones((58, 288), dtype=np.int32))
-    r = flyer("eplb", "plan", p, "--model", "deepseek-v3")
+    r = cli("eplb", "plan", p, "--model", "deepseek-v3")
     assert r.returncode == 2 and r.stderr.count("\n") == 1
     assert "288 looks like physical slots (32 redundant)" in r.stderr
 
@@ -209,7 +209,7 @@ def test_physical_slot_counts_are_refused(tmp_path):
 def test_wrong_row_count_for_the_model(tmp_path):
     p = tmp_path / "l.npy"
     np.save(p, np.ones((40, 256), dtype=np.int32))
-    r = flyer("eplb", "plan", p, "--model", "deepseek-v3")
+    r = cli("eplb", "plan", p, "--model", "deepseek-v3")
     assert r.returncode == 2 and "40 rows; model deepseek-v3 has 58 MoE layers (3..60)" in r.stderr
 
 
@@ -227,7 +227,7 @@ def test_wrong_row_count_for_the_model(tmp_path):
 )
 def test_samples_in_every_format_read_back(tmp_path, fmt, name):
     out = tmp_path / name
-    r = flyer("eplb", "sample", "--format", fmt, "--out", out, "--json")
+    r = cli("eplb", "sample", "--format", fmt, "--out", out, "--json")
     assert r.returncode == 0, r.stderr
     back = eplb.read_loads(out)
     rows = back.counts[3:] if fmt == "sglang" else back.counts
@@ -238,22 +238,22 @@ def test_samples_in_every_format_read_back(tmp_path, fmt, name):
 
 @pytest.mark.parametrize("fmt, name", [("native", "p.json"), ("sglang", "p.pt"), ("trtllm", "p.yaml")])
 def test_sample_plan(tmp_path, fmt, name):
-    r = flyer("eplb", "sample", "--kind", "plan", "--out", tmp_path / name)
+    r = cli("eplb", "sample", "--kind", "plan", "--out", tmp_path / name)
     assert r.returncode == 0 and fmt in r.stdout
     p = eplb.read_plan(tmp_path / name, gpus=32, nodes=4, model="deepseek-v3")
     assert p.layer_ids.tolist() == list(range(3, 61)) and p.replicas == 288
 
 
 def test_sample_needs_a_format(tmp_path):
-    r = flyer("eplb", "sample", "--out", tmp_path / "stats")
+    r = cli("eplb", "sample", "--out", tmp_path / "stats")
     assert r.returncode == 2 and "pass --format" in r.stderr
 
 
 def test_rebalance_keeps_an_sglang_plan(tmp_path):
     load, dump, plan = tmp_path / "load.npy", tmp_path / "dump.pt", tmp_path / "plan.pt"
-    flyer("eplb", "sample", "--format", "sglang", "--out", dump)
-    flyer("eplb", "sample", "--kind", "next-load", "--out", load)
-    r = flyer(
+    cli("eplb", "sample", "--format", "sglang", "--out", dump)
+    cli("eplb", "sample", "--kind", "next-load", "--out", load)
+    r = cli(
         "eplb",
         "plan",
         dump,
@@ -274,9 +274,9 @@ def test_rebalance_keeps_an_sglang_plan(tmp_path):
         and "--ep-num-redundant-experts 32" in r.stderr
     )
     before = torch_load(plan)
-    r = flyer("eplb", "rebalance", "--load", load, "--current", plan, "--model", "deepseek-v3")
+    r = cli("eplb", "rebalance", "--load", load, "--current", plan, "--model", "deepseek-v3")
     assert r.returncode == 2 and "pass --gpus" in r.stderr
-    r = flyer(
+    r = cli(
         "eplb",
         "rebalance",
         "--load",
@@ -307,9 +307,9 @@ def torch_load(path):
 
 def test_evaluate_leaves_out_dense_layers(tmp_path):
     dump, plan = tmp_path / "dump.pt", tmp_path / "plan.json"
-    flyer("eplb", "sample", "--format", "sglang", "--out", dump)
-    flyer("eplb", "plan", dump, "--nodes", "4", "--gpus", "32", "--replicas", "288", "--out", plan)
-    r = json.loads(flyer("eplb", "evaluate", plan, dump, "--json").stdout)
+    cli("eplb", "sample", "--format", "sglang", "--out", dump)
+    cli("eplb", "plan", dump, "--nodes", "4", "--gpus", "32", "--replicas", "288", "--out", plan)
+    r = json.loads(cli("eplb", "evaluate", plan, dump, "--json").stdout)
     assert r["layers"] == 61 and r["loaded_layers"] == 58 and r["per_layer"][:3] == [None] * 3
     assert r["overall"] == pytest.approx(np.mean(r["per_layer"][3:]))
     assert r["worst_layer"] >= 3
@@ -331,3 +331,45 @@ def test_output_into_a_closed_pipe_exits_0(args):
 def test_help_shows_brackets():
     r = flyer("eplb", "plan", "--help")
     assert "[layers, experts]" in r.stdout
+
+
+def _bad_inputs(tmp_path):
+    """(args, words) of every bad engine input of issue 11; each must exit 2 with one line."""
+    import safetensors.numpy
+    import torch
+
+    d = tmp_path
+    torch.save({"records": [{"global_physical_count": torch.ones(2, 4)}]}, d / "no-map.pt")
+    torch.save(torch.ones(2, 3, 4), d / "window-alone.pt")
+    torch.save({"something": 1}, d / "unknown.pt")
+    torch.save([1, 2], d / "plan-list.pt")
+    (d / "stats").mkdir()
+    (d / "stats" / "meta_info.json").write_text('{"num_experts": 4}')
+    tensors = {"0_3": np.ones(4, np.int64), "0_4": np.ones(4, np.int64), "1_3": np.ones(4, np.int64)}
+    (d / "stats" / "rank0.safetensors").write_bytes(safetensors.numpy.save(tensors))
+    (d / "bad-meta").mkdir()
+    (d / "bad-meta" / "meta_info.json").write_text('{"num_experts": "many"}')
+    np.save(d / "dense-hot.npy", np.ones((61, 256), np.float32))
+    (d / "plan.yaml").write_text("initial_global_assignments: {x: [1]}\nnum_slots: 1\n")
+    np.save(d / "l.npy", np.ones((4, 4), np.float32))
+    return [
+        (["eplb", "plan", d / "no-map.pt"], "last_physical_to_logical_map"),
+        (["eplb", "plan", d / "window-alone.pt"], "a vLLM load window needs its map"),
+        (["eplb", "plan", d / "unknown.pt"], "found keys ['something']"),
+        (["eplb", "plan", d / "stats"], "missing, e.g. 1_4"),
+        (["eplb", "plan", d / "bad-meta"], "num_experts: expected a positive integer"),
+        (["eplb", "plan", d / "dense-hot.npy", "--model", "deepseek-v3"], "tokens in decoder layer 0"),
+        (["eplb", "evaluate", d / "plan.yaml", d / "l.npy", "--gpus", "1"], "layer ids"),
+        (["eplb", "evaluate", d / "plan-list.pt", d / "l.npy", "--gpus", "1"], "physical_to_logical_map"),
+        (["eplb", "sample", "--kind", "trace", "--out", d / "x.npy"], "unknown kind"),
+        (["eplb", "sample", "--format", "xlsx", "--out", d / "x.npy"], "unknown load format"),
+        (["eplb", "sample", "--kind", "plan", "--format", "vllm", "--out", d / "x.json"], "unknown plan"),
+    ]
+
+
+def test_every_bad_engine_input_exits_2_in_one_line(tmp_path):
+    for args, words in _bad_inputs(tmp_path):
+        r = cli(*args)
+        assert r.returncode == 2, (args, r.stderr, r.stdout)
+        assert r.stderr.startswith("flyer: error: ") and r.stderr.count("\n") == 1, r.stderr
+        assert words in r.stderr, (words, r.stderr)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 import shlex
 
-from conftest import REPO, run_flyer
+from conftest import REPO
+
+from .helpers import cli
 
 
 def readme_examples(section: str = "## flyer eplb") -> list[tuple[list[str], int]]:
@@ -25,16 +27,20 @@ def readme_examples(section: str = "## flyer eplb") -> list[tuple[list[str], int
     return out
 
 
-def test_readme_eplb_examples_run_in_order(tmp_path):
+def test_readme_eplb_examples_run_in_order(tmp_path, monkeypatch):
+    """In this process (the installed script's own behaviour is tested in test_cli.py), in an empty folder."""
     examples = readme_examples()
     assert len(examples) >= 15
     home = tmp_path / "home"
     home.mkdir()
     work = tmp_path / "work"
     work.mkdir()
-    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "FLYER_PROFILES": ""}
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("FLYER_PROFILES", raising=False)
     for args, want in examples:
-        r = run_flyer(*args, cwd=str(work), env=env)
+        r = cli(*args)
         assert r.returncode == want, f"flyer {' '.join(args)} exited {r.returncode}: {r.stderr}"
         if "--json" in args:
             assert r.stdout.strip().startswith("{")

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import run_flyer
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from fireflyer import eplb
 
 from . import engines
+from .helpers import cli
 
 V3_ARGS = ["--model", "deepseek-v3", "--nodes", "4", "--gpus", "32"]
 
@@ -39,9 +39,9 @@ def test_sglang_loads_a_plan_made_from_58_rows(tmp_path, sglang_cfg, name):
     """The issue's case: a [58, 256] load with --model deepseek-v3. SGLang indexes the plan by decoder layer
     (61 rows): layer L of the model must get our plan's row for layer L."""
     load, native, plan = tmp_path / "load.npy", tmp_path / "native.json", tmp_path / name
-    assert run_flyer("eplb", "sample", "--out", str(load)).returncode == 0
+    assert cli("eplb", "sample", "--out", str(load)).returncode == 0
     for out, fmt in ((native, "native"), (plan, "sglang")):
-        r = run_flyer("eplb", "plan", str(load), *V3_ARGS, "--format", fmt, "--out", str(out))
+        r = cli("eplb", "plan", str(load), *V3_ARGS, "--format", fmt, "--out", str(out))
         assert r.returncode == 0, r.stderr
     ours = eplb.read_plan(native)
     meta = load_in_sglang(sglang_cfg, plan)
@@ -60,7 +60,7 @@ def test_sglang_plans_dumps_as_we_do(tmp_path, sglang_cfg):
     against our deepseek policy on the same dump: equal on every layer (its copy sums pack loads in Python
     floats, so we compare with pack_sums="float64"; eplb.py's float32 sums are our default)."""
     dump = tmp_path / "dump.pt"
-    assert run_flyer("eplb", "sample", "--format", "sglang", "--out", str(dump)).returncode == 0
+    assert cli("eplb", "sample", "--format", "sglang", "--out", str(dump)).returncode == 0
     sglang_cfg.parallel.nnodes = 4
     with engines.one_rank_group(tmp_path):
         meta = load_in_sglang(sglang_cfg, dump)
@@ -103,7 +103,7 @@ def test_recorder_dumps_read_back(tmp_path, sglang_cfg, monkeypatch):
         got = eplb.read_loads(f)
         assert got.layer_ids.tolist() == list(range(61))
         assert (got.counts == want).all(), f.name
-    r = run_flyer("eplb", "plan", str(files[0]), *V3_ARGS, "--json")
+    r = cli("eplb", "plan", str(files[0]), *V3_ARGS, "--json")
     assert r.returncode == 0 and '"layer_ids_from": "the load; dense layers below 3 left out"' in r.stdout
 
 

@@ -25,9 +25,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
-from conftest import FIXTURES, run_flyer
+from conftest import FIXTURES
 
 from fireflyer import eplb
+
+from .helpers import cli
 
 ENGINES = FIXTURES / "engines"
 
@@ -57,9 +59,9 @@ def trtllm_loads(text: str, *, ep_size: int, moe_layers: list[int], num_experts:
 
 def test_plan_from_58_rows_loads_in_trtllm(tmp_path):
     load, yml, native = tmp_path / "load.npy", tmp_path / "plan.yaml", tmp_path / "plan.json"
-    run_flyer("eplb", "sample", "--out", str(load))
+    cli("eplb", "sample", "--out", str(load))
     for out in (yml, native):
-        r = run_flyer("eplb", "plan", str(load), "--deployment", "deepseek-v3-prefill", "--out", str(out))
+        r = cli("eplb", "plan", str(load), "--deployment", "deepseek-v3-prefill", "--out", str(out))
         assert r.returncode == 0, r.stderr
     assert "moe_config.load_balancer" in r.stderr or yml.exists()
     ranks = trtllm_loads(yml.read_text(), ep_size=32, moe_layers=list(range(3, 61)), num_experts=256)
@@ -72,8 +74,8 @@ def test_plan_from_58_rows_loads_in_trtllm(tmp_path):
 def test_the_issue_s_key_error_is_gone(tmp_path):
     """Before: a 58-row plan was keyed 0..57 and TensorRT-LLM raised KeyError for layer_idx 58."""
     load, yml = tmp_path / "load.npy", tmp_path / "plan.yaml"
-    run_flyer("eplb", "sample", "--out", str(load))
-    run_flyer(
+    cli("eplb", "sample", "--out", str(load))
+    cli(
         "eplb", "plan", str(load), "--model", "deepseek-v3", "--nodes", "4", "--gpus", "32", "--out", str(yml)
     )
     trtllm_loads(yml.read_text(), ep_size=32, moe_layers=[58, 59, 60], num_experts=256)
@@ -84,7 +86,7 @@ def test_the_issue_s_key_error_is_gone(tmp_path):
 def test_round_trip_keeps_layer_ids(tmp_path):
     """Before: reading a file keyed 3..60 renumbered it 0..57."""
     yml, again = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    run_flyer("eplb", "sample", "--kind", "plan", "--out", str(yml))
+    cli("eplb", "sample", "--kind", "plan", "--out", str(yml))
     p = eplb.read_plan(yml, gpus=32, nodes=4)
     assert p.layer_ids.tolist() == list(range(3, 61))
     eplb.write_plan(p, again, "trtllm")
@@ -96,7 +98,7 @@ def test_plan_from_trtllms_own_statistics(tmp_path):
     """Statistics TensorRT-LLM's ExpertStatistic wrote (2 ranks, iterations 100..109) -> a plan it loads."""
     yml = tmp_path / "moe_load_balancer.yaml"
     stats = ENGINES / "trtllm-expert-statistic"
-    r = run_flyer(
+    r = cli(
         "eplb",
         "plan",
         str(stats),

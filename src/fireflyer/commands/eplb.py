@@ -75,8 +75,8 @@ FirstMoeOpt = Annotated[
         "--first-moe-layer",
         parser=integer,
         metavar="N",
-        help="Decoder-layer id of a load's first row, when the load does not say it and no --model does "
-        "(DeepSeek-V3: 3).",
+        help="Decoder-layer id of the first MoE layer, where the load does not name its layers (default: the "
+        "model's; DeepSeek-V3: 3). Rows below it are dense layers.",
     ),
 ]
 ExpertBytesOpt = Annotated[
@@ -105,7 +105,14 @@ def _plan_format(fmt: str | None, out_file: Path | None) -> str:
     suffix = out_file.suffix.lower() if out_file is not None else ""
     fmt = fmt or SUFFIX_FORMAT.get(suffix, "native")
     if fmt not in lib.FORMATS:
-        raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(lib.FORMATS)}", field="format")
+        hint = (
+            "vLLM reads no plan file: it plans in-process with FLYER_VLLM_EPLB=balanced"
+            if fmt == "vllm"
+            else None
+        )
+        raise InputError(
+            f"unknown format {fmt!r}; expected one of {', '.join(lib.FORMATS)}", field="format", hint=hint
+        )
     if out_file is not None and suffix not in FORMAT_SUFFIXES[fmt]:
         raise InputError(
             f"a {fmt} plan is written to {' or '.join(FORMAT_SUFFIXES[fmt])}, not {suffix or 'no suffix'}",
@@ -126,7 +133,8 @@ def plan(
     nodes: NodesOpt = None,
     gpus: GpusOpt = None,
     policy: Annotated[
-        str, typer.Option("--policy", help="deepseek (DeepSeek's eplb.py exactly) or balanced.")
+        str,
+        typer.Option("--policy", metavar="POLICY", help="deepseek (DeepSeek's eplb.py exactly) or balanced."),
     ] = "balanced",
     hierarchical: Annotated[
         bool, typer.Option("--hierarchical/--global", help="balanced: keep each expert group on one node.")
@@ -267,8 +275,9 @@ def evaluate(
     ] = None,
     json: JsonOpt = False,
 ) -> None:
-    """Max/mean GPU load of a plan on a load: per layer, per node, and overall (the mean over the layers
-    that carry load).
+    """Max/mean GPU load of a plan on a load: per layer, per node and overall.
+
+    Overall is the mean over the layers that carry load; dense layers' empty rows are left out.
 
     Examples:
       flyer eplb evaluate plan.json load.npy --model deepseek-v3

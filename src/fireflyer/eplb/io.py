@@ -405,7 +405,7 @@ def plan_document(plan: Plan, fmt: str = "native", *, suffix: str = ".json") -> 
             "logical_count": plan.logcnt,
             "layer_ids": plan.layer_ids,
             "meta": {
-                **plan.meta,
+                **{k: v for k, v in plan.meta.items() if k not in ("format", "layer_ids")},
                 "decoder_layers": plan.decoder_layers,
                 "gpus": plan.gpus,
                 "nodes": plan.nodes,
@@ -517,7 +517,7 @@ def read_plan(
             meta = obj["meta"]
             if not isinstance(meta, dict):
                 raise InputError("expected an object", file=name, field="meta")
-            raw_ids = obj.get("layer_ids", meta.get("layer_ids"))
+            raw_ids = obj.get("layer_ids")
             ids = np.arange(len(rows)) if raw_ids is None else _ids(raw_ids, name)
             decoder_layers = meta.get("decoder_layers")
             log2phy = obj.get("logical_to_all_physical_map")

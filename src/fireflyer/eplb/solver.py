@@ -1,8 +1,9 @@
 """Plans from loads: the DeepSeek-compatible ``rebalance_experts`` and the numpy-level ``plan``.
 
-The solvers live in the compiled core (``csrc/eplb/solver.cpp``, ``csrc/eplb/migrate.cpp``), which also
-checks the layout and the loads, naming the argument at fault; this module converts inputs to arrays,
-picks the policy and shapes the result.
+The solvers live in the compiled core (``csrc/eplb/solver.cpp``: balanced; ``deepseek.cpp``: DeepSeek's
+eplb.py in steps; ``migrate.cpp``: plans from a previous one), which also checks the layout and the loads,
+naming the argument at fault; this module converts inputs to arrays, picks the policy, hands the core
+torch's sort orders for the deepseek policy and shapes the result.
 """
 
 from __future__ import annotations
