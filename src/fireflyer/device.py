@@ -38,6 +38,11 @@ def describe(dev: torch.device) -> str:
     return f"cpu ({host.cpu_model()[0]}, {torch.get_num_threads()} threads)"
 
 
+def distributed_backend(ranks: int) -> str:
+    """The torch.distributed backend for ``ranks`` processes here: NCCL with a GPU per rank, else gloo."""
+    return "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= ranks else "gloo"
+
+
 def default_dtype(dev: torch.device) -> torch.dtype:
     """float32 on CPU, bfloat16 on GPU."""
     return torch.bfloat16 if dev.type == "cuda" else torch.float32

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -104,8 +105,6 @@ class Output:
         if not self.err.is_terminal:
             yield lambda *a, **k: None
             return
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
