@@ -261,9 +261,15 @@ def _boxes(schedule, start, end, left, top, row_h, gap, sx) -> list[str]:
         kind = KINDS[int(schedule.kind[i])]
         x, w, y = left + s * sx, (e - s) * sx, top + r * (row_h + gap)
         name = escape(schedule.short(i))
+        # NOTE: black outlines only on boxes wide enough for one; on narrow boxes they darken the row.
+        stroke = (
+            ' stroke="black" stroke-width="0.5"'
+            if w >= 6
+            else (' stroke="white" stroke-width="0.4"' if w >= 2 else "")
+        )
         out.append(
-            f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{row_h}" fill="{COLORS[kind]}" '
-            f'stroke="black" stroke-width="0.5"><title>rank {r} {name} [{s:g}, {e:g}]</title></rect>'
+            f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{row_h}" fill="{COLORS[kind]}"{stroke}>'
+            f"<title>rank {r} {name} [{s:g}, {e:g}]</title></rect>"
         )
         label = schedule.tag(i)
         for size in (_FONT_PX, 8, 6.5):
