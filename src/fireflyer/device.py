@@ -10,8 +10,6 @@ import torch
 from . import host
 from .errors import InputError
 
-DEVICES = ("auto", "cpu", "cuda")
-
 
 def choose(spec: str = "auto") -> torch.device:
     """``auto`` (CUDA if present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``; InputError when not usable."""

@@ -335,6 +335,7 @@ def timeline_bands(schedule: Schedule, start, end, width: int, *, max_bands: int
     makespan = float(np.max(end)) if n else 0.0
     total = math.ceil(makespan * cols_per_unit)
     bands = max(1, math.ceil(total / max(width, 10)))
+    width = math.ceil(total / bands)  # NOTE: equal bands, so the last is not a sliver
     if bands > max_bands:
         raise InputError(
             f"the timeline needs {total} columns ({bands} bands of {width}) to label every op",
@@ -352,10 +353,10 @@ def timeline_bands(schedule: Schedule, start, end, width: int, *, max_bands: int
             text = ("│" + labels[i]).ljust(z - a)[: z - a]
             for c in range(a, z):
                 cells[c] = (text[c - a], kind)
-            for cut in range(
-                (a // width + 1) * width, z, width
-            ):  # an op running into the next band: label again
-                text = ("│" + labels[i]).ljust(z - cut)[: z - cut]
+            # An op running into the next band: its label again, or a mark that it goes on.
+            for cut in range((a // width + 1) * width, z, width):
+                label = labels[i] if len(labels[i]) < z - cut else "…"
+                text = ("│" + label).ljust(z - cut)[: z - cut]
                 for c in range(cut, z):
                     cells[c] = (text[c - cut], kind)
         grid.append(cells)
