@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import statistics
 import sys
-import time
 from collections.abc import Callable
 
 import numpy as np
 
+from fireflyer.timing import time_fn
+
 
 def median_seconds(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+    """Median seconds of ``fn()`` on the shared timing protocol (fireflyer.timing)."""
+    return time_fn(fn, warmup=warmup, samples=repeat).median
 
 
 def report(

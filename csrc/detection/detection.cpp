@@ -16,9 +16,14 @@
 #include <thread>
 #include <vector>
 
-// Defined in fma_kernel.cpp.
+namespace ff::detection {
+// Defined in fma_kernel.cpp (built with FMA contraction on).
 double fma_kernel(int64_t iters, float seed);
 int fma_flops_per_iter();
+}  // namespace ff::detection
+
+using ff::detection::fma_flops_per_iter;
+using ff::detection::fma_kernel;
 
 namespace {
 

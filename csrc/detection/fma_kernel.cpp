@@ -12,6 +12,8 @@ constexpr int kAcc = 10;
 constexpr int kVecBytes = 16;
 constexpr int kAcc = 10;
 #endif
+namespace ff::detection {
+
 typedef float vfloat __attribute__((vector_size(kVecBytes)));
 constexpr int kLanes = kVecBytes / 4;
 
@@ -37,3 +39,5 @@ double fma_kernel(int64_t iters, float seed) {
     for (int l = 0; l < kLanes; ++l) sum += acc[k][l];
   return sum;
 }
+
+}  // namespace ff::detection

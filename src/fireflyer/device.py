@@ -10,8 +10,6 @@ import torch
 from . import host
 from .errors import InputError
 
-DEVICES = ("auto", "cpu", "cuda")
-
 
 def choose(spec: str = "auto") -> torch.device:
     """``auto`` (CUDA if present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``; InputError when not usable."""
@@ -36,6 +34,11 @@ def describe(dev: torch.device) -> str:
     if dev.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(dev)})"
     return f"cpu ({host.cpu_model()[0]}, {torch.get_num_threads()} threads)"
+
+
+def distributed_backend(ranks: int) -> str:
+    """The torch.distributed backend for ``ranks`` processes here: NCCL with a GPU per rank, else gloo."""
+    return "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= ranks else "gloo"
 
 
 def default_dtype(dev: torch.device) -> torch.dtype:

@@ -114,7 +114,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, mode: int | None
     try:
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as e:
-        raise InputError(f"cannot write: {e.strerror}", file=str(given)) from None
+        raise InputError(f"cannot create a file in {parent}: {e.strerror}", file=str(given)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -229,7 +229,7 @@ def check_document(obj: Any, *, file: str | None = None) -> None:
     while stack:
         node, where, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise InputError(f"nested deeper than {MAX_DEPTH} levels", file=file, field=where or None)
+            raise InputError(f"nested deeper than {MAX_DEPTH} levels", file=file)
         if isinstance(node, float):
             if not math.isfinite(node):
                 raise InputError(

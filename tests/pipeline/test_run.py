@@ -8,8 +8,8 @@ import json
 import pytest
 from conftest import run_flyer, run_json
 
+from fireflyer import cluster as launch
 from fireflyer import pipeline as pp
-from fireflyer.cluster import launch
 from fireflyer.errors import CheckFailed, InputError
 
 pytest.importorskip("torch")
@@ -140,3 +140,46 @@ def test_nccl_two_gpus_matches_reference(schedule, microbatches):
     assert d["backend"] == "nccl" and d["op_order_matches"]
     assert d["loss"] == pytest.approx(d["reference_loss"], rel=1e-5)
     assert d["max_cosine_difference"] < 1e-6
+
+
+def test_torchrun_from_the_repository_root():
+    """The README's torchrun line works from the checkout too (the src/ layout keeps the source tree off
+    sys.path, so every rank imports the installed package with its compiled core)."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    torchrun = Path(sys.executable).parent / "torchrun"
+    exe = str(torchrun) if torchrun.exists() else shutil.which("torchrun")
+    if exe is None:
+        pytest.skip("torchrun is not installed")
+    repo = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [
+            exe,
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            str(launch.free_port()),
+            "-m",
+            "fireflyer.cli",
+            "pipeline",
+            "run",
+            "-s",
+            "1f1b",
+            "-p",
+            "2",
+            "-n",
+            "4",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    d = json.loads(r.stdout)
+    assert d["ranks"] == 2 and d["op_order_matches"] and d["max_cosine_difference"] < 1e-6

@@ -286,3 +286,31 @@ def test_svg_has_a_box_per_op():
     text = pp.svg(res.schedule, res.start, res.end, title="zb1p <4>")
     assert text.startswith("<svg") and text.count("<rect") == len(res.start) + 1 + len(pp.render.COLORS)
     assert "zb1p &lt;4&gt;" in text
+
+
+def test_compare_and_sweep_report_a_deadlock_not_a_makespan(monkeypatch):
+    """No named schedule deadlocks, so the core's summary is replaced by one that says it did (a stand-in)."""
+    from fireflyer.pipeline import simulator
+
+    real = simulator._core.summarize
+
+    def stuck(name, *args):
+        r = real(name, *args)
+        if name != "zb1p":
+            return r
+        return type(
+            "Stuck",
+            (),
+            {"makespan": r.makespan, "bubble": r.bubble, "peak_activations": 1, "deadlocked": True},
+        )()
+
+    monkeypatch.setattr(simulator._core, "summarize", stuck)
+    rows = {r["schedule"]: r for r in pp.compare(8, 20)}
+    assert (
+        rows["zb1p"]["deadlocked"]
+        and rows["zb1p"]["makespan"] is None
+        and "deadlock" in rows["zb1p"]["error"]
+    )
+    assert not rows["1f1b"]["deadlocked"] and rows["1f1b"]["makespan"] == 81
+    sweep = pp.sweep(["zb1p"], [4], [8], [1.0], [2.0], [1.0])
+    assert sweep[0]["deadlocked"] and sweep[0]["makespan"] is None and "deadlock" in sweep[0]["error"]

@@ -12,7 +12,9 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -76,13 +78,29 @@ class Output:
         title: str | None = None,
         justify: Sequence[str] | None = None,
         caption: str | None = None,
+        keys: int = 1,
     ) -> None:
-        t = Table(title=title, caption=caption, header_style="bold", title_justify="left")
+        """A table; its first ``keys`` columns identify a row and are never shortened (the others wrap
+        rather than lose their ends when the terminal is narrow)."""
+        cells = [[fmt(v) for v in row] for row in rows]
+        t = Table(
+            title=title,
+            caption=caption,
+            header_style="bold",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
+        )
         for i, col in enumerate(columns):
             just = justify[i] if justify else ("left" if i == 0 else "right")
-            t.add_column(col, justify=just)  # type: ignore[arg-type]
-        for row in rows:
-            t.add_row(*(Text(fmt(v)) for v in row))  # cells are data, never markup
+            if i < keys:
+                width = max([len(col), *(len(r[i]) for r in cells)])
+                t.add_column(col, justify=just, no_wrap=True, min_width=width)  # type: ignore[arg-type]
+            else:
+                t.add_column(col, justify=just, overflow="fold", min_width=min(len(col), 9))  # type: ignore[arg-type]
+        for row in cells:
+            t.add_row(*(Text(c) for c in row))  # cells are data, never markup
         self.console.print(t)
 
     def kv(self, mapping: Mapping[str, Any], *, title: str | None = None) -> None:
@@ -113,8 +131,6 @@ class Output:
         if not self.err.is_terminal:
             yield lambda *a, **k: None
             return
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),

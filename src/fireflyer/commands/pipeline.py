@@ -201,22 +201,34 @@ def sweep(
         ),
     ] = "32,64",  # type: ignore[assignment]
     f_time: Annotated[
-        Values, typer.Option("--f-time", parser=_time, metavar="VALUES", help="F values, same syntax.")
+        Values,
+        typer.Option(
+            "--f-time",
+            parser=_time,
+            metavar="VALUES",
+            help="F values, same syntax, in any time unit shared by all times.",
+        ),
     ] = "1",  # type: ignore[assignment]
     b_time: Annotated[
-        Values, typer.Option("--b-time", parser=_time, metavar="VALUES", help="B values.")
+        Values, typer.Option("--b-time", parser=_time, metavar="VALUES", help="B values (same unit).")
     ] = "2",  # type: ignore[assignment]
     w_time: Annotated[
-        Values, typer.Option("--w-time", parser=_time, metavar="VALUES", help="W values.")
+        Values, typer.Option("--w-time", parser=_time, metavar="VALUES", help="W values (same unit).")
     ] = "1",  # type: ignore[assignment]
     fb_time: Annotated[
         Values | None,
         typer.Option(
-            "--fb-time", parser=_time, metavar="VALUES", help="F&B values (default F+B of each combination)."
+            "--fb-time",
+            parser=_time,
+            metavar="VALUES",
+            help="F&B values (same unit; default F+B of each combination).",
         ),
     ] = None,
     p2p_latency: Annotated[
-        Values, typer.Option("--p2p-latency", parser=values(float), metavar="VALUES", help="Latency values.")
+        Values,
+        typer.Option(
+            "--p2p-latency", parser=values(float), metavar="VALUES", help="p2p latency values (same unit)."
+        ),
     ] = "0",  # type: ignore[assignment]
     out_file: OutOpt = None,
     json: JsonOpt = False,

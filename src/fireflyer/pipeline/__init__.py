@@ -9,7 +9,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "measurement": ["MeasureResult", "block_dims", "measure", "measure_and_simulate"],
-        "render": ["chrome_trace", "svg", "timeline_rows"],
+        "render": ["Band", "SvgLayout", "chrome_trace", "nice_ticks", "svg", "svg_layout", "timeline_bands"],
         "runner": ["BACKENDS", "RunConfig", "RunResult", "check", "run"],
         "schedules": [
             "KINDS",

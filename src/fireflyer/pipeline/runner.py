@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 
 from .. import host
-from ..cluster.launch import dist_env, launch_local
+from ..cluster import dist_env, launch_local
 from ..errors import CheckFailed, InputError
 from .schedules import B_INPUT, FB, KINDS, B, F, Schedule, W, check_config, generate
 from .simulator import ChunkTimes, simulate_schedule

@@ -245,8 +245,10 @@ def compare(
     if stages < 1:
         raise InputError(f"stages must be at least 1, got {stages}", field="ranks")
     rows = []
+    failures: list[InputError | None] = []
     for name in schedules:
         devices = devices_for_stages(name, stages)
+        error: InputError | None = None
         row: dict[str, Any] = {"schedule": name, "stages": stages, "devices": devices, "error": None}
         try:
             if devices is None or devices < 1:
@@ -260,6 +262,7 @@ def compare(
         except InputError as e:
             if e.field in ("f-time", "b-time", "w-time", "fb-time", "p2p-latency"):
                 raise
+            error = e
             row |= {
                 "makespan": None,
                 "bubble": None,
@@ -272,6 +275,9 @@ def compare(
                 "error": e.message,
             }
         rows.append(row)
+        failures.append(error)
+    if all(e is not None for e in failures):  # nothing to compare: the configuration itself is bad
+        raise next(e for e in failures if e is not None)
     return rows
 
 

@@ -31,23 +31,31 @@ def formula_note(o: Output, formula: Any, bubble: float) -> None:
         o.line(f"published formula: {formula:g} (matches the simulation)", style="dim")
 
 
-def draw_timeline(o: Output, result: Any) -> None:
-    width = max(20, (o.console.width or 120) - 9)
-    for r, runs in enumerate(lib.timeline_rows(result.schedule, result.start, result.end, width)):
-        line = Text(f"rank {r:<3}|")
-        for text, kind in runs:
-            line.append(text, style=STYLE[kind] if kind else "")
-        o.console.print(line, soft_wrap=True)
-    legend = Text("legend:  ")
+def draw_timeline(o: Output, result: Any, unit: str) -> None:
+    """The timeline in bands that fit the terminal; every op labelled (kind letter and micro-batch)."""
+    width = max(20, (o.console.width or 80) - 10)
+    bands = lib.timeline_bands(result.schedule, result.start, result.end, width)
+    for band in bands:
+        o.console.print(Text(f"{'':9}t = {band.t0:g} .. {band.t1:g} {unit}", style="dim"))
+        for r, runs in enumerate(band.rows):
+            line = Text(f"rank {r:<3} ")
+            for text, kind in runs:
+                line.append(text, style=STYLE[kind] if kind else "dim")
+            o.console.print(line, soft_wrap=True, no_wrap=True, overflow="ignore")
+    legend = Text("legend: ")
     for kind, style in STYLE.items():
         legend.append(f" {kind} ", style=style)
-        legend.append("  ")
-    o.console.print(legend)
+        legend.append(" ")
+    legend.append(
+        "  F forward, B backward, b B-input, W weight gradients, F3&B1 an overlapped pair; "
+        "3' DualPipe's second direction, 3.1 chunk 1; · idle"
+    )
+    o.console.print(legend, soft_wrap=True)
 
 
 def simulated(o: Output, result: Any, data: dict, title: str, *, timeline: bool) -> None:
     if timeline:
-        draw_timeline(o, result)
+        draw_timeline(o, result, "time units")
     o.kv(
         {
             "schedule": title,
@@ -69,7 +77,7 @@ def simulated(o: Output, result: Any, data: dict, title: str, *, timeline: bool)
 def compared(o: Output, data: dict) -> None:
     rows = data["schedules"]
     o.table(
-        ["schedule", "devices", "bubble", "formula", "bubble %", "makespan", "peak act.", "params"],
+        ["schedule", "ranks", "bubble", "formula", "bubble%", "makespan", "peak act.", "params"],
         [
             (
                 r["schedule"],
@@ -97,21 +105,22 @@ def compared(o: Output, data: dict) -> None:
 
 
 def swept(o: Output, rows: list[dict]) -> None:
-    cols = [
-        "schedule",
-        "ranks",
-        "microbatches",
-        "f",
-        "b",
-        "w",
-        "fb",
-        "makespan",
-        "bubble",
-        "formula_bubble",
-        "peak_activations",
-        "error",
-    ]
-    o.table(cols, [[r[c] for c in cols] for r in rows])
+    cols = {
+        "schedule": "schedule",
+        "ranks": "PP",
+        "microbatches": "N",
+        "f": "F",
+        "b": "B",
+        "w": "W",
+        "fb": "F&B",
+        "latency": "p2p",
+        "makespan": "makespan",
+        "bubble": "bubble",
+        "formula_bubble": "formula",
+        "peak_activations": "peak act.",
+        "error": "error",
+    }
+    o.table(list(cols.values()), [[r[c] for c in cols] for r in rows], keys=3)
 
 
 def measured(o: Output, m: Any, sim: dict, title: str) -> None:

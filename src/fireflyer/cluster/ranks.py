@@ -7,48 +7,21 @@ fireflyer never speaks its own cluster protocol: ranks rendezvous through torch.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
-@dataclass(frozen=True)
-class DistEnv:
-    rank: int
-    world_size: int
-    local_rank: int
-    master_addr: str
-    master_port: int
-
-
-def dist_env() -> DistEnv | None:
-    """The torch.distributed environment set by torchrun (or by ``launch_local``), if any."""
-    try:
-        return DistEnv(
-            rank=int(os.environ["RANK"]),
-            world_size=int(os.environ["WORLD_SIZE"]),
-            local_rank=int(os.environ.get("LOCAL_RANK", os.environ["RANK"])),
-            master_addr=os.environ["MASTER_ADDR"],
-            master_port=int(os.environ["MASTER_PORT"]),
-        )
-    except (KeyError, ValueError):
-        return None
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now (for MASTER_PORT)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+from .. import device
+from .environment import free_port
 
 
 def _worker(
     local_rank: int, world: int, port: int, backend: str, fn: Callable[..., Any], args: tuple, queue: Any
 ) -> None:
-    import torch.distributed as dist
-
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
@@ -57,8 +30,6 @@ def _worker(
         LOCAL_RANK=str(local_rank),
     )
     if backend == "nccl":
-        import torch
-
         torch.cuda.set_device(local_rank)
     dist.init_process_group(backend=backend, rank=local_rank, world_size=world)
     try:
@@ -74,15 +45,13 @@ def launch_local(
     """Spawn ``nprocs`` processes on this machine, each calling ``fn(rank, world_size, *args)`` inside an
     initialised process group; return their results in rank order. ``fn`` must be importable (top-level).
 
-    ``backend`` defaults to NCCL when there are at least ``nprocs`` CUDA devices, else gloo.
+    ``backend`` defaults to ``fireflyer.device.distributed_backend(nprocs)``: NCCL with a GPU per rank,
+    else gloo.
     """
-    import torch
-    import torch.multiprocessing as mp
-
     if nprocs < 1:
         raise ValueError(f"nprocs must be >= 1, got {nprocs}")
     if backend is None:
-        backend = "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= nprocs else "gloo"
+        backend = device.distributed_backend(nprocs)
     ctx = mp.get_context("spawn")
     queue = ctx.SimpleQueue()
     port = free_port()
