@@ -91,6 +91,8 @@ class FlyerGroup(TyperGroup):
         module = importlib.import_module(f"fireflyer.commands.{group.module}")
         cmd = typer.main.get_command(module.app)
         cmd.name = group.name
+        # NOTE: a group built on its own gets Typer's shell-completion options; only the root may have them.
+        cmd.params = [p for p in cmd.params if p.name not in ("install_completion", "show_completion")]
         _bare_flags(cmd)
         self.commands[cmd_name] = cmd
         return cmd
