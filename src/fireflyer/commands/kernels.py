@@ -56,7 +56,7 @@ def bench(
     ops: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[OP]...", help="Operations to run: mla, gemm, ep (default: all in the suite)."
+            metavar="OP", help="Operations to run: mla, gemm, ep (default: all in the suite)."
         ),
     ] = None,
     backend: Annotated[

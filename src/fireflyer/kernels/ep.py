@@ -54,9 +54,10 @@ def make_routing(case: EpCase, rank: int, dev: torch.device | str = "cpu") -> Ro
     scores = torch.randn(case.tokens, case.experts, generator=gen).abs() + 1
     idx = torch.topk(scores, case.topk, dim=-1, sorted=False).indices
     weights = torch.rand(case.tokens, case.topk, generator=gen) * 0.9 + 0.1
-    drop = torch.randint(
-        0, case.tokens * case.topk, (min(DROPPED, case.tokens * case.topk // 4),), generator=gen
-    )
+    drop = torch.randperm(case.tokens * case.topk, generator=gen)[
+        : min(DROPPED, case.tokens * case.topk // 4)
+    ]
+
     idx.view(-1)[drop] = -1
     dev = torch.device(dev)
     return Routing(x.to(dev), idx.to(dev), weights.to(dev))

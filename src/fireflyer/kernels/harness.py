@@ -280,6 +280,10 @@ def _merge_ranks(
     return rows, None
 
 
+def _peaks(roof: rooflines.Roof) -> str:
+    return ", ".join(f"{k} {v:g} TFLOP/s" for k, v in sorted(roof.peak_tflops.items()))
+
+
 def default_ranks(dev: torch.device) -> int:
     """Ranks for ep cases when not given: one per GPU (at least 2), or 2 on CPU."""
     return max(2, torch.cuda.device_count()) if dev.type == "cuda" else 2
@@ -392,21 +396,27 @@ def bench(
     described = (
         devices.describe(dev) if dev.type == "cuda" else f"cpu ({host.cpu_model()[0]}, {cpu_threads} threads)"
     )
-    single = [c for c in p.cases if not isinstance(c, EpCase)]
-    eps = [c for c in p.cases if isinstance(c, EpCase)]
+    single = [(i, c) for i, c in enumerate(p.cases) if not isinstance(c, EpCase)]
+    eps = [(i, c) for i, c in enumerate(p.cases) if isinstance(c, EpCase)]
     step = progress or (lambda *a, **k: None)
-    rows: list[Result] = []
+    by_case: dict[int, list[Result]] = {}
     skipped = list(p.skipped)
     with torch.inference_mode():
         if eps and p.backends.get("ep"):
             step(0, description=f"ep on {nproc or (env.world_size if env else default_ranks(dev))} ranks")
             world, merged = _run_ep(
-                eps, p.backends["ep"], dev, nproc=nproc, threads=cpu_threads, warmup=warmup, samples=samples
+                [c for _, c in eps],  # type: ignore[misc]
+                p.backends["ep"],
+                dev,
+                nproc=nproc,
+                threads=cpu_threads,
+                warmup=warmup,
+                samples=samples,
             )
-            for case, per_backend in zip(eps, merged):
+            for (i, case), per_backend in zip(eps, merged):
                 for b, per_rank in zip(p.backends["ep"], per_backend):
-                    got, skip = _merge_ranks(case, b, per_rank, described, roof)
-                    rows.extend(got)
+                    got, skip = _merge_ranks(case, b, per_rank, described, roof)  # type: ignore[arg-type]
+                    by_case.setdefault(i, []).extend(got)
                     if skip is not None:
                         skipped.append(skip)
                 step(1)
@@ -414,21 +424,20 @@ def bench(
                 notes.append(f"ep ran on the torchrun job's {world} ranks")
         if not rank0:
             return None
-        for case in single:
-            rows.extend(
-                _run_single(
-                    case,  # type: ignore[arg-type]
-                    p.backends.get(case.op, []),
-                    dev,
-                    roof,
-                    threads=cpu_threads,
-                    warmup=warmup,
-                    samples=samples,
-                    described=described,
-                    skipped=skipped,
-                    step=step,
-                )
+        for i, case in single:
+            by_case[i] = _run_single(
+                case,  # type: ignore[arg-type]
+                p.backends.get(case.op, []),
+                dev,
+                roof,
+                threads=cpu_threads,
+                warmup=warmup,
+                samples=samples,
+                described=described,
+                skipped=skipped,
+                step=step,
             )
+    rows = [r for i in sorted(by_case) for r in by_case[i]]
     report = Report(
         schema=SCHEMA,
         suite={"name": s.name, "path": s.path, "cases": len(p.cases)},
@@ -442,11 +451,11 @@ def bench(
         # NOTE: a cached roof measured while the machine was busy understates it; measure once more (fully)
         # before calling a result above it a bug
         old = roof
-        roof = rooflines.for_cpu(refresh=True, quick=False)
+        roof = old.higher(rooflines.for_cpu(refresh=True, quick=False))
         report.results = _against(report.results, roof)
         report.roof = roof.to_dict()
         report.notes.append(
-            f"a result exceeded the cached roof ({old.peak_tflops} TFLOP/s, {old.memory_gbps:g} GB/s), so "
-            f"it was measured again: {roof.peak_tflops} TFLOP/s, {roof.memory_gbps:g} GB/s"
+            f"a result exceeded the cached roof ({_peaks(old)}, {old.memory_gbps:g} GB/s), so it was "
+            f"measured again; the higher of each: {_peaks(roof)}, {roof.memory_gbps:g} GB/s"
         )
     return report

@@ -190,7 +190,7 @@ def dequantize_fp8_tokens(tokens: torch.Tensor) -> torch.Tensor:
 def _attend(q: torch.Tensor, kv: torch.Tensor, dv: int, scale: float, mask: torch.Tensor | None) -> Output:
     """Softmax attention of rows q [..., r, d] over keys kv [..., n, d]; mask [..., r, n] True = hidden.
     Rows that see no key give out 0 and lse +inf."""
-    s = torch.matmul(q, kv.transpose(-1, -2)) * scale
+    s = torch.matmul(q * scale, kv.transpose(-1, -2))  # NOTE: scale the few query rows, not every score
     if mask is not None:
         s = s.masked_fill(mask, float("-inf"))
     lse = torch.logsumexp(s, dim=-1)
@@ -241,11 +241,12 @@ def reference(inp: MlaInputs) -> Output:
             o, l = _attend(q, tok, c.dv, inp.scale, unused.unsqueeze(1).expand(-1, c.h_q, -1))
             out[i], lse[i] = o, l.transpose(0, 1)
             continue
-        kv = _sequence_kv(inp, i).float()  # [n, h_kv, d]
+        kv = _sequence_kv(inp, i)  # [n, h_kv, d]
         mask = _causal(c.s_q, n, dev).repeat_interleave(group, dim=0) if c.causal and c.s_q > 1 else None
         for g in range(c.h_kv):
             rows = q[:, g * group : (g + 1) * group].reshape(c.s_q * group, c.d)
-            o, l = _attend(rows, kv[:, g], c.dv, inp.scale, mask)
+            keys = kv.view(n, c.d) if c.h_kv == 1 else kv[:, g].contiguous()
+            o, l = _attend(rows, keys.float(), c.dv, inp.scale, mask)
             out[i, :, g * group : (g + 1) * group] = o.view(c.s_q, group, c.dv)
             lse[i, g * group : (g + 1) * group] = l.view(c.s_q, group).transpose(0, 1)
     return out, lse

@@ -31,6 +31,24 @@ class Roof:
     def peak(self, dtype: str) -> float | None:
         return self.peak_tflops.get(dtype)
 
+    def higher(self, other: Roof) -> Roof:
+        """Each figure the higher of two measurements of one machine: a measured peak is a lower bound of
+        the machine's (other work on the cores only ever lowers it)."""
+        peaks = {
+            k: max(self.peak_tflops.get(k, 0.0), other.peak_tflops.get(k, 0.0))
+            for k in {*self.peak_tflops, *other.peak_tflops}
+        }
+        link = max(self.link_gbps or 0.0, other.link_gbps or 0.0) or None
+        return Roof(
+            name=other.name,
+            peak_tflops=peaks,
+            memory_gbps=max(self.memory_gbps, other.memory_gbps),
+            link_gbps=link,
+            link=other.link,
+            source=f"the higher figures of two measurements ({self.source}; {other.source})",
+            fresh=True,
+        )
+
     def to_dict(self) -> dict:
         return {
             "profile": self.name,
