@@ -30,7 +30,7 @@ def dense_cases(draw):
     )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dense_cases())
 def test_reference_and_torch_match_repeat_kv_reference(case):
     inp = mla.make_inputs(case)

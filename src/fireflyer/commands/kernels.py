@@ -55,9 +55,7 @@ def list_(device: DeviceOpt = "auto", json: JsonOpt = False) -> None:
 def bench(
     ops: Annotated[
         list[str] | None,
-        typer.Argument(
-            metavar="OP", help="Operations to run: mla, gemm, ep (default: all in the suite)."
-        ),
+        typer.Argument(metavar="OP", help="Operations to run: mla, gemm, ep (default: all in the suite)."),
     ] = None,
     backend: Annotated[
         list[str] | None,

@@ -19,7 +19,7 @@ __getattr__, __dir__, __all__ = attach(
             "mla_sparse_fp8",
         ],
         "harness": ["Plan", "bench", "default_ranks", "environment", "plan"],
-        "metrics": ["Closeness", "calc_diff", "check_close", "roofline"],
+        "metrics": ["Check", "Closeness", "calc_diff", "check_close", "roofline"],
         "results": ["SCHEMA", "Comparison", "Report", "Result", "compare", "parse_threshold"],
         "rooflines": ["Roof"],
         "suites": ["Suite"],

@@ -72,8 +72,31 @@ def quantize_tokens(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def dequantize_tokens(x8: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    t, h = x8.shape
-    return (x8.float().view(t, h // SCALE_BLOCK, SCALE_BLOCK) * s.unsqueeze(-1)).view(t, h).to(torch.bfloat16)
+    """[..., hidden] e4m3 with [..., hidden / 128] scales -> bf16."""
+    h = x8.shape[-1]
+    return (
+        (x8.float().unflatten(-1, (h // SCALE_BLOCK, SCALE_BLOCK)) * s.unsqueeze(-1))
+        .flatten(-2)
+        .to(torch.bfloat16)
+    )
+
+
+Payload = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+def as_bf16(x: Payload) -> torch.Tensor:
+    """Tokens as delivered (bf16, or e4m3 with scales) in bf16."""
+    return dequantize_tokens(*x) if isinstance(x, tuple) else x
+
+
+def _rows(x: Payload, index: torch.Tensor) -> Payload:
+    return (x[0][index], x[1][index]) if isinstance(x, tuple) else x[index]
+
+
+def _cat(parts: list[Payload]) -> Payload:
+    if parts and isinstance(parts[0], tuple):
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])  # type: ignore[index]
+    return torch.cat(parts)  # type: ignore[arg-type]
 
 
 def sent_tokens(case: EpCase, routing: Routing) -> torch.Tensor:
@@ -99,17 +122,23 @@ def expert_counts(case: EpCase, routing: Routing, rank: int, world: int) -> list
 
 @dataclass
 class Received:
-    """What one rank holds after dispatch, the same for every backend: tokens as bf16, each with its local
-    expert ids (-1: not this rank's) and weights (normal mode), or one row per selected local expert
-    (low-latency mode; ``expert`` gives the row's local expert)."""
+    """What one rank holds after dispatch, as the transport delivers it (bf16, or e4m3 with scales): each
+    token with its local expert ids (-1: not this rank's) and weights (normal mode), or one row per selected
+    local expert (low-latency mode; ``expert`` gives the row's local expert; DeepEP packs them per expert)."""
 
-    x: torch.Tensor
-    counts: list[int]
+    x: Payload
+    counts: list[int] | torch.Tensor
     """Tokens received by each local expert."""
     local_idx: torch.Tensor | None = None
     weights: torch.Tensor | None = None
     expert: torch.Tensor | None = None
     handle: Any = None
+
+    def tokens(self) -> torch.Tensor:
+        return as_bf16(self.x)
+
+    def count_list(self) -> list[int]:
+        return self.counts.tolist() if isinstance(self.counts, torch.Tensor) else list(self.counts)
 
 
 class _Exchange:
@@ -131,10 +160,10 @@ class _Exchange:
         """Identity experts: normal mode applies the local weights here (combine only adds), low-latency mode
         leaves them to combine."""
         if self.case.mode == "low_latency":
-            return rec.x
+            return rec.tokens()
         assert rec.local_idx is not None and rec.weights is not None
         w = rec.weights.masked_fill(rec.local_idx < 0, 0.0).sum(-1, keepdim=True)
-        return (rec.x.float() * w).to(torch.bfloat16)
+        return (rec.tokens().float() * w).to(torch.bfloat16)
 
     def dispatch(self) -> Received:
         raise NotImplementedError
@@ -152,7 +181,7 @@ class _Exchange:
                 ep_low_latency_dispatch(selections, h, fp8=self.case.fp8).bytes,
                 ep_low_latency_combine(selections, h).bytes,
             )
-        received = rec.x.shape[0]
+        received = rec.local_idx.shape[0] if rec.local_idx is not None else 0
         return ep_dispatch(received, h, fp8=self.case.fp8).bytes, ep_combine(received, h).bytes
 
 
@@ -181,28 +210,28 @@ class ReferenceExchange(_Exchange):
         ws = _all_gather(r.weights, self.world)
         rows, local, weights, experts, src = [], [], [], [], []
         for sr in range(self.world):
-            x = dequantize_tokens(xs[sr].view(torch.float8_e4m3fn), ss[sr]) if ss is not None else xs[sr]
+            x = (xs[sr].view(torch.float8_e4m3fn), ss[sr]) if ss is not None else xs[sr]
             mine = (idxs[sr] >= self.lo) & (idxs[sr] < self.lo + self.per)
             if c.mode == "normal":
                 sel = mine.any(-1).nonzero().flatten()
-                rows.append(x[sel])
+                rows.append(_rows(x, sel))
                 local.append(torch.where(mine[sel], idxs[sr][sel] - self.lo, -1))
                 weights.append(ws[sr][sel])
                 src.append(torch.stack([torch.full_like(sel, sr), sel, torch.zeros_like(sel)], 1))
             else:
                 tok, k = mine.nonzero(as_tuple=True)
-                rows.append(x[tok])
+                rows.append(_rows(x, tok))
                 experts.append(idxs[sr][tok, k] - self.lo)
                 src.append(torch.stack([torch.full_like(tok, sr), tok, k], 1))
         src_all = torch.cat(src)
         if c.mode == "normal":
             li = torch.cat(local)
             counts = [int((li == e).any(-1).sum()) for e in range(self.per)]
-            return Received(torch.cat(rows), counts, li, torch.cat(weights), handle=src_all)
+            return Received(_cat(rows), counts, li, torch.cat(weights), handle=src_all)
         ex = torch.cat(experts)
         order = torch.sort(ex, stable=True).indices  # NOTE: expert-major, as DeepEP packs them
-        counts = torch.bincount(ex, minlength=self.per).tolist()
-        return Received(torch.cat(rows)[order], counts, expert=ex[order], handle=src_all[order])
+        counts = torch.bincount(ex, minlength=self.per)
+        return Received(_rows(_cat(rows), order), counts, expert=ex[order], handle=src_all[order])
 
     def combine(self, rec: Received, y: torch.Tensor) -> torch.Tensor:
         c = self.case
@@ -258,8 +287,9 @@ class TorchExchange(_Exchange):
         got = self._a2a(xs, sc, rc)
         if s is not None:
             h = c.hidden
-            got = dequantize_tokens(
-                got[:, :h].contiguous().view(torch.float8_e4m3fn), got[:, h:].contiguous().view(torch.float32)
+            got = (
+                got[:, :h].contiguous().view(torch.float8_e4m3fn),
+                got[:, h:].contiguous().view(torch.float32),
             )
         handle = (tok, k, sc, rc)
         if c.mode == "normal":
@@ -273,8 +303,8 @@ class TorchExchange(_Exchange):
             return Received(got, counts, li, w, handle=handle)
         ex = self._a2a(r.topk_idx[tok, k] - dest_rank * self.per, sc, rc)
         order = torch.sort(ex, stable=True).indices
-        counts = torch.bincount(ex, minlength=self.per).tolist()
-        return Received(got[order], counts, expert=ex[order], handle=(*handle, order))
+        counts = torch.bincount(ex, minlength=self.per)
+        return Received(_rows(got, order), counts, expert=ex[order], handle=(*handle, order))
 
     def combine(self, rec: Received, y: torch.Tensor) -> torch.Tensor:
         c = self.case
@@ -335,15 +365,6 @@ class DeepEpExchange(_Exchange):
         self.layout: tuple | None = None
         self.cached: Any = None
 
-    def _unpack(self, recv_x: Any) -> torch.Tensor:
-        if isinstance(recv_x, tuple):
-            x8, s = recv_x
-            shape = x8.shape
-            return dequantize_tokens(x8.reshape(-1, shape[-1]), s.reshape(-1, s.shape[-1]).contiguous()).view(
-                shape
-            )
-        return recv_x
-
     def dispatch(self) -> Received:
         c, r = self.case, self.routing
         x8, s = self.payload()
@@ -352,9 +373,7 @@ class DeepEpExchange(_Exchange):
             recv, recv_count, handle, _event, _hook = self.buffer.low_latency_dispatch(
                 r.x, self.idx, c.tokens, c.experts, use_fp8=c.fp8
             )
-            counts = recv_count.tolist()
-            packed = self._unpack(recv)  # [local experts, capacity, hidden]
-            return Received(packed, counts, handle=handle)
+            return Received(recv, recv_count, handle=handle)  # packed [local experts, capacity, hidden]
         if self.elastic:
             recv_x, recv_idx, recv_w, handle, _event = self.buffer.dispatch(
                 x,
@@ -365,7 +384,9 @@ class DeepEpExchange(_Exchange):
             )
             n = int(handle.num_recv_tokens)
             counts = list(handle.num_recv_tokens_per_expert_list)
-            return Received(self._unpack(recv_x)[:n], counts, recv_idx[:n].long(), recv_w[:n], handle=handle)
+            return Received(
+                _rows(recv_x, slice(0, n)), counts, recv_idx[:n].long(), recv_w[:n], handle=handle
+            )
         if self.layout is None:
             per_rank, per_rdma, per_expert, in_rank, _ = self.buffer.get_dispatch_layout(self.idx, c.experts)
             self.layout = (per_rank, per_rdma, per_expert, in_rank)
@@ -379,10 +400,10 @@ class DeepEpExchange(_Exchange):
             topk_idx=self.idx,
             topk_weights=r.weights,
         )
-        return Received(self._unpack(recv_x), list(counts), recv_idx.long(), recv_w, handle=handle)
+        return Received(recv_x, list(counts), recv_idx.long(), recv_w, handle=handle)
 
     def expert_outputs(self, rec: Received) -> torch.Tensor:
-        return rec.x if self.case.mode == "low_latency" else super().expert_outputs(rec)
+        return rec.tokens() if self.case.mode == "low_latency" else super().expert_outputs(rec)
 
     def combine(self, rec: Received, y: torch.Tensor) -> torch.Tensor:
         if self.case.mode == "low_latency":
@@ -395,13 +416,6 @@ class DeepEpExchange(_Exchange):
             return out
         out, _w, _event = self.buffer.combine(y, rec.handle)
         return out
-
-    def sent_bytes(self, rec: Received) -> tuple[float, float]:
-        if self.case.mode == "low_latency":
-            return super().sent_bytes(rec)
-        received = rec.x.shape[0]
-        h = self.case.hidden
-        return ep_dispatch(received, h, fp8=self.case.fp8).bytes, ep_combine(received, h).bytes
 
     def close(self) -> None:
         destroy = getattr(self.buffer, "destroy", None)
@@ -432,7 +446,7 @@ def check(
     ex: _Exchange, rec: Received, combined: torch.Tensor, expected_counts: list[int]
 ) -> tuple[bool, float, bool]:
     """(correct, calc_diff of combine(dispatch(x)) against x * sum(weights), per-expert counts exact)."""
-    counts_ok = list(rec.counts) == list(expected_counts)
+    counts_ok = rec.count_list() == list(expected_counts)
     want = expected_combine(ex.case, ex.routing)
     diff = calc_diff(combined.float(), want)
     return counts_ok and diff < TOLERANCE, diff, counts_ok

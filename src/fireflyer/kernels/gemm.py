@@ -21,7 +21,7 @@ from ..errors import InputError
 from .backends import Unsupported, load_vendor
 from .cases import GEMM_ALIGN, GemmCase
 from .formulas import SCALE_BLOCK, Cost, gemm_fp8
-from .metrics import calc_diff
+from .metrics import Check, calc_diff
 
 FP8_MAX = 448.0
 TOLERANCE = 1e-3
@@ -150,7 +150,7 @@ def make_inputs(case: GemmCase, dev: torch.device | str = "cpu", *, ue8m0: bool 
     masked groups with 0.7x to 1.3x ``expected_m`` valid rows (at most m)."""
     dev = torch.device(dev)
     rng = random.Random(case.seed)
-    gen = torch.Generator().manual_seed(case.seed)
+    gen = torch.Generator(device=dev).manual_seed(case.seed)
     g = case.groups
     group_m: list[int] = []
     rows: list[int] = []
@@ -169,8 +169,8 @@ def make_inputs(case: GemmCase, dev: torch.device | str = "cpu", *, ue8m0: bool 
     else:
         total = case.m
     devices.check_fits(input_bytes(case, total), dev, f"the inputs of gemm case {case.shape()}")
-    a = torch.randn(total, case.k, generator=gen).to(torch.bfloat16)
-    b = torch.randn(g, case.n, case.k, generator=gen).to(torch.bfloat16)
+    a = torch.randn(total, case.k, generator=gen, device=dev).to(torch.bfloat16)
+    b = torch.randn(g, case.n, case.k, generator=gen, device=dev).to(torch.bfloat16)
     m_indices = None
     if case.layout == "contiguous":
         m_indices = torch.full((total,), -1, dtype=torch.int32)
@@ -186,12 +186,12 @@ def make_inputs(case: GemmCase, dev: torch.device | str = "cpu", *, ue8m0: bool 
     b8, sb = quantize_blocks(b, ue8m0=ue8m0)
     return GemmInputs(
         case=case,
-        a=a.to(dev),
-        b=b.to(dev),
-        a8=a8.to(dev),
-        sa=sa.to(dev),
-        b8=b8.to(dev),
-        sb=sb.to(dev),
+        a=a,
+        b=b,
+        a8=a8,
+        sa=sa,
+        b8=b8,
+        sb=sb,
         ue8m0=ue8m0,
         m_indices=None if m_indices is None else m_indices.to(dev),
         group_m=group_m,
@@ -304,17 +304,18 @@ def prepare_torch(inp: GemmInputs) -> Callable[[], torch.Tensor]:
     c, dev = inp.case, inp.device
     deq_a, deq_b = _broadcast_dequant(inp)
     if dev.type == "cuda":
-        mm = _scaled_mm(inp)
+        runs = _grouped_calls(inp, _scaled_mm(inp))
         try:
-            runs = _grouped_calls(inp, mm)
-            runs()
-            torch.cuda.synchronize(dev)
-            inp.notes.append("torch path: F.scaled_mm (BlockWise1x128 x BlockWise128x128)")
-            return runs
+            diff = check(runs(), reference(inp), inp).error_metric
         except (RuntimeError, NotImplementedError, ValueError) as e:
-            inp.notes.append(
-                f"torch path: dequantize + bf16 matmul (F.scaled_mm refused: {str(e).splitlines()[0]})"
-            )
+            why = f"F.scaled_mm refused: {str(e).splitlines()[0]}"
+        else:
+            # NOTE: the same dequantized product in fp32 accumulation: any real difference is a layout error
+            if diff < 1e-5:
+                inp.notes.append("torch path: F.scaled_mm (BlockWise1x128 x BlockWise128x128)")
+                return runs
+            why = f"F.scaled_mm differs from the dequantized product (calc_diff {diff:.2g})"
+        inp.notes.append(f"torch path: dequantize + bf16 matmul ({why})")
         dtype = torch.bfloat16
     else:
         inp.notes.append("torch path: dequantize (broadcast scales) + fp32 matmul")
@@ -346,7 +347,8 @@ def _grouped_calls(inp: GemmInputs, mm: Callable) -> Callable[[], torch.Tensor]:
 
         def masked() -> torch.Tensor:
             for gi, rows in enumerate(inp.group_m):
-                out[gi, :rows] = mm(inp.a8[gi, :rows], inp.sa[gi, :rows], inp.b8[gi], inp.sb[gi])
+                if rows:
+                    out[gi, :rows] = mm(inp.a8[gi, :rows], inp.sa[gi, :rows], inp.b8[gi], inp.sb[gi])
             return out
 
         return masked
@@ -423,14 +425,6 @@ def prepare_deep_gemm(inp: GemmInputs) -> Callable[[], torch.Tensor]:
 
 
 PREPARE = {"reference": prepare_reference, "torch": prepare_torch, "deep_gemm": prepare_deep_gemm}
-
-
-@dataclass(frozen=True)
-class Check:
-    correct: bool
-    error_metric: float
-    """``calc_diff`` of the rows that count, against the unquantized product."""
-    detail: dict
 
 
 def check(ans: torch.Tensor, truth_: torch.Tensor, inp: GemmInputs) -> Check:

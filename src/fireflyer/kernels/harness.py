@@ -285,8 +285,8 @@ def _peaks(roof: rooflines.Roof) -> str:
 
 
 def default_ranks(dev: torch.device) -> int:
-    """Ranks for ep cases when not given: one per GPU (at least 2), or 2 on CPU."""
-    return max(2, torch.cuda.device_count()) if dev.type == "cuda" else 2
+    """Ranks for ep cases when not given: one per GPU, or 2 on CPU."""
+    return torch.cuda.device_count() if dev.type == "cuda" else 2
 
 
 def _run_ep(
@@ -402,6 +402,13 @@ def bench(
     by_case: dict[int, list[Result]] = {}
     skipped = list(p.skipped)
     with torch.inference_mode():
+        if eps and p.backends.get("ep") and dev.type == "cuda" and env is None and nproc is None:
+            if default_ranks(dev) < 2:
+                why = "needs 2 or more GPUs (one per rank); this machine has 1 (--nproc 1 runs one rank)"
+                for _, c in eps:
+                    for b in p.backends["ep"]:
+                        skipped.append(Skipped(op="ep", backend=b, reason=why, shape=c.shape()))
+                eps = []
         if eps and p.backends.get("ep"):
             step(0, description=f"ep on {nproc or (env.world_size if env else default_ranks(dev))} ranks")
             world, merged = _run_ep(

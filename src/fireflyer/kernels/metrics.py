@@ -48,6 +48,16 @@ class Closeness:
         }
 
 
+@dataclass(frozen=True)
+class Check:
+    """The verdict on one backend's output: correct or not, one number (``calc_diff``-like, 0 = identical;
+    which one each operation says), and the detail of every comparison."""
+
+    correct: bool
+    error_metric: float
+    detail: dict[str, Any]
+
+
 def check_close(
     name: str, ans: Any, ref: Any, *, abs_tol: float, rel_tol: float, cos_tol: float = 1.0
 ) -> Closeness:

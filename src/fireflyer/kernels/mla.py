@@ -25,7 +25,7 @@ from ..errors import InputError
 from .backends import Unsupported, load_vendor
 from .cases import MlaCase
 from .formulas import FP8_TOKEN_BYTES, SCALE_BLOCK, Cost, mla_dense, mla_sparse_fp8
-from .metrics import Closeness, check_close
+from .metrics import Check, Closeness, check_close
 
 FP8_MAX = 448.0
 NOPE = 512
@@ -87,44 +87,46 @@ def input_bytes(case: MlaCase, lengths: list[int]) -> int:
 
 def make_inputs(case: MlaCase, dev: torch.device | str = "cpu") -> MlaInputs:
     """Seeded inputs as FlashMLA's tests make them: q and cache ~ N(0, 0.1) clipped to [-1, 1] in bf16,
-    blocks in a random order, cache tails past each length NaN (sparse: every token no index selects)."""
+    blocks in a random order, cache tails past each length NaN (sparse: every token no index selects).
+    Made on the device itself (the same seed gives the same inputs on the same kind of device)."""
     dev = torch.device(dev)
     rng = random.Random(case.seed)
-    gen = torch.Generator().manual_seed(case.seed)
     lengths = _lengths(case, rng)
     devices.check_fits(input_bytes(case, lengths), dev, f"the inputs of mla case {case.shape()}")
+    gen = torch.Generator(device=dev).manual_seed(case.seed)
     bs = case.block_size
     per_seq = [-(-n // bs) for n in lengths]
     total = max(sum(per_seq), 1)
     max_blocks = max(max(per_seq), 1)
-    order = torch.randperm(total, generator=gen).to(torch.int32)
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(case.seed)).to(torch.int32)
     table = torch.full((case.b, max_blocks), INVALID_BLOCK, dtype=torch.int32)
     start = 0
     for i, nb in enumerate(per_seq):
         table[i, :nb] = order[start : start + nb]
         start += nb
-    q = (torch.randn(case.b, case.s_q, case.h_q, case.d, generator=gen) / 10).clamp_(-1, 1)
-    kv = (torch.randn(total, bs, case.h_kv, case.d, generator=gen) / 10).clamp_(-1, 1).to(torch.bfloat16)
+    table = table.to(dev)
+    q = (torch.randn(case.b, case.s_q, case.h_q, case.d, generator=gen, device=dev) / 10).clamp_(-1, 1)
+    kv = torch.randn(total, bs, case.h_kv, case.d, generator=gen, device=dev).div_(10).clamp_(-1, 1)
+    kv = kv.to(torch.bfloat16)
     flat = kv.view(total * bs, case.h_kv, case.d)
-    used = torch.zeros(total * bs, dtype=torch.bool)
+    used = torch.zeros(total * bs, dtype=torch.bool, device=dev)
     indices = None
     if case.mode == "sparse_fp8":
         indices = _topk_indices(case, lengths, table, gen)
         used[indices[indices >= 0].long()] = True
     else:
         for i, n in enumerate(lengths):
-            tok = torch.arange(n)
+            tok = torch.arange(n, device=dev)
             used[table[i, tok // bs].long() * bs + tok % bs] = True
     flat[~used] = float("nan")
-    cache = quantize_fp8_cache(kv) if case.mode == "sparse_fp8" else kv
     return MlaInputs(
         case=case,
-        q=q.to(torch.bfloat16).to(dev),
-        cache=cache.to(dev),
-        block_table=table.to(dev),
+        q=q.to(torch.bfloat16),
+        cache=quantize_fp8_cache(kv) if case.mode == "sparse_fp8" else kv,
+        block_table=table,
         seqlens=torch.tensor(lengths, dtype=torch.int32).to(dev),
         lengths=lengths,
-        indices=None if indices is None else indices.to(dev),
+        indices=indices,
         scale=case.d**-0.5,
     )
 
@@ -136,12 +138,13 @@ def _topk_indices(
     mapped through the block table; the rest are -1."""
     assert case.topk is not None
     b, s_q, topk, bs = case.b, case.s_q, case.topk, case.block_size
-    out = torch.full((b, s_q, topk), -1, dtype=torch.int32)
+    dev = table.device
+    out = torch.full((b, s_q, topk), -1, dtype=torch.int32, device=dev)
     for i, n in enumerate(lengths):
         if n == 0:
             continue
         k = min(topk, n)
-        pos = torch.rand(s_q, n, generator=gen).argsort(dim=1)[:, :k]
+        pos = torch.rand(s_q, n, generator=gen, device=dev).argsort(dim=1)[:, :k]
         out[i, :, :k] = (table[i, pos // bs].long() * bs + pos % bs).to(torch.int32)
     return out
 
@@ -404,14 +407,6 @@ def prepare_flash_mla(inp: MlaInputs) -> Callable[[], Output]:
 
 
 PREPARE = {"reference": prepare_reference, "torch": prepare_torch, "flash_mla": prepare_flash_mla}
-
-
-@dataclass(frozen=True)
-class Check:
-    correct: bool
-    error_metric: float
-    """The output's cosine difference (``calc_diff``) from the reference."""
-    detail: dict
 
 
 def check(ans: Output, ref: Output, case: MlaCase) -> Check:
