@@ -328,11 +328,14 @@ def _run_ep(
             [[results[r][ci][bi] for r in range(world)] for bi in range(len(backends))]
             for ci in range(len(cases))
         ]
-    if not dist.is_initialized():
+    ours = not dist.is_initialized()
+    if ours:
         dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
     mine = ep.run_rank(env.rank, world, cases, backends, options)
     gathered: list[Any] = [None] * world if env.rank == 0 else []
     dist.gather_object(mine, gathered if env.rank == 0 else None, dst=0)
+    if ours:
+        dist.destroy_process_group()
     if env.rank != 0:
         return world, []
     return world, [

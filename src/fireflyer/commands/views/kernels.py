@@ -23,7 +23,10 @@ def shape_label(op: str, shape: dict[str, Any]) -> str:
     defaults = _defaults(op) if op in CASE_TYPES else {}
     bits = []
     for k, v in shape.items():
-        if k in defaults and defaults[k] == v or k == "seed" and v == 0:
+        if k in defaults and defaults[k] == v or k == "seed" and v == 0 or k == "ranks":
+            continue
+        if k == "phase":
+            bits.append(str(v))
             continue
         if k in ("causal",) and v is not None and v == (shape.get("mode", "dense") == "dense"):
             continue
@@ -58,6 +61,13 @@ def _pct(v: float | None) -> str | None:
     return None if v is None else f"{v:.1f}%"
 
 
+def _us(v: float | None) -> str | None:
+    """Microseconds without exponents: 158,400 / 613.8 / 4.21."""
+    if v is None:
+        return None
+    return f"{v:,.0f}" if v >= 1000 else f"{v:.4g}"
+
+
 def bench(o: Output, data: dict) -> None:
     env = data["env"]
     o.line(
@@ -86,8 +96,8 @@ def bench(o: Output, data: dict) -> None:
                 r["op"],
                 r["backend"],
                 shape_label(r["op"], r["shape"]),
-                r["median_us"],
-                None if r["p20_us"] is None else f"{r['p20_us']:.4g}-{r['p80_us']:.4g}",
+                _us(r["median_us"]),
+                None if r["p20_us"] is None else f"{_us(r['p20_us'])}-{_us(r['p80_us'])}",
                 r["tflops"],
                 r["gbps"],
                 _pct(r["pct_peak_flops"]),
@@ -113,8 +123,8 @@ def compared(o: Output, data: dict) -> None:
                 r["op"],
                 r["backend"],
                 shape_label(r["op"], r["shape"]),
-                r["baseline_us"],
-                r["current_us"],
+                _us(r["baseline_us"]),
+                _us(r["current_us"]),
                 None if r["change_pct"] is None else f"{r['change_pct']:+.1f}%",
                 r["status"] + (f" ({r['note']})" if r["note"] else ""),
             )
