@@ -48,18 +48,14 @@ def test_deepgemm_issue_pair():
 
 @pytest.mark.parametrize(
     "groups, m, n, k, tflops, gbps",
-    [(4, 8192, 4096, 7168, 1297, 418), (8, 4096, 7168, 2048, 1093, 743)],
+    [
+        (4, 8192, 4096, 7168, 1297, 418),  # grouped contiguous table
+        (8, 4096, 7168, 2048, 1093, 743),
+        (1, 1024, 4096, 7168, 1233, 924),  # grouped masked table
+        (4, 256, 7168, 2048, 815, 2047),
+    ],
 )
-def test_deepgemm_contiguous_table(groups, m, n, k, tflops, gbps):
-    flops, nbytes = formulas.gemm_fp8(groups * m, n, k, groups=groups)
-    assert nbytes / (flops / (tflops * 1e12)) / 1e9 == pytest.approx(gbps, rel=3e-3)
-
-
-@pytest.mark.parametrize(
-    "groups, m, n, k, tflops, gbps",
-    [(1, 1024, 4096, 7168, 1233, 924), (4, 256, 7168, 2048, 815, 2047)],
-)
-def test_deepgemm_masked_table(groups, m, n, k, tflops, gbps):
+def test_deepgemm_grouped_tables(groups, m, n, k, tflops, gbps):
     flops, nbytes = formulas.gemm_fp8(groups * m, n, k, groups=groups)
     assert nbytes / (flops / (tflops * 1e12)) / 1e9 == pytest.approx(gbps, rel=3e-3)
 

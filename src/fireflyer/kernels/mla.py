@@ -388,6 +388,11 @@ def prepare_flash_mla(inp: MlaInputs) -> Callable[[], Output]:
     else:
         meta, splits = fm.get_mla_metadata(*args)
     extra = dict(is_fp8_kvcache=True, indices=inp.indices) if sparse else {}
+    current = type(meta).__name__ == "FlashMLASchedMeta"
+    inp.notes.append(
+        f"flash_mla {getattr(fm, '__version__', '?')}, "
+        + ("scheduler metadata made on the first call" if current else "tile metadata from get_mla_metadata")
+    )
 
     def run() -> Output:
         return fm.flash_mla_with_kvcache(
