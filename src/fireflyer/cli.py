@@ -55,6 +55,11 @@ GROUPS = (
         "Pipeline-parallel schedules (DualPipe, DualPipeV, 1F1B, ZB1P, ZB-V, ...): "
         "simulate, compare, sweep, measure, run.",
     ),
+    Group(
+        "kernels",
+        "kernels",
+        "Benchmark MLA decoding, FP8 GEMM and MoE dispatch/combine: correctness, rooflines, CI gates.",
+    ),
 )
 
 

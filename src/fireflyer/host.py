@@ -161,6 +161,16 @@ def nvidia_driver_present() -> bool:
     return Path("/dev/nvidiactl").exists() or Path("/proc/driver/nvidia").exists()
 
 
+def nvidia_driver_version() -> str | None:
+    """The NVIDIA kernel driver's version (e.g. ``570.124.06``), from /proc; None without a driver."""
+    try:
+        text = Path("/proc/driver/nvidia/version").read_text()
+    except OSError:
+        return None
+    m = re.search(r"Kernel Module(?: for \S+)?\s+(\d+(?:\.\d+)+)", text)
+    return m.group(1) if m else None
+
+
 @functools.cache
 def gpus() -> tuple[Gpu, ...]:
     """CUDA GPUs, through torch. Empty without an NVIDIA driver (torch is then not imported: seconds

@@ -6,6 +6,7 @@ it could be.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,85 @@ def calc_diff(x: Any, y: Any) -> float:
     if denom == 0.0:
         return 0.0
     return 1.0 - 2.0 * float((xa * ya).sum()) / denom
+
+
+@dataclass(frozen=True)
+class Closeness:
+    """How one tensor compares with its reference, FlashMLA's way (``kernelkit.check_is_allclose``)."""
+
+    name: str
+    passed: bool
+    cos_diff: float
+    """``calc_diff`` of the finite values (0 means identical)."""
+    max_abs_err: float
+    max_rel_err: float
+    mismatched: int
+    """Elements outside both the absolute and the relative tolerance."""
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "cos_diff": self.cos_diff,
+            "max_abs_err": self.max_abs_err,
+            "max_rel_err": self.max_rel_err,
+            "mismatched": self.mismatched,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Check:
+    """The verdict on one backend's output: correct or not, one number (``calc_diff``-like, 0 = identical;
+    which one each operation says), and the detail of every comparison."""
+
+    correct: bool
+    error_metric: float
+    detail: dict[str, Any]
+
+
+def check_close(
+    name: str, ans: Any, ref: Any, *, abs_tol: float, rel_tol: float, cos_tol: float = 1.0
+) -> Closeness:
+    """Each element within ``abs_tol`` or ``rel_tol`` of the reference, and the whole within ``cos_tol``
+    (``calc_diff``). Infinities and NaNs must sit at the same places in both (then they count as equal).
+
+    Tensors in, through their own methods (any device; this module does not import torch).
+    """
+    if tuple(ans.shape) != tuple(ref.shape):
+        return Closeness(
+            name,
+            False,
+            1.0,
+            float("inf"),
+            float("inf"),
+            -1,
+            f"shape {tuple(ans.shape)} != {tuple(ref.shape)}",
+        )
+    a, r = ans.double(), ref.double()
+    reason = None
+    for what, fa, fr in (
+        ("+inf", a == float("inf"), r == float("inf")),
+        ("-inf", a == float("-inf"), r == float("-inf")),
+        ("NaN", a.isnan(), r.isnan()),
+    ):
+        if not bool((fa == fr).all()) and reason is None:
+            reason = f"{what} at {int(fa.sum())} places, the reference has {int(fr.sum())}"
+        a = a.masked_fill(fa | fr, 0.0)
+        r = r.masked_fill(fa | fr, 0.0)
+    cos = calc_diff(a, r)
+    err = (a - r).abs()
+    rel = err / (r.abs() + 1e-6)
+    bad = (err >= abs_tol) & (rel >= rel_tol)
+    mismatched = int(bad.sum())
+    max_abs = float(err.max()) if err.numel() else 0.0
+    max_rel = float(rel.masked_fill(err < abs_tol, 0.0).max()) if err.numel() else 0.0
+    if reason is None and mismatched:
+        reason = f"{mismatched} of {err.numel()} elements outside abs {abs_tol:g} and rel {rel_tol:g}"
+    if reason is None and abs(cos) > cos_tol:
+        reason = f"cosine difference {cos:.3g} above {cos_tol:g}"
+    return Closeness(name, reason is None, cos, max_abs, max_rel, mismatched, reason)
 
 
 def roofline(

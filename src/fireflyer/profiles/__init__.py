@@ -5,7 +5,15 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "detection": ["check_name", "detect", "detect_gpus", "triad_array_bytes"],
+        "detection": [
+            "cache_dir",
+            "cached_profile_path",
+            "check_name",
+            "detect",
+            "detect_cached",
+            "detect_gpus",
+            "triad_array_bytes",
+        ],
         "loader": [
             "SHIPPED_DIR",
             "Entry",

@@ -8,16 +8,19 @@ timing protocol. The result is a valid hardware profile.
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import msgspec
 
-from .. import host
+from .. import host, io
 from .._core import detection as _core
 from ..errors import InputError
 from ..timing import Timing
-from .loader import match_gpu
+from .loader import load_file, match_gpu, to_yaml
 from .schema import DetectedGpu, HardwareProfile, HostInfo, Name, PeakTflops
 
 Progress = Callable[..., None]
@@ -160,3 +163,35 @@ def detect(
             triad_sizing=sizing,
         ),
     )
+
+
+def cache_dir() -> Path:
+    """Where fireflyer caches what it measured: ``$XDG_CACHE_HOME/fireflyer`` (default ~/.cache)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fireflyer"
+
+
+def cached_profile_path() -> Path:
+    """The cache file of this machine's measured profile, keyed by host name, CPU model and threads."""
+    model = re.sub(r"[^a-z0-9]+", "-", host.cpu_model()[0].lower()).strip("-")[:60] or "cpu"
+    return cache_dir() / "profiles" / f"{host.hostname()}-{model}-{host.threads_available()}t.yaml"
+
+
+def detect_cached(*, quick: bool = True, refresh: bool = False) -> tuple[HardwareProfile, Path, bool]:
+    """This machine's measured profile, measured once and cached: (profile, cache file, measured now).
+
+    A cache file that is missing, unreadable or not a measured hardware profile is measured again;
+    ``refresh`` measures again regardless. The file is written atomically, so concurrent runs never read
+    half a profile.
+    """
+    path = cached_profile_path()
+    if not refresh and path.is_file():
+        try:
+            prof = load_file(path)
+        except InputError:
+            prof = None
+        if isinstance(prof, HardwareProfile) and prof.measured:
+            return prof, path, False
+    prof = detect(quick=quick)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    io.atomic_write(path, to_yaml(prof))
+    return prof, path, True

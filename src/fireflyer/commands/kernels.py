@@ -1,0 +1,169 @@
+"""`flyer kernels`: benchmark MLA decoding, FP8 GEMM and MoE dispatch/combine with correctness checks,
+rooflines and CI regression gates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import kernels as lib
+from ..errors import CheckFailed
+from ..io import atomic_write, check_outputs, dumps_json
+from ._options import JsonOpt, OutOpt, integer
+from ._output import Output
+from .views import kernels as view
+
+app = typer.Typer(
+    help="Benchmark MLA decoding, FP8 GEMM and MoE dispatch/combine: correctness, rooflines, CI gates.",
+    no_args_is_help=True,
+)
+
+DeviceOpt = Annotated[
+    str, typer.Option("--device", "-d", metavar="DEVICE", help="auto (CUDA if present), cpu, cuda or cuda:N.")
+]
+
+
+def _names(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+@app.command("list")
+def list_(device: DeviceOpt = "auto", json: JsonOpt = False) -> None:
+    """List the operations, their backends, and whether each runs on this machine (and why not).
+
+    Vendor backends (flash_mla, deep_gemm, deep_ep) show the distribution and version that provides them;
+    a distribution other than the vendor's own is marked unofficial.
+
+    Examples:
+      flyer kernels list
+      flyer kernels list --device cpu --json
+    """
+    from .. import device as devices
+
+    out = Output(json)
+    dev = devices.choose(device)
+    where = str(dev) if dev.type == "cuda" else "cpu"
+    data = {"device": where, "backends": [a.to_dict() for a in lib.catalog(where)]}
+    out.emit(data, lambda o: view.catalog(o, data))
+
+
+@app.command()
+def bench(
+    ops: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="OP", help="Operations to run: mla, gemm, ep (default: all in the suite)."),
+    ] = None,
+    backend: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--backend",
+            "-b",
+            metavar="NAME[,NAME...]",
+            help="Backends: reference, torch, flash_mla, deep_gemm, deep_ep (default: all that run here).",
+        ),
+    ] = None,
+    device: DeviceOpt = "auto",
+    suite: Annotated[
+        Path | None,
+        typer.Option(
+            "--suite", "-s", metavar="FILE", help="A suite YAML file, or a shipped suite: default, quick."
+        ),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="The shipped quick suite (a 2-core CPU: under a minute).")
+    ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads", parser=integer, metavar="N", help="CPU threads for torch (default: all available)."
+        ),
+    ] = None,
+    nproc: Annotated[
+        int | None,
+        typer.Option(
+            "--nproc",
+            parser=integer,
+            metavar="N",
+            help="Ranks for ep cases (default: 2 on CPU, one per GPU); not under torchrun.",
+        ),
+    ] = None,
+    out_file: OutOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Check, then time, every case of a suite on every backend; print rates and percentages of the roof.
+
+    Each result is checked against a reference before it is timed (30 samples after warm-up: the median,
+    p20 and p80). Exits 1 when a result fails its check or exceeds 100% of the device's roof (a bug). ep
+    cases run on --nproc ranks spawned here, or on the ranks of a torchrun job.
+
+    Examples:
+      flyer kernels bench --quick
+      flyer kernels bench mla gemm --device cuda --out h800.json
+      flyer kernels bench gemm --backend torch,deep_gemm --suite my-shapes.yaml --json
+      torchrun --nproc-per-node 8 -m fireflyer.cli kernels bench ep --device cuda
+    """
+    out = Output(json)
+    check_outputs([out_file], [suite])
+    with out.progress("benchmarking") as advance:
+        report = lib.bench(
+            ops=ops or None,
+            backends=_names(backend),
+            device=device,
+            suite=suite,
+            quick=quick,
+            threads=threads,
+            nproc=nproc,
+            progress=advance,
+        )
+    if report is None:  # a torchrun rank other than 0: rank 0 reports
+        return
+    data = report.to_dict()
+    if out_file is not None:
+        atomic_write(out_file, dumps_json(data))
+        out.hint(f"wrote {out_file}")
+    out.emit(data, lambda o: view.bench(o, data))
+    problems = [f"{lib.results.describe(r)} failed its check" for r in report.incorrect()]
+    problems += [
+        f"{lib.results.describe(r)} reached {pct:.1f}% of the {which} roof: a bug in the kernel, the formula "
+        "or the roof (a CPU roof measured on a busy machine: delete the cached profile to measure it again)"
+        for r, which, pct in report.over_roof()
+    ]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise CheckFailed(problems[0] + more)
+
+
+@app.command()
+def compare(
+    baseline: Annotated[Path, typer.Argument(metavar="BASELINE", help="Results JSON of the baseline run.")],
+    current: Annotated[Path, typer.Argument(metavar="CURRENT", help="Results JSON of the run to check.")],
+    threshold: Annotated[
+        str,
+        typer.Option("--threshold", "-t", metavar="PCT", help="Slower by more than this fails (5% or 5)."),
+    ] = "5%",
+    json: JsonOpt = False,
+) -> None:
+    """Compare two bench results case by case; exit 1 when any median is slower than the threshold allows.
+
+    Cases match by operation, backend and shape. A case that failed its check in CURRENT also fails the
+    comparison. Results measured on different devices are skipped with a note, never compared.
+
+    Examples:
+      flyer kernels compare base.json new.json
+      flyer kernels compare base.json new.json --threshold 10% --json
+    """
+    out = Output(json)
+    pct = lib.parse_threshold(threshold)
+    result = lib.compare(lib.results.load(baseline), lib.results.load(current), threshold_pct=pct)
+    data = result.to_dict()
+    out.emit(data, lambda o: view.compared(o, data))
+    bad = result.regressions
+    if bad:
+        worst = max(bad, key=lambda r: r.change_pct if r.change_pct is not None else float("inf"))
+        label = f"{worst.op} {worst.backend} ({view.shape_label(worst.op, worst.shape)})"
+        how = f"{worst.change_pct:+.1f}%" if worst.change_pct is not None else "failed its check"
+        raise CheckFailed(f"{len(bad)} cases regressed beyond {pct:g}%; worst: {label} {how}")

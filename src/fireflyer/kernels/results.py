@@ -1,0 +1,248 @@
+"""The results document of `flyer kernels bench`, and `compare` between two of them.
+
+One JSON document: the environment it ran in, the roof it was measured against, and one result per
+(case, backend) with the median time, FLOPs, bytes, achieved rates, percentages of the roof and the
+correctness check. ``compare`` matches results by (op, backend, shape) and flags every case whose median
+is slower than the baseline's by more than a threshold. Torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from msgspec import Struct
+
+from .. import io
+from ..errors import InputError
+
+SCHEMA = "fireflyer.kernels.bench/1"
+
+
+class _S(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=False):
+    pass
+
+
+class Result(_S):
+    op: str
+    backend: str
+    device: str
+    """Where it ran: ``cpu (Intel Xeon ..., 2 threads)`` or ``cuda (NVIDIA H800)``."""
+    shape: dict[str, Any]
+    median_us: float | None
+    """None when the result was not timed (it failed its correctness check)."""
+    p20_us: float | None
+    p80_us: float | None
+    flops: float
+    bytes: float
+    tflops: float | None
+    gbps: float | None
+    pct_peak_flops: float | None
+    """Percent of the roof's peak FLOP rate for ``peak_dtype``; None when the operation does no FLOPs or the
+    roof has no such peak."""
+    pct_peak_bw: float | None
+    correct: bool
+    error_metric: float | None
+    error_kind: str
+    """What ``error_metric`` is: ``cos_diff`` (mla: out vs reference), ``calc_diff`` (gemm, ep)."""
+    best_us: float | None = None
+    samples: int = 0
+    warmup: int = 0
+    threads: int | None = None
+    l2_flushed: bool = False
+    peak_dtype: str | None = None
+    bw_roof: str = "memory"
+    """Which bandwidth ``pct_peak_bw`` is of: ``memory``, or ``link`` (expert-parallel traffic)."""
+    check: dict[str, Any] = {}
+    notes: list[str] = []
+    ranks: list[dict[str, Any]] = []
+    """ep: each rank's median and bytes (the result is the slowest rank's)."""
+
+    def key(self) -> tuple[str, str, str]:
+        return self.op, self.backend, json.dumps(self.shape, sort_keys=True)
+
+
+class Skipped(_S):
+    op: str
+    backend: str
+    reason: str
+    shape: dict[str, Any] | None = None
+
+
+class Report(_S):
+    schema: str
+    suite: dict[str, Any]
+    env: dict[str, Any]
+    roof: dict[str, Any] | None
+    results: list[Result]
+    skipped: list[Skipped] = []
+    notes: list[str] = []
+
+    def __post_init__(self) -> None:
+        if self.schema != SCHEMA:
+            raise ValueError(f"expected {SCHEMA!r}, got {self.schema!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return io.to_builtins(self)
+
+    def incorrect(self) -> list[Result]:
+        return [r for r in self.results if not r.correct]
+
+    def over_roof(self) -> list[tuple[Result, str, float]]:
+        """Results above 100% of their roof: (result, which, percent)."""
+        out = []
+        for r in self.results:
+            for which, pct in (("peak FLOP rate", r.pct_peak_flops), ("bandwidth", r.pct_peak_bw)):
+                if pct is not None and pct > 100.0:
+                    out.append((r, which, pct))
+        return out
+
+
+def describe(r: Result) -> str:
+    shape = ", ".join(f"{k}={v}" for k, v in r.shape.items() if v is not None and k != "seed")
+    return f"{r.op} {r.backend} ({shape})"
+
+
+def load(path: str | os.PathLike) -> Report:
+    """A results document written by `flyer kernels bench --out` (or its --json output)."""
+    data = io.load_document(path, what="results file", fmt="json")
+    if isinstance(data, dict) and "schema" in data and data["schema"] != SCHEMA:
+        raise InputError(
+            f"expected a {SCHEMA!r} document, got {data['schema']!r}", file=str(path), field="schema"
+        )
+    return io.convert(data, Report, file=str(path))
+
+
+@dataclass(frozen=True)
+class Row:
+    op: str
+    backend: str
+    shape: dict[str, Any]
+    status: str
+    """slower, faster, same, incorrect, new (only in current), missing (only in baseline), skipped."""
+    baseline_us: float | None
+    current_us: float | None
+    change_pct: float | None
+    """(current - baseline) / baseline, in percent."""
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "op": self.op,
+            "backend": self.backend,
+            "shape": self.shape,
+            "status": self.status,
+            "baseline_us": self.baseline_us,
+            "current_us": self.current_us,
+            "change_pct": self.change_pct,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    threshold_pct: float
+    rows: list[Row]
+    notes: list[str]
+    baseline_device: str
+    current_device: str
+
+    @property
+    def regressions(self) -> list[Row]:
+        return [r for r in self.rows if r.status in ("slower", "incorrect")]
+
+    def to_dict(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for r in self.rows:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        return {
+            "threshold_pct": self.threshold_pct,
+            "baseline_device": self.baseline_device,
+            "current_device": self.current_device,
+            "counts": dict(sorted(counts.items())),
+            "regressions": len(self.regressions),
+            "rows": [r.to_dict() for r in self.rows],
+            "notes": list(self.notes),
+        }
+
+
+def compare(baseline: Report, current: Report, *, threshold_pct: float = 5.0) -> Comparison:
+    """Match results by (op, backend, shape); a case whose current median exceeds the baseline's by more
+    than ``threshold_pct`` percent is ``slower``; a current result that failed its check is ``incorrect``.
+    Results measured on different devices are skipped with a note, never compared."""
+    if not threshold_pct >= 0:
+        raise InputError(
+            f"the threshold must be a non-negative percentage, got {threshold_pct}", field="threshold"
+        )
+    b_dev, c_dev = str(baseline.env.get("device_name")), str(current.env.get("device_name"))
+    notes: list[str] = []
+    rows: list[Row] = []
+    base = {r.key(): r for r in baseline.results}
+    seen = set()
+    for r in current.results:
+        k = r.key()
+        seen.add(k)
+        old = base.get(k)
+        if old is None:
+            rows.append(Row(r.op, r.backend, r.shape, "new", None, r.median_us, None))
+            continue
+        if old.device != r.device:
+            rows.append(
+                Row(
+                    r.op,
+                    r.backend,
+                    r.shape,
+                    "skipped",
+                    old.median_us,
+                    r.median_us,
+                    None,
+                    f"devices differ: {old.device} vs {r.device}",
+                )
+            )
+            continue
+        if not r.correct or r.median_us is None:
+            rows.append(
+                Row(
+                    r.op,
+                    r.backend,
+                    r.shape,
+                    "incorrect",
+                    old.median_us,
+                    r.median_us,
+                    None,
+                    "failed its check",
+                )
+            )
+            continue
+        if old.median_us is None or old.median_us <= 0:
+            rows.append(
+                Row(r.op, r.backend, r.shape, "new", None, r.median_us, None, "the baseline has no time")
+            )
+            continue
+        change = (r.median_us - old.median_us) / old.median_us * 100.0
+        status = "slower" if change > threshold_pct else "faster" if change < -threshold_pct else "same"
+        rows.append(Row(r.op, r.backend, r.shape, status, old.median_us, r.median_us, change))
+    for k, old in base.items():
+        if k not in seen:
+            rows.append(Row(old.op, old.backend, old.shape, "missing", old.median_us, None, None))
+    skipped = sum(1 for r in rows if r.status == "skipped")
+    if skipped:
+        notes.append(f"{skipped} results were measured on different devices and were not compared")
+    if b_dev != c_dev:
+        notes.append(f"the runs are on different devices: {b_dev} (baseline) vs {c_dev} (current)")
+    return Comparison(threshold_pct, rows, notes, b_dev, c_dev)
+
+
+def parse_threshold(text: str) -> float:
+    """``5%``, ``5`` (percent either way) or ``2.5%`` -> 5.0, 5.0, 2.5."""
+    t = text.strip()
+    t = t[:-1].strip() if t.endswith("%") else t
+    try:
+        v = float(t)
+    except ValueError:
+        raise InputError(f"expected a percentage like 5% or 2.5, got {text!r}", field="threshold") from None
+    if not (v >= 0 and v < float("inf")):
+        raise InputError(f"expected a non-negative percentage, got {text!r}", field="threshold")
+    return v
