@@ -55,6 +55,11 @@ GROUPS = (
         "Pipeline-parallel schedules (DualPipe, DualPipeV, 1F1B, ZB1P, ZB-V, ...): "
         "simulate, compare, sweep, measure, run.",
     ),
+    Group(
+        "fs3",
+        "fs3",
+        "3FS clusters: balanced chain tables, rendered configs, preflight checks, SSH deploy, status.",
+    ),
 )
 
 

@@ -1,0 +1,539 @@
+"""Deploy a rendered 3FS cluster over SSH in the guide's order, idempotently, resumably, with a dry run.
+
+Each step reads what the host has now (file checksums, step markers, whether a service runs), compares it
+with what is wanted, and acts only on the difference, so a second run changes nothing and a run stopped by
+a failure picks up where it stopped. Steps, in the guide's order: files (binaries, configs, units, data
+directories, fs.aio-max-nr) on every host at once; ClickHouse tables; monitor; init-cluster, mgmtd;
+set-config META, meta; set-config STORAGE, storage; the admin user (its token goes to a 0600 file on the
+admin host and is never printed); targets, chains, chain table; set-config FUSE, the token on each FUSE
+host, the FUSE client. Every file and directory deploy creates is listed in a manifest on its host, which
+teardown removes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shlex
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import InputError
+from . import rendering
+from .rendering import SERVICES, START_ORDER, Bundle, File
+from .spec import Cluster, Node, remote
+from .transport import DEFAULT_KNOWN_HOSTS, Endpoint, Host, HostFailed, close_all, each, open_all
+
+MANIFEST = ".flyer-manifest"
+
+
+@dataclass
+class Action:
+    host: str
+    step: str
+    what: str
+    changed: bool
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Plan:
+    """What a deploy or teardown did (or, in a dry run, would do)."""
+
+    dry_run: bool
+    actions: list[Action] = field(default_factory=list)
+
+    @property
+    def changes(self) -> list[Action]:
+        return [a for a in self.actions if a.changed]
+
+    def summary(self) -> dict:
+        per: dict[str, int] = {}
+        for a in self.changes:
+            per[a.host] = per.get(a.host, 0) + 1
+        return {
+            "dry_run": self.dry_run,
+            "changed": len(self.changes),
+            "changed_per_host": dict(sorted(per.items())),
+            "actions": [a.as_dict() for a in self.actions],
+        }
+
+
+def endpoints(
+    c: Cluster, *, known_hosts: str = DEFAULT_KNOWN_HOSTS, accept_new: bool = False, timeout: float = 10.0
+) -> list[Endpoint]:
+    out = []
+    for n in c.nodes:
+        s = c.ssh_for(n)
+        out.append(
+            Endpoint(n.name, n.host, s.port or 22, s.user or "root", s.key, known_hosts, accept_new, timeout)
+        )
+    return out
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class _Run:
+    def __init__(
+        self, c: Cluster, bundle: Bundle, hosts: dict[str, Host], dry: bool, note: Callable[[str], None]
+    ):
+        self.c, self.b, self.hosts, self.dry, self.note = c, bundle, hosts, dry, note
+        self.plan = Plan(dry)
+        self.changed: dict[str, set[str]] = {n.name: set() for n in c.nodes}
+        self.node = {n.name: n for n in c.nodes}
+        self.admin = self.node[bundle.admin_node]
+
+    def act(self, host: str, step: str, what: str, changed: bool) -> None:
+        self.plan.actions.append(Action(host, step, what, changed))
+
+    def p(self, n: Node) -> dict[str, str]:
+        return rendering.paths(self.c, n)
+
+    # ---- files ----------------------------------------------------------------------------------------
+    def wanted(self, n: Node) -> list[File]:
+        fl = list(self.b.files[n.name])
+        p = self.p(n)
+        fl.append(File(p["fdb"], Path(self.c.foundationdb.cluster_file).read_bytes()))
+        bins = ["admin_cli", *(SERVICES[r].binary for r in START_ORDER if r in n.roles)]
+        for b in bins:
+            src = Path(self.c.release.bin_dir) / b
+            if not src.is_file():
+                raise InputError(f"{b} not found in {self.c.release.bin_dir}", field="release.bin_dir")
+            fl.append(File(f"{p['bin']}/{b}", src.read_bytes(), 0o755))
+        return fl
+
+    def dirs(self, n: Node) -> list[str]:
+        p = self.p(n)
+        out = [p["install"], p["bin"], p["etc"], p["run"], f"{p['run']}/steps", p["logs"]]
+        if "storage" in n.roles:
+            out += [f"{remote(n, d.path)}/3fs" for d in self.c.disks_of(n)]
+        if "fuse" in n.roles:
+            out.append(remote(n, self.c.fuse.mountpoint))
+        return out
+
+    async def files(self, n: Node) -> None:
+        h = self.hosts[n.name]
+        p = self.p(n)
+        manifest = f"{p['install']}/{MANIFEST}"
+        want = self.wanted(n)
+        dirs = self.dirs(n)
+        have = await h.sha256([f.path for f in want])
+        _, out, _ = await h.run(
+            "for d in "
+            + " ".join(shlex.quote(d) for d in dirs)
+            + '; do [ -d "$d" ] || echo "missing $d"; done; '
+            f"cat {shlex.quote(manifest)} 2>/dev/null; true"
+        )
+        lines = out.splitlines()
+        missing = {ln[8:] for ln in lines if ln.startswith("missing ")}
+        listed = {ln for ln in lines if ln.startswith("/")}
+        created = [d for d in dirs if d in missing]
+        for d in dirs:
+            self.act(n.name, "files", f"directory {d}", d in missing)
+        if created and not self.dry:
+            await h.run("mkdir -p " + " ".join(shlex.quote(d) for d in created))
+        new_entries = [d for d in created if d not in listed]
+        for f in want:
+            change = have.get(f.path) != _digest(f.data)
+            self.act(n.name, "files", f"{'upload' if change else 'same'} {f.path}", change)
+            if change:
+                self.changed[n.name].add(f.path)
+                if not self.dry:
+                    await h.put(f.path, f.data, f.mode)
+            if f.path not in listed:
+                new_entries.append(f.path)
+        if new_entries and not self.dry:
+            body = "".join(f"{e}\n" for e in new_entries)
+            await h.run(
+                f"cat >> {shlex.quote(manifest)} && chmod 600 {shlex.quote(manifest)}", input=body.encode()
+            )
+        if "storage" in n.roles:
+            _, cur, _ = await h.run("cat /proc/sys/fs/aio-max-nr")
+            need = int(cur.strip() or 0) < self.c.storage.aio_max_nr
+            self.act(n.name, "files", f"sysctl fs.aio-max-nr={self.c.storage.aio_max_nr}", need)
+            if need and not self.dry:
+                await h.run(f"sysctl -w fs.aio-max-nr={self.c.storage.aio_max_nr}")
+
+    # ---- steps and services ---------------------------------------------------------------------------
+    async def step(self, name: str, key: str, command: str, *, host: Node | None = None) -> bool:
+        """Run ``command`` on the admin host unless the marker for ``name`` already holds ``key``."""
+        n = host or self.admin
+        h = self.hosts[n.name]
+        marker = f"{self.p(n)['run']}/steps/{name}"
+        _, out, _ = await h.run(f"cat {shlex.quote(marker)} 2>/dev/null; true")
+        todo = out.strip() != key
+        self.act(n.name, name, name if todo else f"{name} (done before)", todo)
+        if todo and not self.dry:
+            await h.run(command)
+            await h.put(marker, key.encode(), 0o600)
+        return todo
+
+    def admin_cli(self, cmd: str, *, token: bool = False) -> str:
+        p = self.p(self.admin)
+        base = f"{p['bin']}/admin_cli -cfg {shlex.quote(p['admin_cfg'])}"
+        if token:
+            base += f' --config.user_info.token "$(cat {shlex.quote(p["token"])})"'
+        return f"{base} {cmd}"
+
+    async def service(self, role: str) -> None:
+        async def one(n: Node) -> None:
+            h = self.hosts[n.name]
+            svc = SERVICES[role]
+            p = self.p(n)
+            mine = [f for f in self.changed[n.name] if svc.binary in f or f.endswith(f"/{svc.unit}.service")]
+            mine += [f for f in self.changed[n.name] if f.endswith(("/fdb.cluster", "/token.txt"))]
+            restart = bool(mine)
+            if self.c.service_manager == "systemd":
+                _, st, _ = await h.run(f"systemctl is-active {svc.unit} 2>/dev/null; true")
+                running = st.strip() == "active"
+                verb = "restart" if running and restart else ("start" if not running else None)
+                cmd = f"systemctl daemon-reload && systemctl enable {svc.unit} && systemctl {verb} {svc.unit}"
+            else:
+                pid = f"{p['run']}/{svc.unit}.pid"
+                _, st, _ = await h.run(
+                    f'kill -0 "$(cat {shlex.quote(pid)} 2>/dev/null)" 2>/dev/null && echo up; true'
+                )
+                running = st.strip() == "up"
+                verb = "restart" if running and restart else ("start" if not running else None)
+                start = (
+                    f"cd {shlex.quote(p['run'])} && setsid nohup {shlex.join(rendering.command(self.c, n, role))} "
+                    f">> {shlex.quote(p['logs'])}/{svc.unit}.stdout 2>&1 < /dev/null & echo $! > {shlex.quote(pid)}"
+                )
+                stop = f'kill "$(cat {shlex.quote(pid)})" 2>/dev/null; sleep 0.2; '
+                cmd = (stop if verb == "restart" else "") + start
+            self.act(n.name, role, f"{verb} {svc.unit}" if verb else f"{svc.unit} running", verb is not None)
+            if verb and not self.dry:
+                await h.run(cmd)
+
+        await each(self.c.with_role(role), one)
+
+    async def token_to_fuse(self) -> None:
+        src = self.p(self.admin)["token"]
+        token: bytes | None = None
+        if not self.dry:
+            _, out, _ = await self.hosts[self.admin.name].run(f"cat {shlex.quote(src)}")
+            token = out.strip().encode() + b"\n"
+            if len(token) < 2:
+                raise HostFailed(f"{self.admin.name}: the admin token file {src} is empty (user-add failed?)")
+
+        async def one(n: Node) -> None:
+            if n is self.admin:
+                self.act(n.name, "token", "token file in place", False)
+                return
+            h = self.hosts[n.name]
+            dest = self.p(n)["token"]
+            have = (await h.sha256([dest])).get(dest)
+            change = token is None or have != _digest(token)
+            self.act(n.name, "token", f"token file {dest} (0600)", change)
+            if change and token is not None:
+                await h.put(dest, token, 0o600)
+                self.changed[n.name].add(dest)
+                await h.run(
+                    f"grep -qxF {shlex.quote(dest)} {shlex.quote(self.p(n)['install'])}/{MANIFEST} || "
+                    f"echo {shlex.quote(dest)} >> {shlex.quote(self.p(n)['install'])}/{MANIFEST}"
+                )
+
+        await each(self.c.with_role("fuse"), one)
+
+
+def _chain_digest(b: Bundle, name: str) -> str:
+    return _digest(next(f.data for f in b.files[b.admin_node] if f.path.endswith("/" + name)))
+
+
+async def _deploy(c: Cluster, b: Bundle, eps: list[Endpoint], dry: bool, note) -> Plan:
+    hosts = await open_all(eps)
+    try:
+        r = _Run(c, b, hosts, dry, note)
+        note("files on every host")
+        await each(c.nodes, r.files)
+        pa = r.p(r.admin)
+        mons = c.with_role("monitor")
+        if mons and c.monitor and c.monitor.create_tables:
+            ch = c.monitor.clickhouse
+            sql = f"{r.p(mons[0])['etc']}/3fs-monitor.sql"
+            env = ""
+            if ch.password_file:
+                env = f"CLICKHOUSE_PASSWORD={shlex.quote(Path(ch.password_file).read_text().strip())} "
+            await r.step(
+                "clickhouse-tables",
+                _digest(rendering.monitor_sql(ch.db).encode()),
+                f"{env}clickhouse-client --host {shlex.quote(ch.host)} --port {ch.port} --user {shlex.quote(ch.user)} "
+                f"-n < {shlex.quote(sql)}",
+                host=mons[0],
+            )
+        if mons:
+            note("monitor")
+            await r.service("monitor")
+        note("init-cluster, mgmtd")
+        s = c.storage
+        await r.step(
+            "init-cluster",
+            "1",
+            r.admin_cli(
+                shlex.quote(
+                    f"init-cluster --mgmtd {pa['etc']}/mgmtd_main.toml {s.chain_table_id} {s.chunk_size} {s.stripe_size}"
+                )
+            ),
+        )
+        await r.service("mgmtd")
+        note("meta")
+        meta_cfg = f"{pa['etc']}/meta_main.toml"
+        await r.step(
+            "set-config-meta",
+            _digest(_file(b, r.admin, meta_cfg, c)),
+            r.admin_cli(shlex.quote(f"set-config --type META --file {meta_cfg}")),
+        )
+        await r.service("meta")
+        note("storage")
+        st_node = c.with_role("storage")[0]
+        st_cfg = f"{rendering.paths(c, st_node)['etc']}/storage_main.toml"
+        st_data = _file(b, st_node, st_cfg, c)
+        staged = f"{pa['run']}/storage_main.toml"
+        if not dry:
+            await _ensure(hosts[r.admin.name], staged, st_data)
+        await r.step(
+            "set-config-storage",
+            _digest(st_data),
+            r.admin_cli(shlex.quote(f"set-config --type STORAGE --file {staged}")),
+        )
+        await r.service("storage")
+        note("admin user, targets, chains")
+        tok = shlex.quote(pa["token"])
+        await r.step(
+            "user-add",
+            "1",
+            f"umask 077 && {r.admin_cli(shlex.quote('user-add --root --admin 0 root'))} "
+            f"| sed -n 's/^Token *\\([^( ]*\\)(.*/\\1/p' | head -n 1 > {tok}.tmp && test -s {tok}.tmp && "
+            f"mv -f {tok}.tmp {tok} && (grep -qxF {tok} {shlex.quote(pa['install'])}/{MANIFEST} || "
+            f"echo {tok} >> {shlex.quote(pa['install'])}/{MANIFEST})",
+        )
+        await r.step(
+            "create-targets",
+            _chain_digest(b, "create_target_cmd.txt"),
+            r.admin_cli(f"< {shlex.quote(pa['chains'])}/create_target_cmd.txt", token=True),
+        )
+        await r.step(
+            "upload-chains",
+            _chain_digest(b, "generated_chains.csv"),
+            r.admin_cli(shlex.quote(f"upload-chains {pa['chains']}/generated_chains.csv"), token=True),
+        )
+        await r.step(
+            "upload-chain-table",
+            _chain_digest(b, "generated_chain_table.csv"),
+            r.admin_cli(
+                shlex.quote(
+                    f"upload-chain-table --desc {c.cluster_id} {s.chain_table_id} {pa['chains']}/generated_chain_table.csv"
+                ),
+                token=True,
+            ),
+        )
+        fuse = c.with_role("fuse")
+        if fuse:
+            note("FUSE client")
+            fz = fuse[0]
+            fz_cfg = f"{rendering.paths(c, fz)['etc']}/hf3fs_fuse_main.toml"
+            fz_data = _file(b, fz, fz_cfg, c)
+            staged = f"{pa['run']}/hf3fs_fuse_main.toml"
+            if not dry:
+                await _ensure(hosts[r.admin.name], staged, fz_data)
+            await r.step(
+                "set-config-fuse",
+                _digest(fz_data),
+                r.admin_cli(shlex.quote(f"set-config --type FUSE --file {staged}")),
+            )
+            await r.token_to_fuse()
+            await r.service("fuse")
+        return r.plan
+    finally:
+        close_all(hosts)
+
+
+async def _ensure(h: Host, path: str, data: bytes) -> None:
+    """Write ``path`` only when its content differs (admin_cli reads staged copies of shared configs)."""
+    if (await h.sha256([path])).get(path) != _digest(data):
+        await h.put(path, data)
+
+
+def _file(b: Bundle, n: Node, path: str, c: Cluster) -> bytes:
+    for f in b.files[n.name]:
+        if f.path == path:
+            return f.data
+    raise InputError(f"internal: {path} was not rendered for {n.name}")
+
+
+def deploy(
+    c: Cluster,
+    bundle: Bundle,
+    *,
+    dry_run: bool = False,
+    known_hosts: str = DEFAULT_KNOWN_HOSTS,
+    accept_new_host_keys: bool = False,
+    timeout: float = 10.0,
+    note: Callable[[str], None] = lambda s: None,
+) -> Plan:
+    """Bring every host to the rendered state (see the module docstring); ``dry_run`` only compares."""
+    eps = endpoints(c, known_hosts=known_hosts, accept_new=accept_new_host_keys, timeout=timeout)
+    return asyncio.run(_deploy(c, bundle, eps, dry_run, note))
+
+
+# ---- teardown ---------------------------------------------------------------------------------------------
+
+
+async def _teardown(c: Cluster, eps: list[Endpoint], dry: bool, purge: bool) -> Plan:
+    hosts = await open_all(eps)
+    plan = Plan(dry)
+    try:
+
+        async def one(n: Node) -> None:
+            h = hosts[n.name]
+            p = rendering.paths(c, n)
+            for role in reversed(START_ORDER):
+                if role not in n.roles:
+                    continue
+                svc = SERVICES[role]
+                if c.service_manager == "systemd":
+                    _, st, _ = await h.run(f"systemctl is-active {svc.unit} 2>/dev/null; true")
+                    up = st.strip() == "active"
+                    cmd = f"systemctl disable --now {svc.unit}"
+                else:
+                    pid = shlex.quote(f"{p['run']}/{svc.unit}.pid")
+                    _, st, _ = await h.run(f'kill -0 "$(cat {pid} 2>/dev/null)" 2>/dev/null && echo up; true')
+                    up = st.strip() == "up"
+                    cmd = f'kill "$(cat {pid})"; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$(cat {pid})" 2>/dev/null || break; sleep 0.2; done'
+                plan.actions.append(Action(n.name, "stop", f"stop {svc.unit}", up))
+                if up and not dry:
+                    await h.run(cmd, check=False)
+            if "fuse" in n.roles:
+                mp = shlex.quote(remote(n, c.fuse.mountpoint))
+                _, st, _ = await h.run(f"mountpoint -q {mp} && echo mounted; true")
+                if st.strip() == "mounted":
+                    plan.actions.append(Action(n.name, "stop", f"unmount {mp}", True))
+                    if not dry:
+                        await h.run(f"umount {mp}")
+            manifest = f"{p['install']}/{MANIFEST}"
+            _, out, _ = await h.run(f"cat {shlex.quote(manifest)} 2>/dev/null; true")
+            entries = [e for e in dict.fromkeys(out.splitlines()) if e.startswith("/")]
+            data_dirs = {f"{remote(n, d.path)}/3fs" for d in c.disks_of(n)} if "storage" in n.roles else set()
+            # files first, then directories deepest first (only when empty, unless they hold 3FS data and purge)
+            script = []
+            for e in sorted(entries, key=lambda e: -e.count("/")):
+                q = shlex.quote(e)
+                if e in data_dirs:
+                    if purge:
+                        script.append(f"rm -rf {q}")
+                    else:
+                        script.append(f"rmdir {q} 2>/dev/null || echo kept {q}")
+                else:
+                    script.append(
+                        f"if [ -d {q} ] && [ ! -L {q} ]; then rmdir {q} 2>/dev/null || rm -rf {q}; else rm -f {q}; fi"
+                    )
+            for e in entries:
+                plan.actions.append(Action(n.name, "remove", e, True))
+            if c.service_manager == "systemd" and entries:
+                script.append("systemctl daemon-reload || true")
+            script.append(
+                f"rm -f {shlex.quote(manifest)}; rmdir {shlex.quote(p['install'])} 2>/dev/null; true"
+            )
+            if entries and not dry:
+                _, kept, _ = await h.run("\n".join(script))
+                for line in kept.splitlines():
+                    if line.startswith("kept "):
+                        plan.actions.append(
+                            Action(
+                                n.name,
+                                "remove",
+                                f"{line[5:]} kept (holds data; --purge-data removes it)",
+                                False,
+                            )
+                        )
+
+        await each(c.nodes, one)
+        return plan
+    finally:
+        close_all(hosts)
+
+
+def teardown(
+    c: Cluster,
+    *,
+    dry_run: bool = False,
+    purge_data: bool = False,
+    known_hosts: str = DEFAULT_KNOWN_HOSTS,
+    accept_new_host_keys: bool = False,
+    timeout: float = 10.0,
+) -> Plan:
+    """Stop every service deploy started and remove every file and directory it created (from each host's
+    manifest). Target data directories go only with ``purge_data``. FoundationDB's cluster state is not
+    touched (clear it with fdbcli before reusing the cluster id)."""
+    eps = endpoints(c, known_hosts=known_hosts, accept_new=accept_new_host_keys, timeout=timeout)
+    return asyncio.run(_teardown(c, eps, dry_run, purge_data))
+
+
+# ---- status and preflight over SSH ------------------------------------------------------------------------
+
+
+def listings(
+    c: Cluster,
+    *,
+    known_hosts: str = DEFAULT_KNOWN_HOSTS,
+    accept_new_host_keys: bool = False,
+    timeout: float = 10.0,
+) -> dict[str, str]:
+    """admin_cli's list-nodes, list-targets and list-chains output, run on the admin host."""
+    admin = c.with_role("mgmtd")[0]
+    ep = next(
+        e
+        for e in endpoints(c, known_hosts=known_hosts, accept_new=accept_new_host_keys, timeout=timeout)
+        if e.name == admin.name
+    )
+
+    async def go() -> dict[str, str]:
+        hosts = await open_all([ep])
+        try:
+            p = rendering.paths(c, admin)
+            out = {}
+            for cmd in ("list-nodes", "list-targets", "list-chains"):
+                _, text, _ = await hosts[admin.name].run(
+                    f"{p['bin']}/admin_cli -cfg {shlex.quote(p['admin_cfg'])} {cmd}"
+                )
+                out[cmd] = text
+            return out
+        finally:
+            close_all(hosts)
+
+    return asyncio.run(go())
+
+
+def remote_facts(
+    c: Cluster,
+    wants: dict,
+    *,
+    known_hosts: str = DEFAULT_KNOWN_HOSTS,
+    accept_new_host_keys: bool = False,
+    timeout: float = 10.0,
+) -> dict[str, dict]:
+    """Host facts (fireflyer.host's fact script) from every node, gathered concurrently over SSH."""
+    from .. import host as facts_mod
+    from .checks import facts_for
+
+    eps = endpoints(c, known_hosts=known_hosts, accept_new=accept_new_host_keys, timeout=timeout)
+
+    async def go() -> dict[str, dict]:
+        hosts = await open_all(eps)
+        try:
+
+            async def one(name: str):
+                names, args = facts_for(wants[name])
+                _, out, _ = await hosts[name].run(facts_mod.fact_script(names, args), check=False)
+                return name, facts_mod.parse_facts(out)
+
+            return dict(await each(list(hosts), one))
+        finally:
+            close_all(hosts)
+
+    return asyncio.run(go())
