@@ -110,6 +110,10 @@ class _Run:
     def dirs(self, n: Node) -> list[str]:
         p = self.p(n)
         out = [p["install"], p["bin"], p["etc"], p["run"], f"{p['run']}/steps", p["logs"]]
+        if n is self.admin:
+            out.append(p["chains"])
+        if self.c.service_manager == "systemd":
+            out.append(p["units"])
         if "storage" in n.roles:
             out += [f"{remote(n, d.path)}/3fs" for d in self.c.disks_of(n)]
         if "fuse" in n.roles:
@@ -122,55 +126,75 @@ class _Run:
         manifest = f"{p['install']}/{MANIFEST}"
         want = self.wanted(n)
         dirs = self.dirs(n)
-        have = await h.sha256([f.path for f in want])
+        # one round trip to read: checksums, missing directories (and missing parents), the manifest, aio-max-nr
+        q = " ".join(shlex.quote(d) for d in dirs)
         _, out, _ = await h.run(
-            "for d in "
-            + " ".join(shlex.quote(d) for d in dirs)
-            + '; do [ -d "$d" ] || echo "missing $d"; done; '
-            f"cat {shlex.quote(manifest)} 2>/dev/null; true"
+            "sha256sum " + " ".join(shlex.quote(f.path) for f in want) + " 2>/dev/null; "
+            f'for d in {q}; do while [ ! -d "$d" ]; do echo "missing $d"; d=$(dirname "$d"); done; done; '
+            f"sed 's/^/listed /' {shlex.quote(manifest)} 2>/dev/null; "
+            "echo \"aio $(cat /proc/sys/fs/aio-max-nr 2>/dev/null)\"; true"
         )
-        lines = out.splitlines()
-        missing = {ln[8:] for ln in lines if ln.startswith("missing ")}
-        listed = {ln for ln in lines if ln.startswith("/")}
-        created = [d for d in dirs if d in missing]
+        have, missing, listed, aio = {}, [], set(), 0
+        for line in out.splitlines():
+            if line.startswith("missing "):
+                missing.append(line[8:])
+            elif line.startswith("listed "):
+                listed.add(line[7:])
+            elif line.startswith("aio "):
+                aio = int(line[4:].strip() or 0)
+            else:
+                digest, _, path = line.partition("  ")
+                if path:
+                    have[path] = digest
+        missing = sorted(set(missing), key=lambda d: d.count("/"))
         for d in dirs:
             self.act(n.name, "files", f"directory {d}", d in missing)
-        if created and not self.dry:
-            await h.run("mkdir -p " + " ".join(shlex.quote(d) for d in created))
-        new_entries = [d for d in created if d not in listed]
+        uploads = []
         for f in want:
             change = have.get(f.path) != _digest(f.data)
             self.act(n.name, "files", f"{'upload' if change else 'same'} {f.path}", change)
             if change:
                 self.changed[n.name].add(f.path)
-                if not self.dry:
-                    await h.put(f.path, f.data, f.mode)
-            if f.path not in listed:
-                new_entries.append(f.path)
-        if new_entries and not self.dry:
-            body = "".join(f"{e}\n" for e in new_entries)
-            await h.run(
-                f"cat >> {shlex.quote(manifest)} && chmod 600 {shlex.quote(manifest)}", input=body.encode()
-            )
+                uploads.append((f.path, f.data, f.mode))
+        entries = [e for e in [*missing, *(f.path for f in want)] if e not in listed]
+        then = []
+        if entries:
+            body = "".join(f"{e}\n" for e in entries)
+            then.append(f"printf %s {shlex.quote(body)} >> {shlex.quote(manifest)} && chmod 600 {shlex.quote(manifest)}")
+        need_aio = "storage" in n.roles and aio < self.c.storage.aio_max_nr
         if "storage" in n.roles:
-            _, cur, _ = await h.run("cat /proc/sys/fs/aio-max-nr")
-            need = int(cur.strip() or 0) < self.c.storage.aio_max_nr
-            self.act(n.name, "files", f"sysctl fs.aio-max-nr={self.c.storage.aio_max_nr}", need)
-            if need and not self.dry:
-                await h.run(f"sysctl -w fs.aio-max-nr={self.c.storage.aio_max_nr}")
+            self.act(n.name, "files", f"sysctl fs.aio-max-nr={self.c.storage.aio_max_nr}", need_aio)
+        if need_aio:
+            then.append(f"sysctl -w fs.aio-max-nr={self.c.storage.aio_max_nr} >/dev/null")
+        if self.dry or not (missing or uploads or then):
+            return
+        if missing:
+            await h.run("mkdir -p " + " ".join(shlex.quote(d) for d in missing))
+        await h.put_many(uploads, then=" && ".join(then))
 
     # ---- steps and services ---------------------------------------------------------------------------
     async def step(self, name: str, key: str, command: str, *, host: Node | None = None) -> bool:
-        """Run ``command`` on the admin host unless the marker for ``name`` already holds ``key``."""
+        """Run ``command`` on the admin host unless the marker for ``name`` already holds ``key`` (one round
+        trip: the check, the command and the new marker together)."""
         n = host or self.admin
         h = self.hosts[n.name]
-        marker = f"{self.p(n)['run']}/steps/{name}"
-        _, out, _ = await h.run(f"cat {shlex.quote(marker)} 2>/dev/null; true")
-        todo = out.strip() != key
+        marker = shlex.quote(f"{self.p(n)['run']}/steps/{name}")
+        same = f'[ "$(cat {marker} 2>/dev/null)" = {shlex.quote(key)} ]'
+        if self.dry:
+            code, _, _ = await h.run(same, check=False)
+        else:
+            try:
+                _, out, _ = await h.run(
+                    f"if {same}; then echo done-before; else ( {command} ) && printf %s {shlex.quote(key)} > {marker} "
+                    f"&& chmod 600 {marker}; fi"
+                )
+            except HostFailed as e:
+                e.message = e.message.replace(": ", f": {name}: ", 1)
+                e.hint = "fix it, then run deploy again: it resumes at this step"
+                raise
+            code = 0 if out.strip().endswith("done-before") else 1
+        todo = code != 0
         self.act(n.name, name, name if todo else f"{name} (done before)", todo)
-        if todo and not self.dry:
-            await h.run(command)
-            await h.put(marker, key.encode(), 0o600)
         return todo
 
     def admin_cli(self, cmd: str, *, token: bool = False) -> str:
@@ -181,34 +205,39 @@ class _Run:
         return f"{base} {cmd}"
 
     async def service(self, role: str) -> None:
+        """Start the role's service on each of its hosts where it is not running; restart it where one of its
+        files changed in this run. One round trip per host."""
+
         async def one(n: Node) -> None:
             h = self.hosts[n.name]
             svc = SERVICES[role]
             p = self.p(n)
             mine = [f for f in self.changed[n.name] if svc.binary in f or f.endswith(f"/{svc.unit}.service")]
             mine += [f for f in self.changed[n.name] if f.endswith(("/fdb.cluster", "/token.txt"))]
-            restart = bool(mine)
             if self.c.service_manager == "systemd":
-                _, st, _ = await h.run(f"systemctl is-active {svc.unit} 2>/dev/null; true")
-                running = st.strip() == "active"
-                verb = "restart" if running and restart else ("start" if not running else None)
-                cmd = f"systemctl daemon-reload && systemctl enable {svc.unit} && systemctl {verb} {svc.unit}"
+                up = f"systemctl is-active --quiet {svc.unit}"
+                start = f"systemctl daemon-reload && systemctl enable --quiet {svc.unit} && systemctl start {svc.unit}"
+                stop = f"systemctl daemon-reload && systemctl stop {svc.unit}"
             else:
-                pid = f"{p['run']}/{svc.unit}.pid"
-                _, st, _ = await h.run(
-                    f'kill -0 "$(cat {shlex.quote(pid)} 2>/dev/null)" 2>/dev/null && echo up; true'
-                )
-                running = st.strip() == "up"
-                verb = "restart" if running and restart else ("start" if not running else None)
+                pid = shlex.quote(f"{p['run']}/{svc.unit}.pid")
+                up = f'kill -0 "$(cat {pid} 2>/dev/null)" 2>/dev/null'
+                # NOTE: only the service itself goes to the background, with every stream redirected: a
+                # backgrounded list would keep the SSH channel open for as long as the service runs.
                 start = (
-                    f"cd {shlex.quote(p['run'])} && setsid nohup {shlex.join(rendering.command(self.c, n, role))} "
-                    f">> {shlex.quote(p['logs'])}/{svc.unit}.stdout 2>&1 < /dev/null & echo $! > {shlex.quote(pid)}"
+                    f"cd {shlex.quote(p['run'])} && {{ setsid nohup {shlex.join(rendering.command(self.c, n, role))} "
+                    f">> {shlex.quote(p['logs'])}/{svc.unit}.stdout 2>&1 < /dev/null & echo $! > {pid}; }}"
                 )
-                stop = f'kill "$(cat {shlex.quote(pid)})" 2>/dev/null; sleep 0.2; '
-                cmd = (stop if verb == "restart" else "") + start
-            self.act(n.name, role, f"{verb} {svc.unit}" if verb else f"{svc.unit} running", verb is not None)
-            if verb and not self.dry:
-                await h.run(cmd)
+                stop = f'kill "$(cat {pid})" 2>/dev/null; while kill -0 "$(cat {pid})" 2>/dev/null; do sleep 0.05; done'
+            running_verb = "restart" if mine else "running"
+            if self.dry:
+                code, _, _ = await h.run(up, check=False)
+                verb = running_verb if code == 0 else "start"
+            else:
+                again = f"{stop}; {start}; echo restart" if mine else "echo running"
+                _, out, _ = await h.run(f"if {up}; then {again}; else {start}; echo start; fi")
+                verb = out.strip().splitlines()[-1] if out.strip() else "start"
+            changed = verb != "running"
+            self.act(n.name, role, f"{verb} {svc.unit}" if changed else f"{svc.unit} running", changed)
 
         await each(self.c.with_role(role), one)
 
@@ -262,7 +291,7 @@ async def _deploy(c: Cluster, b: Bundle, eps: list[Endpoint], dry: bool, note) -
             await r.step(
                 "clickhouse-tables",
                 _digest(rendering.monitor_sql(ch.db).encode()),
-                f"{env}clickhouse-client --host {shlex.quote(ch.host)} --port {ch.port} --user {shlex.quote(ch.user)} "
+                f"{env}{shlex.quote(ch.client)} --host {shlex.quote(ch.host)} --port {ch.port} --user {shlex.quote(ch.user)} "
                 f"-n < {shlex.quote(sql)}",
                 host=mons[0],
             )

@@ -363,7 +363,7 @@ def unit(c: Cluster, node: Node, role: str) -> bytes:
     service["Type"] = "simple"
     sections = {
         "Unit": {
-            "Description": f"{SERVICES[role].unit.removesuffix('_main')}_main Server",
+            "Description": f"{SERVICES[role].unit.removeprefix('hf3fs_')} Server",
             "Requires": "network-online.target",
             "After": "network-online.target",
         },

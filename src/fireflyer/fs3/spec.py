@@ -12,7 +12,7 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
-from msgspec import Meta, Struct
+from msgspec import Meta, Struct, field
 
 from ..errors import InputError
 from ..io import load_struct
@@ -50,12 +50,12 @@ class Disk(_Base):
     """Block device, e.g. /dev/nvme1n1 (checked by preflight; flyer never formats disks)."""
 
 
-class ServicePorts(_Base):
+class ServicePorts(_Base, frozen=True):
     rdma: Port
     tcp: Port
 
 
-class Ports(_Base):
+class Ports(_Base, frozen=True):
     """Listening ports. Storage differs from mgmtd by default, so the two can share a host."""
 
     mgmtd: ServicePorts = ServicePorts(rdma=8000, tcp=9000)
@@ -95,6 +95,8 @@ class ClickHouse(_Base):
     password_file: str | None = None
     """File on this machine holding the password (never in the YAML)."""
     db: str = "3fs"
+    client: str = "clickhouse-client"
+    """clickhouse-client on the monitor host (a name on its PATH, or a path)."""
 
 
 class Monitor(_Base):
@@ -150,9 +152,9 @@ class Cluster(_Base, dict=True):
     release: Release
     storage: Storage
     monitor: Monitor | None = None
-    fuse: Fuse = Fuse()
-    ports: Ports = Ports()
-    ssh: Ssh = Ssh()
+    fuse: Fuse = field(default_factory=Fuse)
+    ports: Ports = field(default_factory=Ports)
+    ssh: Ssh = field(default_factory=Ssh)
     service_manager: Literal["systemd", "pidfile"] = "systemd"
     """systemd (units in /usr/lib/systemd/system), or pidfile: flyer starts each service itself and keeps its
     pid under the 3FS directory (hosts without systemd, such as containers)."""

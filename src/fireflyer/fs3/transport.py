@@ -9,8 +9,10 @@ gevent. Files travel as bytes on a command's stdin (``cat > tmp; mv``), so hosts
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import shlex
+import tarfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +64,8 @@ class Host:
         err = (res.stderr or b"").decode("utf-8", "replace")
         code = res.exit_status if res.exit_status is not None else 255
         if check and code != 0:
-            last = (err.strip().splitlines() or [f"exit status {code}"])[-1]
+            # admin_cli prints its errors on stdout ("Encounter error: ..." and the message)
+            last = (err.strip().splitlines() or out.strip().splitlines() or [f"exit status {code}"])[-1]
             raise HostFailed(f"{self.ep.where}: {last}")
         return code, out, err
 
@@ -70,11 +73,30 @@ class Host:
         """Write ``data`` to ``path`` atomically (temporary file, then rename), with ``mode``."""
         d = os.path.dirname(path)
         tmp = f"{path}.flyer-tmp"
+        # NOTE: empty input never reaches the channel as EOF: an empty file is made without stdin.
+        fill = "cat >" if data else ": >"
         cmd = (
-            f"umask 077 && mkdir -p {shlex.quote(d)} && cat > {shlex.quote(tmp)} && "
+            f"umask 077 && mkdir -p {shlex.quote(d)} && {fill} {shlex.quote(tmp)} && "
             f"chmod {mode:o} {shlex.quote(tmp)} && mv -f {shlex.quote(tmp)} {shlex.quote(path)}"
         )
-        await self.run(cmd, input=data)
+        await self.run(cmd, input=data or None)
+
+    async def put_many(self, files: list[tuple[str, bytes, int]], *, then: str = "") -> None:
+        """Write several files in one round trip: a tar stream of temporary names, each renamed into place
+        (readers see the old file or the new one), then the shell command ``then``."""
+        if not files:
+            if then:
+                await self.run(then)
+            return
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for path, data, mode in files:
+                info = tarfile.TarInfo(path.lstrip("/") + ".flyer-tmp")
+                info.size, info.mode, info.mtime = len(data), mode, 0
+                tar.addfile(info, io.BytesIO(data))
+        moves = " && ".join(f"mv -f {shlex.quote(p + '.flyer-tmp')} {shlex.quote(p)}" for p, _, _ in files)
+        await self.run(f"tar -x -p --no-same-owner -f - -C / && {moves}" + (f" && {then}" if then else ""),
+                       input=buf.getvalue())
 
     async def sha256(self, paths: Iterable[str]) -> dict[str, str]:
         """sha256 of each path that exists (missing ones are left out)."""
