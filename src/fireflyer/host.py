@@ -390,7 +390,8 @@ FACTS: dict[str, Fact] = {
         Fact("init", "cat /proc/1/comm 2>/dev/null", lambda t: t.strip() or None),
         Fact(
             "fuse",
-            "[ -c /dev/fuse ] && echo dev; for f in $(ldconfig -p 2>/dev/null | awk '/libfuse3\\.so/{print $NF}'); "
+            "[ -c /dev/fuse ] && echo dev; "
+            "for f in $(ldconfig -p 2>/dev/null | awk '/libfuse3\\.so/{print $NF}'); "
             'do readlink -f "$f"; done; fusermount3 --version 2>&1; true',
             _fuse,
         ),

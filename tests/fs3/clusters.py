@@ -21,7 +21,10 @@ def write_cluster(
     """A cluster of one meta node (mgmtd, meta, monitor, fuse) and ``storage`` storage nodes."""
     (tmp / "fdb.cluster").write_text("test:test@127.0.0.1:4500\n")
     nodes = [{"name": "meta", "host": "10.0.0.1", "roles": ["mgmtd", "meta", "monitor", "fuse", "fdb"]}]
-    nodes += [{"name": f"storage{i}", "host": f"10.0.0.{i + 1}", "roles": ["storage"]} for i in range(1, storage + 1)]
+    nodes += [
+        {"name": f"storage{i}", "host": f"10.0.0.{i + 1}", "roles": ["storage"]}
+        for i in range(1, storage + 1)
+    ]
     for n in nodes:
         if roots and n["name"] in roots:
             n["root"] = roots[n["name"]]
@@ -30,7 +33,11 @@ def write_cluster(
         "release": {"bin_dir": bin_dir},
         "foundationdb": {"cluster_file": "fdb.cluster"},
         "monitor": {"clickhouse": {"host": "10.0.0.1"}},
-        "storage": {"disks": [{"path": f"/storage/data{i}"} for i in range(1, disks + 1)], "min_targets_per_disk": 2, "stripe_size": 4},
+        "storage": {
+            "disks": [{"path": f"/storage/data{i}"} for i in range(1, disks + 1)],
+            "min_targets_per_disk": 2,
+            "stripe_size": 4,
+        },
         "nodes": nodes,
     }
     if ssh:

@@ -54,11 +54,22 @@ def start(tmp: Path) -> Server:
     config = tmp / "sshd_config"
     config.write_text(
         "\n".join(
-            [f"Port {port}", *(f"ListenAddress {a}" for a in ADDRESSES), f"HostKey {tmp / 'host_ed25519'}",
-             f"AuthorizedKeysFile {tmp / 'authorized_keys'}", f"PidFile {tmp / 'sshd.pid'}",
-             "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PubkeyAuthentication yes",
-             "PermitRootLogin prohibit-password", "StrictModes no", "UsePAM no", "MaxStartups 50",
-             "MaxSessions 50", "LogLevel ERROR"]  # fmt: skip
+            [
+                f"Port {port}",
+                *(f"ListenAddress {a}" for a in ADDRESSES),
+                f"HostKey {tmp / 'host_ed25519'}",
+                f"AuthorizedKeysFile {tmp / 'authorized_keys'}",
+                f"PidFile {tmp / 'sshd.pid'}",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PubkeyAuthentication yes",
+                "PermitRootLogin prohibit-password",
+                "StrictModes no",
+                "UsePAM no",
+                "MaxStartups 50",
+                "MaxSessions 50",
+                "LogLevel ERROR",
+            ]  # fmt: skip
         )
         + "\n"
     )

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the stand-ins are scripts inside strings, kept readable as scripts)
 """Stand-ins for 3FS's executables in the deploy tests (3FS cannot be built here).
 
 They are NOT 3FS: each service stand-in registers itself and sleeps until stopped; the admin_cli stand-in
@@ -30,7 +31,7 @@ def admin_table(rows: list[list[str]]) -> str:
     return "\n".join(out) + "\n"
 
 
-SERVICE = r'''#!{python}
+SERVICE = r"""#!{python}
 # STAND-IN for a 3FS service (not 3FS): registers itself, then sleeps until stopped.
 import json, os, signal, sys, time
 state = {state!r}
@@ -54,9 +55,9 @@ def bye(*_):
 signal.signal(signal.SIGTERM, bye)
 while True:
     time.sleep(60)
-'''
+"""
 
-ADMIN_CLI = r'''#!{python}
+ADMIN_CLI = r"""#!{python}
 # STAND-IN for 3FS's admin_cli (not 3FS): keeps cluster state in a JSON file, prints real-format tables.
 import json, os, shlex, sys, time
 state_dir = {state!r}
@@ -146,12 +147,12 @@ for line in cmds:
     else:
         fail(f"unknown command {{c}}")
 json.dump(st, open(path, "w"))
-'''
+"""
 
-CLICKHOUSE = r'''#!/bin/sh
+CLICKHOUSE = r"""#!/bin/sh
 # STAND-IN for clickhouse-client (not ClickHouse): keeps the SQL it was given.
 cat > {state}/clickhouse.sql
-'''
+"""
 
 KINDS = {
     "mgmtd_main": "MGMTD",
@@ -166,8 +167,13 @@ def make(bin_dir: Path, state: Path) -> None:
     """Write the stand-ins into ``bin_dir``; their shared state lives in ``state``."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     state.mkdir(parents=True, exist_ok=True)
-    files = {name: SERVICE.format(python=sys.executable, state=str(state), kind=kind) for name, kind in KINDS.items()}
-    files["admin_cli"] = ADMIN_CLI.format(python=sys.executable, state=str(state), here=str(Path(__file__).parent))
+    files = {
+        name: SERVICE.format(python=sys.executable, state=str(state), kind=kind)
+        for name, kind in KINDS.items()
+    }
+    files["admin_cli"] = ADMIN_CLI.format(
+        python=sys.executable, state=str(state), here=str(Path(__file__).parent)
+    )
     files["clickhouse-client"] = CLICKHOUSE.format(state=str(state))
     for name, text in files.items():
         p = bin_dir / name

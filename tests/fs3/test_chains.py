@@ -8,7 +8,7 @@ import pytest
 from fireflyer.errors import InputError
 from fireflyer.fs3 import chains, place
 
-from .reference import chain_targets, chain_id, target_id
+from .reference import chain_id, chain_targets, target_id
 
 GUIDE_IDS = list(range(10001, 10006))
 
@@ -22,8 +22,21 @@ def test_id_formulas():
 
 def test_guide_example_files():
     # the guide's first chain holds the first, second and fourth nodes
-    blocks = np.array([[0, 1, 3], [0, 1, 2], [0, 2, 4], [1, 2, 3], [0, 3, 4],
-                       [1, 3, 4], [0, 1, 4], [0, 2, 3], [1, 2, 4], [2, 3, 4]], dtype=np.int32)
+    blocks = np.array(
+        [
+            [0, 1, 3],
+            [0, 1, 2],
+            [0, 2, 4],
+            [1, 2, 3],
+            [0, 3, 4],
+            [1, 3, 4],
+            [0, 1, 4],
+            [0, 2, 3],
+            [1, 2, 4],
+            [2, 3, 4],
+        ],
+        dtype=np.int32,
+    )
     built = chains.build(blocks, GUIDE_IDS, 16, target_prefix=1, chain_prefix=9)
     assert len(built) == 160 and sum(len(c.targets) for c in built) == 480
     first = built[0]
@@ -43,8 +56,10 @@ def test_guide_example_files():
         "create-target --node-id 10001 --disk-index 0 --target-id 101000100101 --chain-id 900100001 "
         "--use-new-chunk-engine"
     )
-    assert chains.render(built, new_chunk_engine=False)["create_target_cmd.txt"].splitlines()[0].endswith(
-        "--chain-id 900100001"
+    assert (
+        chains.render(built, new_chunk_engine=False)["create_target_cmd.txt"]
+        .splitlines()[0]
+        .endswith("--chain-id 900100001")
     )
     remove = files["remove_target_cmd.txt"].splitlines()
     assert remove[:2] == [

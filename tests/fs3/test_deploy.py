@@ -87,7 +87,9 @@ def test_deploy_resume_twice_status_teardown(server, cluster):
     failed = flyer(server, "fs3", "deploy", str(path))
     errors = [ln for ln in failed.stderr.splitlines() if ln.startswith("flyer: error:")]
     assert failed.returncode == 1 and len(errors) == 1
-    assert "meta (root@127.0.0.1" in errors[0] and "upload-chains failed" in errors[0] and "resumes" in errors[0]
+    assert (
+        "meta (root@127.0.0.1" in errors[0] and "upload-chains failed" in errors[0] and "resumes" in errors[0]
+    )
     (state / "fail-upload-chains").unlink()
 
     # the next run resumes at that step
@@ -98,7 +100,12 @@ def test_deploy_resume_twice_status_teardown(server, cluster):
     assert steps == ["upload-chains", "upload-chain-table", "set-config-fuse", "fuse"]
     skipped = [a["step"] for a in done["actions"] if a["what"].endswith("(done before)")]
     assert skipped == [
-        "clickhouse-tables", "init-cluster", "set-config-meta", "set-config-storage", "user-add", "create-targets",
+        "clickhouse-tables",
+        "init-cluster",
+        "set-config-meta",
+        "set-config-storage",
+        "user-add",
+        "create-targets",
     ]  # fmt: skip  (the guide's order)
     assert all(_running(roots).values()) and len(_running(roots)) == 6
     token = Path(roots["meta"], "opt/3fs/etc/token.txt")
@@ -140,7 +147,9 @@ def test_host_key_checks(server, cluster, tmp_path):
     empty.write_text("")
     res = flyer(server, "fs3", "deploy", str(path), "--dry-run", kh=empty)
     assert res.returncode == 1 and "host key unknown" in res.stderr and "--accept-new-host-keys" in res.stderr
-    res = run_flyer("fs3", "deploy", str(path), "--dry-run", "--known-hosts", str(empty), "--accept-new-host-keys")
+    res = run_flyer(
+        "fs3", "deploy", str(path), "--dry-run", "--known-hosts", str(empty), "--accept-new-host-keys"
+    )
     assert res.returncode == 0, res.stderr
     assert len(empty.read_text().splitlines()) == 3  # one line per host, recorded
     # a changed key is refused even with --accept-new-host-keys
@@ -149,7 +158,9 @@ def test_host_key_checks(server, cluster, tmp_path):
     wrong = tmp_path / "kh-wrong"
     pub = " ".join(Path(f"{other}.pub").read_text().split()[:2])
     wrong.write_text("".join(f"[{a}]:{server.port} {pub}\n" for a in sshd.ADDRESSES))
-    res = run_flyer("fs3", "deploy", str(path), "--dry-run", "--known-hosts", str(wrong), "--accept-new-host-keys")
+    res = run_flyer(
+        "fs3", "deploy", str(path), "--dry-run", "--known-hosts", str(wrong), "--accept-new-host-keys"
+    )
     assert res.returncode == 1 and "does not match" in res.stderr
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fireflyer._core import fs3 as core
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fireflyer import fs3
-from fireflyer._core import fs3 as core
 from fireflyer.errors import InputError
 
 from .reference import bounds, check_incidence, excess, pair_counts, targets_per_disk

@@ -1,12 +1,13 @@
-"""render: golden files, TOML keys that 3FS knows (checked against its default dumps), every validation error."""
+"""render: golden files, TOML keys that 3FS knows (checked against its default dumps), every validation
+error."""
 
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from conftest import FIXTURES, run_flyer
 
@@ -74,7 +75,12 @@ def test_monitor_sql_matches_3fs():
 @pytest.mark.skipif(not CONFIGS.is_dir(), reason="3FS's systemd units are not in ../shared/fixtures")
 def test_units_match_3fs(tmp_path):
     b = render(load(write_cluster(tmp_path)))
-    units = {os.path.basename(f.path): f.data.decode() for fl in b.files.values() for f in fl if f.path.endswith(".service")}
+    units = {
+        os.path.basename(f.path): f.data.decode()
+        for fl in b.files.values()
+        for f in fl
+        if f.path.endswith(".service")
+    }
     for name, text in units.items():
         ours = {ln for ln in text.splitlines() if ln}
         theirs = {ln for ln in (CONFIGS / name).read_text().splitlines() if ln}
@@ -110,13 +116,27 @@ def _edit(path: Path, fn) -> Path:
         (lambda d: d["nodes"].append(dict(d["nodes"][1])), "nodes[4].name", "used twice"),
         (lambda d: d["nodes"][2].update(host=d["nodes"][1]["host"]), "nodes[2].host", "is also node"),
         (lambda d: d["nodes"][2].update(storage_id=1), "storage_id", "also the mgmtd id"),
-        (lambda d: d.update(ports={"storage": {"rdma": 8000, "tcp": 9000}}) or d["nodes"][0]["roles"].append("storage"),
-         "ports.storage.rdma", "port 8000"),
+        (
+            lambda d: (
+                d.update(ports={"storage": {"rdma": 8000, "tcp": 9000}})
+                or d["nodes"][0]["roles"].append("storage")
+            ),
+            "ports.storage.rdma",
+            "port 8000",
+        ),
         (lambda d: d["storage"].update(stripe_size=1000), "storage.stripe_size", "exceeds"),
-        (lambda d: d["foundationdb"].update(cluster_file="missing.cluster"), "foundationdb.cluster_file", "not found"),
+        (
+            lambda d: d["foundationdb"].update(cluster_file="missing.cluster"),
+            "foundationdb.cluster_file",
+            "not found",
+        ),
         (lambda d: d.update(nodes=d["nodes"][:2]), "nodes", "at least two"),
         (lambda d: d["nodes"][0].update(roles=["monitor", "fuse"]), "nodes", "role mgmtd"),
-        (lambda d: d["nodes"][2].update(disks=[{"path": "/other"}, {"path": "/storage/data2"}]), "disks", "other paths"),
+        (
+            lambda d: d["nodes"][2].update(disks=[{"path": "/other"}, {"path": "/storage/data2"}]),
+            "disks",
+            "other paths",
+        ),
     ],
 )
 def test_validation_errors(tmp_path, change, field, message):

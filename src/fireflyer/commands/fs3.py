@@ -379,7 +379,8 @@ def deploy(
     """Deploy over SSH in the guide's order, on all hosts in parallel; idempotent and resumable.
 
     Files are compared by checksum and each admin_cli step is recorded on its host, so a second run changes
-    nothing and a failed run resumes where it stopped. The admin token is written with mode 0600, never printed.
+    nothing and a failed run resumes where it stopped. The admin token is written with mode 0600, never
+    printed.
 
     Examples:
       flyer fs3 deploy cluster.yaml --dry-run
@@ -458,7 +459,7 @@ def teardown(
     timeout: Timeout = 10.0,
     json: JsonOpt = False,
 ) -> None:
-    """Stop every service deploy started and remove everything it created (target data only with --purge-data).
+    """Stop every service deploy started and remove everything it created (target data: --purge-data).
 
     Examples:
       flyer fs3 teardown cluster.yaml --dry-run

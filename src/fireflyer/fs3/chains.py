@@ -203,7 +203,7 @@ def read(path: str | os.PathLike) -> Existing:
             raise InputError(
                 f"disk index {d} places its chains differently from disk index {disks[0]}",
                 file=str(path),
-                hint="add-nodes plans tables where every disk index shares one incidence, as plan chains writes",
+                hint="add-nodes plans tables whose disk indices share one incidence, as plan chains writes",
             )
     if disks != list(range(len(disks))):
         raise InputError("disk indices must run 0, 1, 2, ... without gaps", file=str(path))

@@ -1,4 +1,5 @@
-"""fs3 preflight judgements: host facts (``fireflyer.host``) -> pass, warn or fail, each with a one-line fix."""
+"""fs3 preflight judgements: host facts (``fireflyer.host``) -> pass, warn or fail, each with a one-line
+fix."""
 
 from __future__ import annotations
 
@@ -87,7 +88,8 @@ def judge(want: Want, f: dict) -> list[Check]:
             add(
                 "nics",
                 "fail",
-                f"no NIC named en*, eth*, bond* or xgbe* (have: {', '.join(n['name'] for n in nics) or 'none'})",
+                "no NIC named en*, eth*, bond* or xgbe* "
+                f"(have: {', '.join(n['name'] for n in nics) or 'none'})",
                 "rename the RDMA NIC (udev rule) to en*/eth*/bond*/xgbe*; 3FS takes ib* as IPoIB",
             )
         elif others:

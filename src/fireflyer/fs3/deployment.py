@@ -126,13 +126,13 @@ class _Run:
         manifest = f"{p['install']}/{MANIFEST}"
         want = self.wanted(n)
         dirs = self.dirs(n)
-        # one round trip to read: checksums, missing directories (and missing parents), the manifest, aio-max-nr
+        # one round trip to read: checksums, missing directories (and parents), the manifest, aio-max-nr
         q = " ".join(shlex.quote(d) for d in dirs)
         _, out, _ = await h.run(
             "sha256sum " + " ".join(shlex.quote(f.path) for f in want) + " 2>/dev/null; "
             f'for d in {q}; do while [ ! -d "$d" ]; do echo "missing $d"; d=$(dirname "$d"); done; done; '
             f"sed 's/^/listed /' {shlex.quote(manifest)} 2>/dev/null; "
-            "echo \"aio $(cat /proc/sys/fs/aio-max-nr 2>/dev/null)\"; true"
+            'echo "aio $(cat /proc/sys/fs/aio-max-nr 2>/dev/null)"; true'
         )
         have, missing, listed, aio = {}, [], set(), 0
         for line in out.splitlines():
@@ -160,7 +160,10 @@ class _Run:
         then = []
         if entries:
             body = "".join(f"{e}\n" for e in entries)
-            then.append(f"printf %s {shlex.quote(body)} >> {shlex.quote(manifest)} && chmod 600 {shlex.quote(manifest)}")
+            then.append(
+                f"printf %s {shlex.quote(body)} >> {shlex.quote(manifest)} && "
+                f"chmod 600 {shlex.quote(manifest)}"
+            )
         need_aio = "storage" in n.roles and aio < self.c.storage.aio_max_nr
         if "storage" in n.roles:
             self.act(n.name, "files", f"sysctl fs.aio-max-nr={self.c.storage.aio_max_nr}", need_aio)
@@ -185,7 +188,8 @@ class _Run:
         else:
             try:
                 _, out, _ = await h.run(
-                    f"if {same}; then echo done-before; else ( {command} ) && printf %s {shlex.quote(key)} > {marker} "
+                    f"if {same}; then echo done-before; else ( {command} ) && "
+                    f"printf %s {shlex.quote(key)} > {marker} "
                     f"&& chmod 600 {marker}; fi"
                 )
             except HostFailed as e:
@@ -196,6 +200,21 @@ class _Run:
         todo = code != 0
         self.act(n.name, name, name if todo else f"{name} (done before)", todo)
         return todo
+
+    async def set_config(self, kind: str, role: str, name: str) -> None:
+        """``set-config --type KIND`` with the role's rendered config, staged on the admin host (3FS keeps one
+        config per type, so the first node with the role provides it)."""
+        src = self.c.with_role(role)[0]
+        path = f"{rendering.paths(self.c, src)['etc']}/{name}"
+        data = next(f.data for f in self.b.files[src.name] if f.path == path)
+        staged = f"{self.p(self.admin)['run']}/{name}"
+        if not self.dry:
+            await _ensure(self.hosts[self.admin.name], staged, data)
+        await self.step(
+            f"set-config-{role}",
+            _digest(data),
+            self.admin_cli(shlex.quote(f"set-config --type {kind} --file {staged}")),
+        )
 
     def admin_cli(self, cmd: str, *, token: bool = False) -> str:
         p = self.p(self.admin)
@@ -216,7 +235,8 @@ class _Run:
             mine += [f for f in self.changed[n.name] if f.endswith(("/fdb.cluster", "/token.txt"))]
             if self.c.service_manager == "systemd":
                 up = f"systemctl is-active --quiet {svc.unit}"
-                start = f"systemctl daemon-reload && systemctl enable --quiet {svc.unit} && systemctl start {svc.unit}"
+                start = f"systemctl daemon-reload && systemctl enable --quiet {svc.unit} && "
+                start += f"systemctl start {svc.unit}"
                 stop = f"systemctl daemon-reload && systemctl stop {svc.unit}"
             else:
                 pid = shlex.quote(f"{p['run']}/{svc.unit}.pid")
@@ -224,10 +244,14 @@ class _Run:
                 # NOTE: only the service itself goes to the background, with every stream redirected: a
                 # backgrounded list would keep the SSH channel open for as long as the service runs.
                 start = (
-                    f"cd {shlex.quote(p['run'])} && {{ setsid nohup {shlex.join(rendering.command(self.c, n, role))} "
+                    f"cd {shlex.quote(p['run'])} && "
+                    f"{{ setsid nohup {shlex.join(rendering.command(self.c, n, role))} "
                     f">> {shlex.quote(p['logs'])}/{svc.unit}.stdout 2>&1 < /dev/null & echo $! > {pid}; }}"
                 )
-                stop = f'kill "$(cat {pid})" 2>/dev/null; while kill -0 "$(cat {pid})" 2>/dev/null; do sleep 0.05; done'
+                stop = (
+                    f'kill "$(cat {pid})" 2>/dev/null; '
+                    f'while kill -0 "$(cat {pid})" 2>/dev/null; do sleep 0.05; done'
+                )
             running_verb = "restart" if mine else "running"
             if self.dry:
                 code, _, _ = await h.run(up, check=False)
@@ -291,7 +315,8 @@ async def _deploy(c: Cluster, b: Bundle, eps: list[Endpoint], dry: bool, note) -
             await r.step(
                 "clickhouse-tables",
                 _digest(rendering.monitor_sql(ch.db).encode()),
-                f"{env}{shlex.quote(ch.client)} --host {shlex.quote(ch.host)} --port {ch.port} --user {shlex.quote(ch.user)} "
+                f"{env}{shlex.quote(ch.client)} --host {shlex.quote(ch.host)} --port {ch.port} "
+                f"--user {shlex.quote(ch.user)} "
                 f"-n < {shlex.quote(sql)}",
                 host=mons[0],
             )
@@ -305,31 +330,17 @@ async def _deploy(c: Cluster, b: Bundle, eps: list[Endpoint], dry: bool, note) -
             "1",
             r.admin_cli(
                 shlex.quote(
-                    f"init-cluster --mgmtd {pa['etc']}/mgmtd_main.toml {s.chain_table_id} {s.chunk_size} {s.stripe_size}"
+                    f"init-cluster --mgmtd {pa['etc']}/mgmtd_main.toml "
+                    f"{s.chain_table_id} {s.chunk_size} {s.stripe_size}"
                 )
             ),
         )
         await r.service("mgmtd")
         note("meta")
-        meta_cfg = f"{pa['etc']}/meta_main.toml"
-        await r.step(
-            "set-config-meta",
-            _digest(_file(b, r.admin, meta_cfg, c)),
-            r.admin_cli(shlex.quote(f"set-config --type META --file {meta_cfg}")),
-        )
+        await r.set_config("META", "meta", "meta_main.toml")
         await r.service("meta")
         note("storage")
-        st_node = c.with_role("storage")[0]
-        st_cfg = f"{rendering.paths(c, st_node)['etc']}/storage_main.toml"
-        st_data = _file(b, st_node, st_cfg, c)
-        staged = f"{pa['run']}/storage_main.toml"
-        if not dry:
-            await _ensure(hosts[r.admin.name], staged, st_data)
-        await r.step(
-            "set-config-storage",
-            _digest(st_data),
-            r.admin_cli(shlex.quote(f"set-config --type STORAGE --file {staged}")),
-        )
+        await r.set_config("STORAGE", "storage", "storage_main.toml")
         await r.service("storage")
         note("admin user, targets, chains")
         tok = shlex.quote(pa["token"])
@@ -356,7 +367,8 @@ async def _deploy(c: Cluster, b: Bundle, eps: list[Endpoint], dry: bool, note) -
             _chain_digest(b, "generated_chain_table.csv"),
             r.admin_cli(
                 shlex.quote(
-                    f"upload-chain-table --desc {c.cluster_id} {s.chain_table_id} {pa['chains']}/generated_chain_table.csv"
+                    f"upload-chain-table --desc {c.cluster_id} {s.chain_table_id} "
+                    f"{pa['chains']}/generated_chain_table.csv"
                 ),
                 token=True,
             ),
@@ -364,17 +376,7 @@ async def _deploy(c: Cluster, b: Bundle, eps: list[Endpoint], dry: bool, note) -
         fuse = c.with_role("fuse")
         if fuse:
             note("FUSE client")
-            fz = fuse[0]
-            fz_cfg = f"{rendering.paths(c, fz)['etc']}/hf3fs_fuse_main.toml"
-            fz_data = _file(b, fz, fz_cfg, c)
-            staged = f"{pa['run']}/hf3fs_fuse_main.toml"
-            if not dry:
-                await _ensure(hosts[r.admin.name], staged, fz_data)
-            await r.step(
-                "set-config-fuse",
-                _digest(fz_data),
-                r.admin_cli(shlex.quote(f"set-config --type FUSE --file {staged}")),
-            )
+            await r.set_config("FUSE", "fuse", "hf3fs_fuse_main.toml")
             await r.token_to_fuse()
             await r.service("fuse")
         return r.plan
@@ -386,13 +388,6 @@ async def _ensure(h: Host, path: str, data: bytes) -> None:
     """Write ``path`` only when its content differs (admin_cli reads staged copies of shared configs)."""
     if (await h.sha256([path])).get(path) != _digest(data):
         await h.put(path, data)
-
-
-def _file(b: Bundle, n: Node, path: str, c: Cluster) -> bytes:
-    for f in b.files[n.name]:
-        if f.path == path:
-            return f.data
-    raise InputError(f"internal: {path} was not rendered for {n.name}")
 
 
 def deploy(
@@ -433,7 +428,10 @@ async def _teardown(c: Cluster, eps: list[Endpoint], dry: bool, purge: bool) -> 
                     pid = shlex.quote(f"{p['run']}/{svc.unit}.pid")
                     _, st, _ = await h.run(f'kill -0 "$(cat {pid} 2>/dev/null)" 2>/dev/null && echo up; true')
                     up = st.strip() == "up"
-                    cmd = f'kill "$(cat {pid})"; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$(cat {pid})" 2>/dev/null || break; sleep 0.2; done'
+                    cmd = (
+                        f'kill "$(cat {pid})"; for i in 1 2 3 4 5 6 7 8 9 10; do '
+                        f'kill -0 "$(cat {pid})" 2>/dev/null || break; sleep 0.2; done'
+                    )
                 plan.actions.append(Action(n.name, "stop", f"stop {svc.unit}", up))
                 if up and not dry:
                     await h.run(cmd, check=False)
@@ -448,7 +446,7 @@ async def _teardown(c: Cluster, eps: list[Endpoint], dry: bool, purge: bool) -> 
             _, out, _ = await h.run(f"cat {shlex.quote(manifest)} 2>/dev/null; true")
             entries = [e for e in dict.fromkeys(out.splitlines()) if e.startswith("/")]
             data_dirs = {f"{remote(n, d.path)}/3fs" for d in c.disks_of(n)} if "storage" in n.roles else set()
-            # files first, then directories deepest first (only when empty, unless they hold 3FS data and purge)
+            # files first, then directories deepest first (3FS data directories: only with purge)
             script = []
             for e in sorted(entries, key=lambda e: -e.count("/")):
                 q = shlex.quote(e)
@@ -459,7 +457,8 @@ async def _teardown(c: Cluster, eps: list[Endpoint], dry: bool, purge: bool) -> 
                         script.append(f"rmdir {q} 2>/dev/null || echo kept {q}")
                 else:
                     script.append(
-                        f"if [ -d {q} ] && [ ! -L {q} ]; then rmdir {q} 2>/dev/null || rm -rf {q}; else rm -f {q}; fi"
+                        f"if [ -d {q} ] && [ ! -L {q} ]; then rmdir {q} 2>/dev/null || rm -rf {q}; "
+                        f"else rm -f {q}; fi"
                     )
             for e in entries:
                 plan.actions.append(Action(n.name, "remove", e, True))

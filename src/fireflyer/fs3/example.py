@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .placement import shape
+
 EXAMPLE = """\
 # A 3FS cluster for `flyer fs3` (plan, render, preflight, deploy, status, teardown).
 # The layout of 3FS's deployment guide: one meta node (mgmtd, meta, monitor, FUSE client, FoundationDB and
@@ -36,10 +38,10 @@ storage:
   # Mount points of the XFS file systems (mkfs.xfs, mounted with noatime) on every storage node.
   disks:
 {disks}
-  replication: 3
+  replication: {replication}
   min_targets_per_disk: 6    # r: the smallest value >= this with v*r divisible by 3 and 2r >= v-1
   chunk_size: 1048576
-  stripe_size: 16            # must not exceed the number of chains
+  stripe_size: {stripe}            # must not exceed the number of chains
   chain_table_id: 1
   target_prefix: 1
   chain_prefix: 9
@@ -81,4 +83,8 @@ def example_yaml(cluster_id: str = "stage", storage_nodes: int = 5, disks: int =
         f"  - name: storage{i}\n    host: 192.168.1.{i + 1}\n    roles: [storage]\n    ib_devices: [mlx5_0]"
         for i in range(1, storage_nodes + 1)
     )
-    return EXAMPLE.format(cluster_id=cluster_id, disks=disk_lines, storage_nodes=nodes)
+    k = min(3, max(2, storage_nodes))
+    stripe = min(16, shape(max(storage_nodes, k), k, 6).chains_per_disk * disks)
+    return EXAMPLE.format(
+        cluster_id=cluster_id, disks=disk_lines, storage_nodes=nodes, stripe=stripe, replication=k
+    )

@@ -104,7 +104,8 @@ def assess(nodes: str, targets: str, chains: str) -> Health:
     for row in t:
         if row["PublicState"] != "SERVING" or row["LocalState"] != "UPTODATE":
             h.failures.append(
-                f"target {row['TargetId']} (chain {row['ChainId']}, node {row['NodeId']}, disk {row['DiskIndex']}) "
+                f"target {row['TargetId']} (chain {row['ChainId']}, node {row['NodeId']}, "
+                f"disk {row['DiskIndex']}) "
                 f"is {row['PublicState']}/{row['LocalState']}"
             )
     for row in c:

@@ -72,7 +72,8 @@ def shape(
         if v * r % k == 0:
             return Shape(v, k, r, v * r // k, _partial_note(v, k, r))
     raise InputError(
-        f"no targets per disk in {min_targets_per_disk}..{MAX_TARGETS_PER_DISK} makes {v} x r a multiple of {k}",
+        f"no targets per disk in {min_targets_per_disk}..{MAX_TARGETS_PER_DISK} makes {v} x r "
+        f"a multiple of {k}",
         field="min_targets_per_disk",
     )
 

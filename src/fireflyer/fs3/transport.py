@@ -58,7 +58,8 @@ class Host:
     async def run(
         self, command: str, *, input: bytes | None = None, check: bool = True
     ) -> tuple[int, str, str]:
-        """Run a shell command; a non-zero exit (with ``check``) raises HostFailed with its last stderr line."""
+        """Run a shell command; a non-zero exit (with ``check``) raises HostFailed with its last error
+        line."""
         res = await self.conn.run(command, input=input, encoding=None, check=False)
         out = (res.stdout or b"").decode("utf-8", "replace")
         err = (res.stderr or b"").decode("utf-8", "replace")
@@ -95,8 +96,10 @@ class Host:
                 info.size, info.mode, info.mtime = len(data), mode, 0
                 tar.addfile(info, io.BytesIO(data))
         moves = " && ".join(f"mv -f {shlex.quote(p + '.flyer-tmp')} {shlex.quote(p)}" for p, _, _ in files)
-        await self.run(f"tar -x -p --no-same-owner -f - -C / && {moves}" + (f" && {then}" if then else ""),
-                       input=buf.getvalue())
+        await self.run(
+            f"tar -x -p --no-same-owner -f - -C / && {moves}" + (f" && {then}" if then else ""),
+            input=buf.getvalue(),
+        )
 
     async def sha256(self, paths: Iterable[str]) -> dict[str, str]:
         """sha256 of each path that exists (missing ones are left out)."""
@@ -133,7 +136,7 @@ async def connect(ep: Endpoint) -> Host:
     if trust_new and not ep.accept_new:
         raise HostFailed(
             f"{ep.where}: host key unknown (not in {kh_path})",
-            hint="check the host, then rerun with --accept-new-host-keys to trust it, or add it with ssh-keyscan",
+            hint="check the host, then rerun with --accept-new-host-keys to trust it (or ssh-keyscan it)",
         )
     opts = dict(
         host=ep.host,
@@ -185,8 +188,11 @@ async def each(hosts: list[T], fn: Callable[[T], Awaitable]) -> list:
         if not isinstance(r, FireflyerError):
             raise r
     if failed:
-        lines = [r.one_line() for r in failed]  # type: ignore[union-attr]
-        raise HostFailed(lines[0] if len(lines) == 1 else f"{len(lines)} hosts failed: " + "; ".join(lines))
+        if len(failed) == 1:
+            raise failed[0]
+        lines = [r.message for r in failed]  # type: ignore[union-attr]
+        hints = list(dict.fromkeys(r.hint for r in failed if r.hint))  # type: ignore[union-attr]
+        raise HostFailed(f"{len(lines)} hosts failed: " + "; ".join(lines), hint="; ".join(hints) or None)
     return results
 
 

@@ -20,8 +20,8 @@ def plan(o: Output, d: dict) -> None:
             )
             + " chains"
             + ("" if d["balanced"] else " (not reached)"),
-            "failure read load": f"a peer takes {pt['min']:.3g}..{pt['max']:.3g} targets' reads when a disk fails"
-            + (f" (spread {pt['spread']:.3g})" if pt["spread"] else ""),
+            "failure read load": f"a peer takes {pt['min']:.3g}..{pt['max']:.3g} targets' reads "
+            "when a disk fails" + (f" (spread {pt['spread']:.3g})" if pt["spread"] else ""),
             "search": f"{d['method']}, {d['steps']} steps, {d['seconds'] * 1000:.1f} ms",
             "first chain": f"{d['first_chain']['chain_id']}: "
             + ", ".join(map(str, d["first_chain"]["targets"])),
