@@ -13,6 +13,7 @@
 // `extend` plans new nodes into an existing placement with the swap search, counting moved memberships.
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <random>
@@ -263,15 +264,17 @@ class SwapSearch {
         for (int s = 0; s < samples; ++s) propose_random(rng, cands);
       }
       if (cands.empty()) continue;
-      const Move* m = &cands[uniform(rng, static_cast<int>(cands.size()))];
-      if ((rng() % 100) >= 3) {  // mostly the best candidate (ties at random), sometimes any: a random walk
-        int64_t lo = cands[0].delta;
-        for (const auto& c : cands) lo = std::min(lo, c.delta);
-        int seen = 0;
-        for (const auto& c : cands)
-          if (c.delta == lo && uniform(rng, ++seen) == 0) m = &c;
+      // the best candidate (ties at random); a worse one is taken with the annealing probability
+      const Move* m = &cands[0];
+      int seen = 0;
+      for (const auto& c : cands)
+        if (c.delta < m->delta) m = &c, seen = 1;
+        else if (c.delta == m->delta && uniform(rng, ++seen) == 0) m = &c;
+      if (m->delta > 0) {
+        if (old_b_ > 0 && bad_.empty()) continue;  // balanced: only moves that keep it so
+        const double temp = kTemp0 * (1.0 - static_cast<double>(since_best % kCycle) / kCycle) + 1e-3;
+        if (std::uniform_real_distribution<double>(0, 1)(rng) >= std::exp(-(m->delta / kWeight) / temp)) continue;
       }
-      if (old_b_ > 0 && bad_.empty() && m->delta > 0) continue;  // balanced: only improving moves
       apply(*m);
       const int64_t c = cost();
       if (c < best_cost_) best_cost_ = c, best_blk_ = blk_, since_best = 0;
@@ -287,6 +290,8 @@ class SwapSearch {
     int64_t delta;
   };
   static constexpr int64_t kWeight = 1 << 20;  // balance first, then moved memberships
+  static constexpr double kTemp0 = 1.5;         // annealing: temperature at the start of each cycle
+  static constexpr int64_t kCycle = 200000;     // steps without a new best before the temperature rises again
 
   int v_, k_, b_;
   Targets t_;
@@ -310,7 +315,11 @@ class SwapSearch {
     const int32_t* p = &origin_[static_cast<size_t>(j) * k_];
     return std::find(p, p + k_, x) != p + k_;
   }
-  int64_t f(int l) const { return std::max(0, l - t_.hi) + std::max(0, t_.lo - l); }
+  // search cost of a pair count: the square of its distance from [lo, hi] (big misses weigh more)
+  int64_t f(int l) const {
+    const int64_t d = std::max(0, l - t_.hi) + std::max(0, t_.lo - l);
+    return d * d;
+  }
   int64_t cost() const { return excess_ * kWeight + moved_; }
 
   int64_t key(int x, int y) const {
@@ -430,7 +439,7 @@ class SwapSearch {
     for (int x = 0; x < v_; ++x)
       for (int y = x + 1; y < v_; ++y) f.excess += f_(lam[x * v_ + y]);
   }
-  int64_t f_(int l) const { return f(l); }
+  int64_t f_(int l) const { return std::max(0, l - t_.hi) + std::max(0, t_.lo - l); }
 };
 
 // Every node i listed r times, in order, dealt into b chains column by column: distinct nodes per chain.

@@ -152,6 +152,7 @@ json.dump(st, open(path, "w"))
 CLICKHOUSE = r"""#!/bin/sh
 # STAND-IN for clickhouse-client (not ClickHouse): keeps the SQL it was given.
 cat > {state}/clickhouse.sql
+printf %s "$CLICKHOUSE_PASSWORD" > {state}/clickhouse.password
 """
 
 KINDS = {

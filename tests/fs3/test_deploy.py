@@ -48,6 +48,8 @@ def cluster(server, tmp_path):
     doc["storage"]["replication"] = 2
     doc["storage"]["aio_max_nr"] = 1  # no sysctl change on this shared machine
     doc["monitor"]["clickhouse"]["client"] = str(tmp_path / "bin" / "clickhouse-client")
+    (tmp_path / "ch.password").write_text("s3cret-ch\n")
+    doc["monitor"]["clickhouse"]["password_file"] = "ch.password"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path, roots, state
 
@@ -116,6 +118,10 @@ def test_deploy_resume_twice_status_teardown(server, cluster):
     assert admin["init"] == ["--mgmtd", f"{roots['meta']}/opt/3fs/etc/mgmtd_main.toml", "1", "1048576", "4"]
     assert len(admin["targets"]) == 2 * 2 * 2 and len(admin["chains"]) == 2 * 2  # nodes x disks x r
     assert "CREATE TABLE IF NOT EXISTS 3fs.counters" in (state / "clickhouse.sql").read_text()
+    assert (state / "clickhouse.password").read_text() == "s3cret-ch"  # from a 0600 file, not an argument
+    collector = Path(roots["meta"], "opt/3fs/etc/monitor_collector_main.toml")
+    assert os.stat(collector).st_mode & 0o777 == 0o600 and "s3cret-ch" in collector.read_text()
+    assert all("s3cret-ch" not in r.stdout + r.stderr for r in (dry, failed, resumed))
 
     again = flyer(server, "fs3", "deploy", str(path))
     assert again.returncode == 0, again.stderr

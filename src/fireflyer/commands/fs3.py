@@ -9,7 +9,7 @@ import typer
 
 from .. import fs3 as lib
 from ..errors import CheckFailed, InputError
-from ..io import atomic_write, check_outputs, read_bytes
+from ..io import atomic_write, read_bytes
 from ._options import JsonOpt, integer, number
 from ._output import Output
 from .views import fs3 as view
@@ -247,7 +247,6 @@ def plan_add_nodes(
         "written": [],
     }
     if out_dir is not None:
-        check_outputs([out_dir], [chains_csv]) if out_dir.resolve() == chains_csv.resolve().parent else None
         if out_dir.resolve() == chains_csv.resolve().parent:
             raise InputError(
                 "would replace the input chains file", file=str(out_dir), hint="write to another directory"
@@ -308,8 +307,10 @@ def preflight(
     timeout: Timeout = 10.0,
     json: JsonOpt = False,
 ) -> None:
-    """Check hosts before deploying: kernel, CPU, memory, disks, NICs, RDMA, aio-max-nr, FUSE, limits, init,
-    ports, clock. Each check passes, warns or fails with a one-line fix; exit 1 when any fails.
+    """Check hosts before deploying: each check passes, warns or fails with a one-line fix.
+
+    Kernel, CPU, memory, disks (XFS, noatime, free space), NIC names, RDMA devices, fs.aio-max-nr, FUSE,
+    limits, init system, ports, clock sync. Exit 1 when any check fails.
 
     Examples:
       flyer fs3 preflight --local
@@ -420,8 +421,9 @@ def status(
     timeout: Timeout = 10.0,
     json: JsonOpt = False,
 ) -> None:
-    """Health table from admin_cli list-nodes, list-targets and list-chains; exit 1 when any target is not
-    SERVING and UPTODATE, or any node or chain is down.
+    """Cluster health from admin_cli's list-nodes, list-targets and list-chains.
+
+    Exit 1 when any target is not SERVING and UPTODATE, or any node or chain is down.
 
     Examples:
       flyer fs3 status cluster.yaml

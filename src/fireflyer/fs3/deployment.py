@@ -310,8 +310,9 @@ async def _deploy(c: Cluster, b: Bundle, eps: list[Endpoint], dry: bool, note) -
             ch = c.monitor.clickhouse
             sql = f"{r.p(mons[0])['etc']}/3fs-monitor.sql"
             env = ""
-            if ch.password_file:
-                env = f"CLICKHOUSE_PASSWORD={shlex.quote(Path(ch.password_file).read_text().strip())} "
+            if ch.password_file:  # NOTE: read on the host, so the password is in no process's arguments
+                pw_file = shlex.quote(f"{r.p(mons[0])['etc']}/clickhouse.password")
+                env = f'CLICKHOUSE_PASSWORD="$(cat {pw_file})" '
             await r.step(
                 "clickhouse-tables",
                 _digest(rendering.monitor_sql(ch.db).encode()),

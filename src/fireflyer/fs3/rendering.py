@@ -523,6 +523,11 @@ def render(c: Cluster, *, check_local_files: bool = True) -> Bundle:
                 fl.append(File(f"{p['units']}/{SERVICES[role].unit}.service", unit(c, n, role)))
         if "monitor" in n.roles and c.monitor:
             fl.append(File(f"{p['etc']}/3fs-monitor.sql", monitor_sql(c.monitor.clickhouse.db).encode()))
+            if (
+                c.monitor.clickhouse.password_file
+            ):  # for clickhouse-client during deploy, never on a command line
+                pw = read_bytes(c.monitor.clickhouse.password_file, what="password file").strip() + b"\n"
+                fl.append(File(f"{p['etc']}/clickhouse.password", pw, 0o600))
         if n is admin:
             for name, text in chain_files.render(chains).items():
                 fl.append(File(f"{p['chains']}/{name}", text.encode()))
