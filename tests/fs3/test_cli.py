@@ -64,3 +64,15 @@ def test_bad_input_is_one_line(tmp_path):
         res = run_flyer(*args)
         assert res.returncode == 2, (args, res.stderr)
         assert needle in res.stderr and len(res.stderr.strip().splitlines()) == 1, (args, res.stderr)
+
+
+def test_missing_ssh_key_or_binaries(tmp_path):
+    from .clusters import write_cluster
+
+    path = write_cluster(tmp_path, ssh={"key": "no-such-key"})
+    res = run_flyer("fs3", "deploy", str(path), "--dry-run")
+    assert res.returncode == 2 and "ssh.key" in res.stderr and "not found" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    path = write_cluster(tmp_path, name="nobin.yaml", bin_dir="no-such-dir")
+    res = run_flyer("fs3", "deploy", str(path), "--dry-run")
+    assert res.returncode == 2 and "release.bin_dir" in res.stderr and "admin_cli" in res.stderr

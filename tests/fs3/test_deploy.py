@@ -197,3 +197,20 @@ def test_wrong_credentials_and_unreachable(server, cluster, tmp_path):
     res = run_flyer("fs3", "deploy", str(mute), "--dry-run", "--known-hosts", str(kh), "--timeout", "1")
     assert res.returncode == 1 and "unreachable" in res.stderr
     silent.close()
+
+
+def test_preflight_over_ssh(server, cluster):
+    path, roots, _ = cluster
+    res = flyer(server, "fs3", "preflight", str(path), "--json")
+    data = json.loads(res.stdout)
+    assert res.returncode == (1 if data["counts"]["fail"] else 0)
+    by_host: dict[str, set[str]] = {}
+    for c in data["checks"]:
+        by_host.setdefault(c["host"], set()).add(c["name"])
+    assert set(by_host) == {"meta", "storage1", "storage2"}
+    disk = f"disk {roots['storage1']}/storage/data1"
+    assert disk in by_host["storage1"] and "aio-max-nr" in by_host["storage1"]
+    assert "fuse" in by_host["meta"] and "port 8000" in by_host["meta"] and "fuse" not in by_host["storage2"]
+    # the test's disk directories are plain directories on the root file system: not mount points
+    check = next(c for c in data["checks"] if c["name"] == disk)
+    assert check["status"] == "fail" and "mount" in check["fix"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from ..errors import InputError
 from . import rendering
 from .rendering import SERVICES, START_ORDER, Bundle, File
-from .spec import Cluster, Node, remote
+from .spec import Cluster, Node, remote, source
 from .transport import DEFAULT_KNOWN_HOSTS, Endpoint, Host, HostFailed, close_all, each, open_all
 
 MANIFEST = ".flyer-manifest"
@@ -66,8 +66,11 @@ def endpoints(
     c: Cluster, *, known_hosts: str = DEFAULT_KNOWN_HOSTS, accept_new: bool = False, timeout: float = 10.0
 ) -> list[Endpoint]:
     out = []
-    for n in c.nodes:
+    for i, n in enumerate(c.nodes):
         s = c.ssh_for(n)
+        if s.key and not Path(s.key).is_file():
+            field = f"nodes[{i}].ssh.key" if n.ssh and n.ssh.key else "ssh.key"
+            raise InputError(f"SSH key {s.key} not found", file=source(c), field=field)
         out.append(
             Endpoint(n.name, n.host, s.port or 22, s.user or "root", s.key, known_hosts, accept_new, timeout)
         )
@@ -102,8 +105,6 @@ class _Run:
         bins = ["admin_cli", *(SERVICES[r].binary for r in START_ORDER if r in n.roles)]
         for b in bins:
             src = Path(self.c.release.bin_dir) / b
-            if not src.is_file():
-                raise InputError(f"{b} not found in {self.c.release.bin_dir}", field="release.bin_dir")
             fl.append(File(f"{p['bin']}/{b}", src.read_bytes(), 0o755))
         return fl
 
@@ -403,6 +404,15 @@ def deploy(
 ) -> Plan:
     """Bring every host to the rendered state (see the module docstring); ``dry_run`` only compares."""
     eps = endpoints(c, known_hosts=known_hosts, accept_new=accept_new_host_keys, timeout=timeout)
+    needed = {"admin_cli", *(SERVICES[r].binary for n in c.nodes for r in n.roles if r in SERVICES)}
+    missing = sorted(b for b in needed if not (Path(c.release.bin_dir) / b).is_file())
+    if missing:
+        raise InputError(
+            f"{', '.join(missing)} not found in {c.release.bin_dir}",
+            file=source(c),
+            field="release.bin_dir",
+            hint="point it at 3FS's build/bin",
+        )
     return asyncio.run(_deploy(c, bundle, eps, dry_run, note))
 
 

@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct, field
 
-from ..errors import InputError
 from ..io import load_struct
 
 Port = Annotated[int, Meta(ge=1, le=65535)]
@@ -232,7 +231,3 @@ def load(path: str | os.PathLike) -> Cluster:
 
 def source(c: Cluster) -> str | None:
     return getattr(c, "_source", None)
-
-
-def refuse(message: str, c: Cluster, field: str, hint: str | None = None) -> InputError:
-    return InputError(message, file=source(c), field=field, hint=hint)

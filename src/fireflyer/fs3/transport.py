@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import asyncssh
 
-from ..errors import FireflyerError, InputError
+from ..errors import FireflyerError
 
 T = TypeVar("T")
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
@@ -204,8 +204,3 @@ async def open_all(endpoints: list[Endpoint]) -> dict[str, Host]:
 def close_all(hosts: dict[str, Host]) -> None:
     for h in hosts.values():
         h.close()
-
-
-def check_key_file(ep: Endpoint) -> None:
-    if ep.key and not Path(ep.key).is_file():
-        raise InputError(f"SSH key {ep.key} not found", field=f"nodes.{ep.name}.ssh.key")
