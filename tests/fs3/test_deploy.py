@@ -214,3 +214,11 @@ def test_preflight_over_ssh(server, cluster):
     # the test's disk directories are plain directories on the root file system: not mount points
     check = next(c for c in data["checks"] if c["name"] == disk)
     assert check["status"] == "fail" and "mount" in check["fix"]
+
+
+def test_missing_disk_path_is_refused(server, cluster):
+    path, roots, _ = cluster
+    Path(roots["storage2"], "storage/data2").rmdir()
+    res = flyer(server, "fs3", "deploy", str(path), "--dry-run")
+    assert res.returncode == 1 and "storage2" in res.stderr and "storage/data2 does not exist" in res.stderr
+    assert not Path(roots["storage2"], "storage/data2").exists()

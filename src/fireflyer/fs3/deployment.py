@@ -148,6 +148,13 @@ class _Run:
                 if path:
                     have[path] = digest
         missing = sorted(set(missing), key=lambda d: d.count("/"))
+        if "storage" in n.roles:  # never create a disk's mount point: 3FS would fill the root file system
+            absent = [remote(n, d.path) for d in self.c.disks_of(n) if remote(n, d.path) in missing]
+            if absent:
+                raise HostFailed(
+                    f"{self.hosts[n.name].ep.where}: disk path {absent[0]} does not exist",
+                    hint="mount the SSD's XFS file system there (flyer fs3 preflight checks every disk)",
+                )
         for d in dirs:
             self.act(n.name, "files", f"directory {d}", d in missing)
         uploads = []
