@@ -3,6 +3,7 @@ addresses, each with its own root directory), stand-in 3FS executables (see stan
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -51,7 +52,11 @@ def cluster(server, tmp_path):
     (tmp_path / "ch.password").write_text("s3cret-ch\n")
     doc["monitor"]["clickhouse"]["password_file"] = "ch.password"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path, roots, state
+    yield path, roots, state
+    # a failed test may leave stand-ins running: stop every one that registered (they write their pid)
+    for reg in (state / "nodes").glob("*.json"):
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(json.loads(reg.read_text())["pid"], 15)
 
 
 def flyer(server, *args, kh=None):
