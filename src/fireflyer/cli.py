@@ -60,6 +60,11 @@ GROUPS = (
         "kernels",
         "Benchmark MLA decoding, FP8 GEMM and MoE dispatch/combine: correctness, rooflines, CI gates.",
     ),
+    Group(
+        "fs3",
+        "fs3",
+        "3FS clusters: balanced chain tables, rendered configs, preflight checks, SSH deploy, status.",
+    ),
 )
 
 

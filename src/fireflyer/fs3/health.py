@@ -1,0 +1,116 @@
+"""Cluster health from admin_cli's `list-nodes`, `list-targets` and `list-chains` output.
+
+admin_cli prints each table as rows of left-aligned columns, every column as wide as its longest cell plus
+two spaces, the last one unpadded; cells may hold spaces (heartbeat times), so columns are cut at the
+header's positions, never split on whitespace. A target is healthy only when SERVING and UPTODATE.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..errors import InputError
+
+NODE_OK = {"PRIMARY_MGMTD", "HEARTBEAT_CONNECTED"}
+NODE_WAIT = {"HEARTBEAT_CONNECTING"}
+
+
+def parse_table(text: str, first: str, *, what: str = "admin_cli output") -> list[dict[str, str]]:
+    """Rows of an admin_cli table whose header starts with ``first``; repeated column names (list-chains'
+    Target columns) become lists. Refuses admin_cli's error message and a missing header."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("Encounter error:"):
+            detail = " ".join(x.strip() for x in lines[i : i + 2])
+            raise InputError(f"admin_cli failed: {detail}", file=what)
+        if line.split()[:1] == [first]:
+            break
+    else:
+        raise InputError(
+            f"no table with a {first} column", file=what, hint="pass admin_cli's output unchanged"
+        )
+    header = lines[i]
+    cols = [(m.group(0), m.start()) for m in re.finditer(r"\S+", header)]
+    rows = []
+    for line in lines[i + 1 :]:
+        if not line.strip():
+            continue
+        row: dict = {}
+        for j, (name, start) in enumerate(cols):
+            end = cols[j + 1][1] if j + 1 < len(cols) else None
+            cell = line[start:end].strip()
+            if name in row:
+                if not isinstance(row[name], list):
+                    row[name] = [row[name]]
+                if cell:
+                    row[name].append(cell)
+            else:
+                row[name] = cell
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class Health:
+    nodes: list[dict]
+    targets: list[dict]
+    chains: list[dict]
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> dict:
+        def count(rows, key):
+            out: dict[str, int] = {}
+            for r in rows:
+                out[r[key]] = out.get(r[key], 0) + 1
+            return dict(sorted(out.items()))
+
+        return {
+            "ok": self.ok,
+            "nodes": {"total": len(self.nodes), "by_status": count(self.nodes, "Status")},
+            "targets": {
+                "total": len(self.targets),
+                "by_state": count(
+                    [{"s": f"{t['PublicState']}/{t['LocalState']}"} for t in self.targets], "s"
+                ),
+            },
+            "chains": {"total": len(self.chains), "by_status": count(self.chains, "Status")},
+            "failures": self.failures,
+            "warnings": self.warnings,
+            "node_rows": self.nodes,
+        }
+
+
+def assess(nodes: str, targets: str, chains: str) -> Health:
+    """Health of a cluster from the three listings (admin_cli's output, unchanged)."""
+    n = parse_table(nodes, "Id", what="list-nodes")
+    t = parse_table(targets, "TargetId", what="list-targets")
+    c = parse_table(chains, "ChainId", what="list-chains")
+    h = Health(n, t, c)
+    for row in n:
+        st = row.get("Status", "")
+        if st in NODE_WAIT:
+            h.warnings.append(f"node {row['Id']} ({row['Type']} on {row['Hostname']}) is {st}")
+        elif st not in NODE_OK:
+            h.failures.append(f"node {row['Id']} ({row['Type']} on {row['Hostname']}) is {st}")
+        cfg = row.get("ConfigVersion", "")
+        if cfg.endswith(("(DIRTY)", "(FAILED)")):
+            h.warnings.append(f"node {row['Id']} ({row['Type']}) config {cfg}")
+    for row in t:
+        if row["PublicState"] != "SERVING" or row["LocalState"] != "UPTODATE":
+            h.failures.append(
+                f"target {row['TargetId']} (chain {row['ChainId']}, node {row['NodeId']}, "
+                f"disk {row['DiskIndex']}) "
+                f"is {row['PublicState']}/{row['LocalState']}"
+            )
+    for row in c:
+        if row["Status"] != "SERVING":
+            h.failures.append(f"chain {row['ChainId']} is {row['Status']}")
+    if not t:
+        h.failures.append("no targets: create them (admin_cli create-target) and upload the chains")
+    return h

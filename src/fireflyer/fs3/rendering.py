@@ -1,0 +1,558 @@
+"""Every file a 3FS cluster needs, per host: TOML configs of each service, systemd units, the chain table
+files and the ordered admin_cli script, from a cluster description validated first.
+
+TOML is written with tomli-w from plain mappings (never by string formatting). Each file holds only the
+keys the guide edits: 3FS applies a file as an update over its built-in defaults, and refuses a key it
+does not know, so every key written here exists in 3FS's own default dump of that file.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import tomli_w
+
+from ..errors import InputError
+from ..io import atomic_write, read_bytes
+from . import chains as chain_files
+from . import placement
+from .spec import Cluster, Node, remote, source
+
+DEFAULT_LOG_DIR = "/var/log/3fs"
+
+
+@dataclass(frozen=True)
+class Service:
+    role: str
+    binary: str
+    unit: str
+    """systemd unit name (without .service)."""
+    logs: str
+    """Base name of its log files."""
+    handlers: tuple[str, ...] = ("normal", "err", "fatal")
+    app: bool = True
+    """Has a *_app.toml with a node id."""
+
+
+SERVICES = {
+    "monitor": Service(
+        "monitor", "monitor_collector_main", "monitor_collector_main", "monitor_collector_main", app=False
+    ),
+    "mgmtd": Service("mgmtd", "mgmtd_main", "mgmtd_main", "mgmtd_main"),
+    "meta": Service("meta", "meta_main", "meta_main", "hf3fs_meta_main", ("normal", "err", "fatal", "event")),
+    "storage": Service("storage", "storage_main", "storage_main", "storage_main"),
+    "fuse": Service("fuse", "hf3fs_fuse_main", "hf3fs_fuse_main", "hf3fs_fuse_main", app=False),
+}
+START_ORDER = ("monitor", "mgmtd", "meta", "storage", "fuse")
+BINARIES = ("admin_cli", *(SERVICES[r].binary for r in START_ORDER))
+
+
+@dataclass
+class File:
+    path: str
+    """Absolute path on the host (under the node's root)."""
+    data: bytes
+    mode: int = 0o644
+
+
+@dataclass
+class Bundle:
+    """What render produces: files per node name, the chain table, the admin_cli script."""
+
+    cluster: Cluster
+    files: dict[str, list[File]]
+    chains: list[chain_files.Chain]
+    layout: placement.Placement
+    script: str
+    admin_node: str
+    """The node admin_cli runs on during deploy (the first mgmtd node)."""
+    warnings: list[str] = field(default_factory=list)
+
+    def paths(self, node: Node) -> dict[str, str]:
+        return paths(self.cluster, node)
+
+
+def paths(c: Cluster, node: Node) -> dict[str, str]:
+    """Directories on ``node`` (root applied)."""
+    inst = remote(node, c.install_dir)
+    return {
+        "install": inst,
+        "bin": f"{inst}/bin",
+        "etc": f"{inst}/etc",
+        "chains": f"{inst}/etc/chains",
+        "run": f"{inst}/run",
+        "logs": remote(node, c.log_dir),
+        "units": remote(node, c.unit_dir),
+        "fdb": f"{inst}/etc/fdb.cluster",
+        "token": f"{inst}/etc/token.txt",
+        "admin_cfg": f"{inst}/etc/admin_cli.toml",
+    }
+
+
+# ---- validation -------------------------------------------------------------------------------------------
+
+
+def validate(c: Cluster, *, check_local_files: bool = True) -> placement.Placement:
+    """Refuse a description 3FS would fail on, one InputError naming the field; returns the chain layout."""
+    f = source(c)
+    names, hosts = {}, {}
+    for i, n in enumerate(c.nodes):
+        if n.name in names:
+            raise InputError(f"node name {n.name!r} is used twice", file=f, field=f"nodes[{i}].name")
+        names[n.name] = i
+        key = (n.host, n.root)
+        if key in hosts:
+            raise InputError(
+                f"host {n.host!r} is also node {c.nodes[hosts[key]].name!r}",
+                file=f,
+                field=f"nodes[{i}].host",
+                hint="put every role of one host on one node",
+            )
+        hosts[key] = i
+    seen: dict[int, tuple[str, str]] = {}
+    for (name, role), nid in c.node_ids().items():
+        if nid in seen:
+            raise InputError(
+                f"{role} node id {nid} of {name} is also the {seen[nid][1]} id of {seen[nid][0]}",
+                file=f,
+                field=f"nodes[{names[name]}].{role}_id",
+            )
+        seen[nid] = (name, role)
+    for role in ("mgmtd", "meta"):
+        if not c.with_role(role):
+            raise InputError(
+                f"no node has the role {role}", file=f, field="nodes", hint=f"add {role} to a node's roles"
+            )
+    if len(c.with_role("monitor")) > 1:
+        raise InputError("more than one node has the role monitor", file=f, field="nodes")
+    storage = c.with_role("storage")
+    if len(storage) < 2:
+        raise InputError(
+            f"{len(storage)} storage node(s); 3FS replicates across at least two",
+            file=f,
+            field="nodes",
+            hint="give the storage role to two or more nodes",
+        )
+    if len(storage) < c.storage.replication:
+        raise InputError(
+            f"{len(storage)} storage nodes cannot hold {c.storage.replication} replicas each",
+            file=f,
+            field="storage.replication",
+        )
+    disks = [[d.path for d in c.disks_of(n)] for n in storage]
+    for n, d in zip(storage[1:], disks[1:]):
+        if d != disks[0]:
+            raise InputError(
+                f"{n.name} mounts its disks at other paths than {storage[0].name}; "
+                "3FS gives all storage nodes "
+                "one storage_main.toml (set-config)",
+                file=f,
+                field=f"nodes[{names[n.name]}].disks",
+            )
+    for i, d in enumerate(disks[0]):
+        if d in disks[0][:i]:
+            raise InputError(f"disk path {d} is listed twice", file=f, field="storage.disks")
+    for n in c.nodes:
+        used: dict[int, str] = {}
+        for role in ("mgmtd", "meta", "storage"):
+            if role in n.roles:
+                p = getattr(c.ports, role)
+                for kind, port in (("rdma", p.rdma), ("tcp", p.tcp)):
+                    _port(used, port, f"{role} {kind}", c, n, names, f"ports.{role}.{kind}")
+        if "monitor" in n.roles:
+            _port(used, c.ports.monitor, "monitor", c, n, names, "ports.monitor")
+    s = c.storage
+    layout = placement.place(
+        len(storage), s.replication, s.min_targets_per_disk, targets_per_disk=s.targets_per_disk, seed=s.seed
+    )
+    total = layout.shape.chains_per_disk * len(disks[0])
+    if s.stripe_size > total:
+        raise InputError(
+            f"stripe size {s.stripe_size} exceeds the {total} chains of the table "
+            f"({layout.shape.chains_per_disk} per disk x {len(disks[0])} disks)",
+            file=f,
+            field="storage.stripe_size",
+        )
+    if check_local_files:
+        fdb = Path(c.foundationdb.cluster_file)
+        if not fdb.is_file():
+            raise InputError(
+                f"FoundationDB cluster file {fdb} not found",
+                file=f,
+                field="foundationdb.cluster_file",
+                hint="copy /etc/foundationdb/fdb.cluster from a FoundationDB host",
+            )
+        pw = c.monitor.clickhouse.password_file if c.monitor else None
+        if pw and not Path(pw).is_file():
+            raise InputError(f"{pw} not found", file=f, field="monitor.clickhouse.password_file")
+    return layout
+
+
+def _port(used, port, what, c, n, names, field):
+    if port in used:
+        raise InputError(
+            f"port {port} is both {used[port]} and {what} on {n.name}",
+            file=source(c),
+            field=field,
+            hint="give the services on one host different ports",
+        )
+    used[port] = what
+
+
+# ---- TOML -------------------------------------------------------------------------------------------------
+
+
+def _toml(doc: dict) -> bytes:
+    return tomli_w.dumps(doc).encode()
+
+
+def _logs(c: Cluster, node: Node, svc: Service) -> dict:
+    """Log handlers with the files moved, only when the log directory is not 3FS's default."""
+    logs = remote(node, c.log_dir)
+    if logs == DEFAULT_LOG_DIR:
+        return {}
+    suffix = {"normal": "", "err": "-err", "fatal": "-fatal", "event": "-event"}
+    return {
+        "log": {
+            "handlers": [{"name": h, "file_path": f"{logs}/{svc.logs}{suffix[h]}.log"} for h in svc.handlers]
+        }
+    }
+
+
+def _common(c: Cluster, node: Node, svc: Service) -> dict:
+    common: dict = _logs(c, node, svc)
+    mon = c.monitor_address()
+    if mon:
+        common["monitor"] = {
+            "reporters": [{"type": "monitor_collector", "monitor_collector": {"remote_ip": mon}}]
+        }
+    return common
+
+
+def _groups(c: Cluster, role: str, service: str) -> list[dict]:
+    p = getattr(c.ports, role)
+    return [
+        {"network_type": "RDMA", "services": [service], "listener": {"listen_port": p.rdma}},
+        {"network_type": "TCP", "services": ["Core"], "listener": {"listen_port": p.tcp}},
+    ]
+
+
+def _launcher(c: Cluster, node: Node, *, fdb: bool) -> dict:
+    doc: dict = {"cluster_id": c.cluster_id}
+    if fdb:
+        doc["fdb"] = {"clusterFile": paths(c, node)["fdb"]}
+    else:
+        doc["mgmtd_client"] = {"mgmtd_server_addresses": c.mgmtd_addresses()}
+    if node.ib_devices:
+        doc["ib_devices"] = {"device_filter": list(node.ib_devices)}
+    return doc
+
+
+def service_files(c: Cluster, node: Node, role: str, node_id: int | None) -> dict[str, bytes]:
+    """File name -> TOML of one service on one node."""
+    svc = SERVICES[role]
+    out: dict[str, bytes] = {}
+    if role == "monitor":
+        ch = c.monitor.clickhouse if c.monitor else None
+        doc: dict = {
+            "server": {
+                "base": {
+                    "groups": [
+                        {
+                            "network_type": "TCP",
+                            "services": ["MonitorCollector"],
+                            "listener": {"listen_port": c.ports.monitor},
+                        }
+                    ]
+                },
+            }
+        }
+        if ch is not None:
+            pw = (
+                read_bytes(ch.password_file, what="password file").decode().strip()
+                if ch.password_file
+                else ""
+            )
+            doc["server"]["monitor_collector"] = {
+                "reporter": {
+                    "type": "clickhouse",
+                    "clickhouse": {
+                        "db": ch.db,
+                        "host": ch.host,
+                        "passwd": pw,
+                        "port": str(ch.port),
+                        "user": ch.user,
+                    },
+                }
+            }
+        logs = _logs(c, node, svc)
+        if logs:
+            doc["common"] = logs
+        out[f"{svc.binary}.toml"] = _toml(doc)
+        return out
+    if role == "fuse":
+        launcher = _launcher(c, node, fdb=False)
+        launcher.update(mountpoint=remote(node, c.fuse.mountpoint), token_file=paths(c, node)["token"])
+        out["hf3fs_fuse_main_launcher.toml"] = _toml(launcher)
+        out["hf3fs_fuse_main.toml"] = _toml(
+            {"common": _common(c, node, svc), "mgmtd": {"mgmtd_server_addresses": c.mgmtd_addresses()}}
+        )
+        out["hf3fs_fuse_main_app.toml"] = b""
+        return out
+    out[f"{svc.binary}_launcher.toml"] = _toml(_launcher(c, node, fdb=role == "mgmtd"))
+    out[f"{svc.binary}_app.toml"] = _toml({"node_id": node_id})
+    server: dict = {}
+    if role == "mgmtd":
+        server["base"] = {"groups": _groups(c, "mgmtd", "Mgmtd")}
+    elif role == "meta":
+        server["base"] = {"groups": _groups(c, "meta", "MetaSerde")}
+        server["mgmtd_client"] = {"mgmtd_server_addresses": c.mgmtd_addresses()}
+        server["fdb"] = {"clusterFile": paths(c, node)["fdb"]}
+    elif role == "storage":
+        server["base"] = {"groups": _groups(c, "storage", "StorageSerde")}
+        server["mgmtd"] = {"mgmtd_server_addresses": c.mgmtd_addresses()}
+        server["targets"] = {"target_paths": [f"{remote(node, d.path)}/3fs" for d in c.disks_of(node)]}
+    out[f"{svc.binary}.toml"] = _toml({"common": _common(c, node, svc), "server": server})
+    return out
+
+
+def admin_cli_toml(c: Cluster, node: Node) -> bytes:
+    logs = remote(node, c.log_dir)
+    return _toml(
+        {
+            "cluster_id": c.cluster_id,
+            "log": f"DBG:normal; normal=file:path={logs}/cli.log,async=true,sync_level=ERR",
+            "fdb": {"clusterFile": paths(c, node)["fdb"]},
+            "mgmtd_client": {"mgmtd_server_addresses": c.mgmtd_addresses()},
+        }
+    )
+
+
+# ---- units, SQL, script ---------------------------------------------------------------------------------
+
+
+def command(c: Cluster, node: Node, role: str) -> list[str]:
+    """The service's command line, as its systemd unit runs it."""
+    p = paths(c, node)
+    svc = SERVICES[role]
+    exe = f"{p['bin']}/{svc.binary}"
+    if role == "monitor":
+        return [exe, "--cfg", f"{p['etc']}/{svc.binary}.toml"]
+    if role == "fuse":
+        return [exe, "--launcher_cfg", f"{p['etc']}/{svc.binary}_launcher.toml"]
+    return [
+        exe,
+        "--launcher_cfg",
+        f"{p['etc']}/{svc.binary}_launcher.toml",
+        "--app-cfg",
+        f"{p['etc']}/{svc.binary}_app.toml",
+    ]
+
+
+def unit(c: Cluster, node: Node, role: str) -> bytes:
+    """The systemd unit of a service, as 3FS ships it (limits included)."""
+    service = {}
+    if role != "monitor":
+        service["LimitNOFILE"] = "1000000"
+    if role == "storage":
+        service["LimitMEMLOCK"] = "infinity"
+        service["TimeoutStopSec"] = "5m"
+    service["ExecStart"] = shlex.join(command(c, node, role))
+    service["Type"] = "simple"
+    sections = {
+        "Unit": {
+            "Description": f"{SERVICES[role].unit.removeprefix('hf3fs_')} Server",
+            "Requires": "network-online.target",
+            "After": "network-online.target",
+        },
+        "Service": service,
+        "Install": {"WantedBy": "multi-user.target"},
+    }
+    return "\n".join(
+        f"[{name}]\n" + "".join(f"{k}={v}\n" for k, v in body.items()) for name, body in sections.items()
+    ).encode()
+
+
+MONITOR_COLUMNS = {
+    "counters": ["`val` Int64"],
+    "distributions": [
+        "`count` Float64",
+        "`mean` Float64",
+        "`min` Float64",
+        "`max` Float64",
+        "`p50` Float64",
+        "`p90` Float64",
+        "`p95` Float64",
+        "`p99` Float64",
+    ],
+}
+
+
+def monitor_sql(db: str = "3fs") -> str:
+    """The ClickHouse tables monitor_collector writes to (3FS's schema: counters and distributions)."""
+    lc = "LowCardinality(String) CODEC(ZSTD(1))"
+    out = [f"CREATE DATABASE IF NOT EXISTS {db};\n"]
+    for table, own in MONITOR_COLUMNS.items():
+        cols = [
+            "`TIMESTAMP` DateTime CODEC(DoubleDelta)",
+            f"`metricName` {lc}",
+            f"`host` {lc}",
+            f"`tag` {lc}",
+        ]
+        cols += [f"{c} CODEC(ZSTD(1))" for c in own]
+        cols += [f"`mount_name` {lc}", "`instance` String CODEC(ZSTD(1))", f"`io` {lc}", f"`uid` {lc}"]
+        if table == "distributions":
+            cols.append(f"`method` {lc}")
+        cols += ["`pod` String CODEC(ZSTD(1))", f"`thread` {lc}", f"`statusCode` {lc}"]
+        out.append(
+            f"CREATE TABLE IF NOT EXISTS {db}.{table} (\n  "
+            + ",\n  ".join(cols)
+            + "\n)\nENGINE = MergeTree\nPRIMARY KEY (metricName, host, pod, instance, TIMESTAMP)\n"
+            "PARTITION BY toDate(TIMESTAMP)\nORDER BY (metricName, host, pod, instance, TIMESTAMP)\n"
+            "TTL TIMESTAMP + toIntervalMonth(1)\nSETTINGS index_granularity = 8192;\n"
+        )
+    return "\n".join(out)
+
+
+def admin_steps(c: Cluster, admin: Node) -> list[tuple[str, str]]:
+    """(name, admin_cli command) in the guide's order, run on the admin node (token steps read it)."""
+    p = paths(c, admin)
+    s = c.storage
+    steps = [
+        (
+            "init-cluster",
+            f"init-cluster --mgmtd {p['etc']}/mgmtd_main.toml {s.chain_table_id} {s.chunk_size} "
+            f"{s.stripe_size}",
+        )
+    ]
+    steps.append(("set-config-meta", f"set-config --type META --file {p['etc']}/meta_main.toml"))
+    steps.append(("set-config-storage", f"set-config --type STORAGE --file {p['etc']}/storage_main.toml"))
+    steps.append(("user-add", "user-add --root --admin 0 root"))
+    steps.append(("create-targets", f"< {p['chains']}/create_target_cmd.txt"))
+    steps.append(("upload-chains", f"upload-chains {p['chains']}/generated_chains.csv"))
+    steps.append(
+        (
+            "upload-chain-table",
+            f"upload-chain-table --desc {c.cluster_id} {s.chain_table_id} "
+            f"{p['chains']}/generated_chain_table.csv",
+        )
+    )
+    if c.with_role("fuse"):
+        steps.append(("set-config-fuse", f"set-config --type FUSE --file {p['etc']}/hf3fs_fuse_main.toml"))
+    return steps
+
+
+def script(c: Cluster, admin: Node) -> str:
+    """A shell script of the whole initialisation in the guide's order, for reading or running by hand."""
+    p = paths(c, admin)
+    admin_cli = f"{p['bin']}/admin_cli -cfg {p['admin_cfg']}"
+    with_token = f'{admin_cli} --config.user_info.token "$(cat {p["token"]})"'
+    lines = [
+        "#!/bin/sh",
+        f"# 3FS cluster {c.cluster_id}: initialisation in the deployment guide's order "
+        "(generated by flyer fs3 render).",
+        f"# Run on {admin.name} ({admin.host}); start each service where the comments say, when they say.",
+        "set -eu",
+    ]
+    mons = c.with_role("monitor")
+    if c.monitor and c.monitor.create_tables and mons:
+        lines.append(
+            f"# 1. on {mons[0].name}: clickhouse-client -n < {paths(c, mons[0])['etc']}/3fs-monitor.sql"
+        )
+        lines.append(f"# 2. on {mons[0].name}: start monitor_collector_main")
+    for name, cmd in admin_steps(c, admin):
+        if name == "set-config-meta":
+            lines.append("# start mgmtd_main on: " + ", ".join(n.name for n in c.with_role("mgmtd")))
+        if name == "set-config-storage":
+            lines.append("# start meta_main on: " + ", ".join(n.name for n in c.with_role("meta")))
+        if name == "user-add":
+            lines.append("# start storage_main on: " + ", ".join(n.name for n in c.with_role("storage")))
+            lines.append(f"# the admin token is written to {p['token']} (mode 0600), never printed")
+            lines.append(
+                f"(umask 077; {admin_cli} {shlex.quote(cmd)} "
+                f"| sed -n 's/^Token *\\([^(]*\\)(.*/\\1/p' | head -n 1 > {p['token']})"
+            )
+            continue
+        if name == "create-targets":
+            lines.append(f"{with_token} {cmd}")
+            continue
+        lines.append(f"{with_token if name.startswith('upload') else admin_cli} {shlex.quote(cmd)}")
+    if c.with_role("fuse"):
+        lines.append(
+            "# copy the token file to, then start hf3fs_fuse_main on: "
+            + ", ".join(n.name for n in c.with_role("fuse"))
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ---- the bundle -------------------------------------------------------------------------------------------
+
+
+def render(c: Cluster, *, check_local_files: bool = True) -> Bundle:
+    """Validate, plan the chains and build every file of every node."""
+    layout = validate(c, check_local_files=check_local_files)
+    ids = c.node_ids()
+    storage = c.with_role("storage")
+    chains = chain_files.build(
+        layout.blocks,
+        [ids[(n.name, "storage")] for n in storage],
+        len(c.disks_of(storage[0])),
+        target_prefix=c.storage.target_prefix,
+        chain_prefix=c.storage.chain_prefix,
+    )
+    admin = c.with_role("mgmtd")[0]
+    files: dict[str, list[File]] = {}
+    for n in c.nodes:
+        p = paths(c, n)
+        fl = [File(p["admin_cfg"], admin_cli_toml(c, n))]
+        for role in START_ORDER:
+            if role not in n.roles:
+                continue
+            for name, data in service_files(c, n, role, ids.get((n.name, role))).items():
+                secret = (
+                    role == "monitor"
+                    and b"passwd" in data
+                    and c.monitor
+                    and c.monitor.clickhouse.password_file
+                )
+                fl.append(File(f"{p['etc']}/{name}", data, 0o600 if secret else 0o644))
+            if c.service_manager == "systemd":
+                fl.append(File(f"{p['units']}/{SERVICES[role].unit}.service", unit(c, n, role)))
+        if "monitor" in n.roles and c.monitor:
+            fl.append(File(f"{p['etc']}/3fs-monitor.sql", monitor_sql(c.monitor.clickhouse.db).encode()))
+            if (
+                c.monitor.clickhouse.password_file
+            ):  # for clickhouse-client during deploy, never on a command line
+                pw = read_bytes(c.monitor.clickhouse.password_file, what="password file").strip() + b"\n"
+                fl.append(File(f"{p['etc']}/clickhouse.password", pw, 0o600))
+        if n is admin:
+            for name, text in chain_files.render(chains).items():
+                fl.append(File(f"{p['chains']}/{name}", text.encode()))
+            fl.append(File(f"{p['etc']}/admin_cli_init.sh", script(c, n).encode(), 0o755))
+        files[n.name] = sorted(fl, key=lambda f: f.path)
+    warnings = [layout.shape.note] if layout.shape.note else []
+    if not layout.balanced:
+        warnings.append(
+            f"pair counts of the chain layout are not balanced ({layout.excess} units outside [lo, hi])"
+        )
+    return Bundle(c, files, chains, layout, script(c, admin), admin.name, warnings)
+
+
+def write(bundle: Bundle, out_dir: str | os.PathLike) -> list[str]:
+    """Write the bundle under ``out_dir``: one directory per node mirroring its paths."""
+    base = Path(out_dir)
+    written = []
+    for node, fl in bundle.files.items():
+        for f in fl:
+            dest = base / node / PurePosixPath(f.path).relative_to("/")
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise InputError(
+                    f"cannot create the directory: {e.strerror}", file=str(dest.parent)
+                ) from None
+            written.append(str(atomic_write(dest, f.data, mode=f.mode)))
+    return written

@@ -1,0 +1,233 @@
+"""The cluster description: one YAML file that `flyer fs3` plans, renders, checks and deploys from.
+
+Schemas are msgspec structs, so every error names its field path (``nodes[2].roles[0]: ...``). Paths on
+the cluster's hosts are absolute; a node's ``root`` puts all of them under another directory (staging,
+tests). Node ids follow the guide unless given: mgmtd 1, 2, ...; meta 100, 101, ...; storage 10001, ...
+in the order the nodes are listed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta, Struct, field
+
+from ..io import load_struct
+
+Port = Annotated[int, Meta(ge=1, le=65535)]
+PosInt = Annotated[int, Meta(gt=0)]
+Name = Annotated[str, Meta(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+ClusterId = Annotated[str, Meta(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
+AbsPath = Annotated[str, Meta(min_length=1, pattern=r"^/")]
+Role = Literal["mgmtd", "meta", "storage", "fuse", "monitor", "fdb"]
+ROLES = ("mgmtd", "meta", "storage", "fuse", "monitor", "fdb")
+
+
+class _Base(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    pass
+
+
+class Ssh(_Base):
+    """How flyer reaches a host: keys or the SSH agent, never passwords."""
+
+    user: str | None = None
+    """Login user (default: root)."""
+    port: Port | None = None
+    """SSH port (default: 22)."""
+    key: str | None = None
+    """Private key file on this machine (default: the SSH agent and ~/.ssh/id_*)."""
+
+
+class Disk(_Base):
+    """One SSD of a storage node: its mount point, and the block device formatted as XFS on it."""
+
+    path: AbsPath
+    """Mount point, e.g. /storage/data1 (targets live in its 3fs/ directory)."""
+    device: str | None = None
+    """Block device, e.g. /dev/nvme1n1 (checked by preflight; flyer never formats disks)."""
+
+
+class ServicePorts(_Base, frozen=True):
+    rdma: Port
+    tcp: Port
+
+
+class Ports(_Base, frozen=True):
+    """Listening ports. Storage differs from mgmtd by default, so the two can share a host."""
+
+    mgmtd: ServicePorts = ServicePorts(rdma=8000, tcp=9000)
+    meta: ServicePorts = ServicePorts(rdma=8001, tcp=9001)
+    storage: ServicePorts = ServicePorts(rdma=8002, tcp=9002)
+    monitor: Port = 10000
+
+
+class Storage(_Base):
+    """Chain layout and storage settings."""
+
+    disks: list[Disk]
+    """Disks of every storage node (a node may list its own)."""
+    replication: Annotated[int, Meta(ge=2, le=10)] = 3
+    min_targets_per_disk: Annotated[int, Meta(ge=1, le=99)] = 1
+    targets_per_disk: Annotated[int, Meta(ge=1, le=99)] | None = None
+    """Fixed targets per disk (default: the guide's rule from min_targets_per_disk)."""
+    chunk_size: PosInt = 1048576
+    stripe_size: PosInt = 16
+    chain_table_id: PosInt = 1
+    target_prefix: Annotated[int, Meta(ge=0, le=99)] = 1
+    chain_prefix: Annotated[int, Meta(ge=0, le=42)] = 9
+    aio_max_nr: PosInt = 67108864
+    """fs.aio-max-nr the storage hosts need."""
+    seed: Annotated[int, Meta(ge=0)] = 0
+    """Seed of the placement search (same seed, same chains)."""
+
+    def __post_init__(self) -> None:
+        if not self.disks:
+            raise ValueError("list at least one disk")
+
+
+class ClickHouse(_Base):
+    host: str
+    port: Port = 9000
+    user: str = "default"
+    password_file: str | None = None
+    """File on this machine holding the password (never in the YAML)."""
+    db: str = "3fs"
+    client: str = "clickhouse-client"
+    """clickhouse-client on the monitor host (a name on its PATH, or a path)."""
+
+
+class Monitor(_Base):
+    clickhouse: ClickHouse
+    create_tables: bool = True
+    """Run the monitoring SQL with clickhouse-client on the monitor host during deploy."""
+
+
+class FoundationDB(_Base):
+    cluster_file: str
+    """fdb.cluster on this machine; copied to every host."""
+
+
+class Fuse(_Base):
+    mountpoint: AbsPath = "/3fs/stage"
+
+
+class Release(_Base):
+    """Where the 3FS binaries come from: a directory on this machine holding them (build/bin)."""
+
+    bin_dir: str
+
+
+class Node(_Base):
+    name: Name
+    host: str
+    """Address flyer connects to over SSH."""
+    roles: list[Role]
+    address: str | None = None
+    """Address of the node's RDMA NIC that services use (default: host)."""
+    ssh: Ssh | None = None
+    ib_devices: list[str] = []
+    """RDMA devices the services may use (ib_devices.device_filter; empty: all)."""
+    disks: list[Disk] | None = None
+    """This node's disks, when they differ from storage.disks."""
+    root: AbsPath = "/"
+    """Directory every path on this host is put under (default /; tests and staging use another)."""
+    mgmtd_id: PosInt | None = None
+    meta_id: PosInt | None = None
+    storage_id: PosInt | None = None
+
+    def __post_init__(self) -> None:
+        if not self.roles:
+            raise ValueError("give the node at least one role")
+        if len(set(self.roles)) != len(self.roles):
+            raise ValueError("a role is listed twice")
+
+
+class Cluster(_Base, dict=True):
+    cluster_id: ClusterId
+    nodes: list[Node]
+    foundationdb: FoundationDB
+    release: Release
+    storage: Storage
+    monitor: Monitor | None = None
+    fuse: Fuse = field(default_factory=Fuse)
+    ports: Ports = field(default_factory=Ports)
+    ssh: Ssh = field(default_factory=Ssh)
+    service_manager: Literal["systemd", "pidfile"] = "systemd"
+    """systemd (units in /usr/lib/systemd/system), or pidfile: flyer starts each service itself and keeps its
+    pid under the 3FS directory (hosts without systemd, such as containers)."""
+    install_dir: AbsPath = "/opt/3fs"
+    log_dir: AbsPath = "/var/log/3fs"
+    unit_dir: AbsPath = "/usr/lib/systemd/system"
+    bench: dict[str, Any] | None = None
+    """Thresholds for `flyer fs3 bench all` (validated by flyer fs3 bench, not here)."""
+
+    def __post_init__(self) -> None:
+        if not self.nodes:
+            raise ValueError("list at least one node")
+
+    # ---- derived facts -------------------------------------------------------------------------------
+    def with_role(self, role: str) -> list[Node]:
+        return [n for n in self.nodes if role in n.roles]
+
+    def node_ids(self) -> dict[tuple[str, str], int]:
+        """(node name, role) -> 3FS node id, for mgmtd, meta and storage."""
+        out: dict[tuple[str, str], int] = {}
+        for role, attr, first in (
+            ("mgmtd", "mgmtd_id", 1),
+            ("meta", "meta_id", 100),
+            ("storage", "storage_id", 10001),
+        ):
+            nxt = first
+            for n in self.with_role(role):
+                given = getattr(n, attr)
+                out[(n.name, role)] = given if given is not None else nxt
+                nxt = out[(n.name, role)] + 1
+        return out
+
+    def disks_of(self, node: Node) -> list[Disk]:
+        return node.disks if node.disks is not None else self.storage.disks
+
+    def address(self, node: Node) -> str:
+        return node.address or node.host
+
+    def mgmtd_addresses(self) -> list[str]:
+        return [f"RDMA://{self.address(n)}:{self.ports.mgmtd.rdma}" for n in self.with_role("mgmtd")]
+
+    def monitor_address(self) -> str | None:
+        mons = self.with_role("monitor")
+        return f"{self.address(mons[0])}:{self.ports.monitor}" if mons else None
+
+    def ssh_for(self, node: Node) -> Ssh:
+        own = node.ssh or Ssh()
+        return Ssh(
+            user=own.user or self.ssh.user or "root",
+            port=own.port or self.ssh.port or 22,
+            key=own.key or self.ssh.key,
+        )
+
+
+def remote(node: Node, path: str) -> str:
+    """``path`` on ``node``, under its root."""
+    return str(PurePosixPath(node.root) / path.lstrip("/"))
+
+
+def load(path: str | os.PathLike) -> Cluster:
+    """Read and check a cluster description; local files it names are resolved next to it."""
+    c = load_struct(path, Cluster, what="cluster description")
+    base = Path(path).resolve().parent
+    resolve = lambda p: str((base / os.path.expanduser(p)).resolve()) if p else p  # noqa: E731
+    c.foundationdb.cluster_file = resolve(c.foundationdb.cluster_file)
+    c.release.bin_dir = resolve(c.release.bin_dir)
+    for s in [c.ssh, *(n.ssh for n in c.nodes if n.ssh)]:
+        if s.key:
+            s.key = resolve(s.key)
+    if c.monitor and c.monitor.clickhouse.password_file:
+        c.monitor.clickhouse.password_file = resolve(c.monitor.clickhouse.password_file)
+    c._source = str(path)  # type: ignore[attr-defined]
+    return c
+
+
+def source(c: Cluster) -> str | None:
+    return getattr(c, "_source", None)

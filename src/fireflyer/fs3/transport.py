@@ -1,0 +1,206 @@
+"""SSH to the cluster's hosts through asyncssh: host keys verified, keys or the agent, never passwords.
+
+asyncssh (not pyinfra) because flyer needs its own decisions at each step: refuse an unknown host key
+unless told to trust it on first use, tell a changed key from an unknown one, time out per host, report
+every failing host in one line, and run the hosts of one step concurrently in one event loop without
+gevent. Files travel as bytes on a command's stdin (``cat > tmp; mv``), so hosts need no SFTP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shlex
+import tarfile
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import asyncssh
+
+from ..errors import FireflyerError
+
+T = TypeVar("T")
+DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
+
+
+class HostFailed(FireflyerError):
+    """One or more hosts could not be reached or a command on them failed (exit 1, each host named)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    host: str
+    port: int = 22
+    user: str = "root"
+    key: str | None = None
+    known_hosts: str = DEFAULT_KNOWN_HOSTS
+    accept_new: bool = False
+    timeout: float = 10.0
+
+    @property
+    def where(self) -> str:
+        return f"{self.name} ({self.user}@{self.host}:{self.port})"
+
+
+class Host:
+    """One open SSH connection."""
+
+    def __init__(self, ep: Endpoint, conn: asyncssh.SSHClientConnection):
+        self.ep = ep
+        self.conn = conn
+
+    async def run(
+        self, command: str, *, input: bytes | None = None, check: bool = True
+    ) -> tuple[int, str, str]:
+        """Run a shell command; a non-zero exit (with ``check``) raises HostFailed with its last error
+        line."""
+        res = await self.conn.run(command, input=input, encoding=None, check=False)
+        out = (res.stdout or b"").decode("utf-8", "replace")
+        err = (res.stderr or b"").decode("utf-8", "replace")
+        code = res.exit_status if res.exit_status is not None else 255
+        if check and code != 0:
+            # admin_cli prints its errors on stdout ("Encounter error: ..." and the message)
+            last = (err.strip().splitlines() or out.strip().splitlines() or [f"exit status {code}"])[-1]
+            raise HostFailed(f"{self.ep.where}: {last}")
+        return code, out, err
+
+    async def put(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        """Write ``data`` to ``path`` atomically (temporary file, then rename), with ``mode``."""
+        d = os.path.dirname(path)
+        tmp = f"{path}.flyer-tmp"
+        # NOTE: empty input never reaches the channel as EOF: an empty file is made without stdin.
+        fill = "cat >" if data else ": >"
+        cmd = (
+            f"umask 077 && mkdir -p {shlex.quote(d)} && {fill} {shlex.quote(tmp)} && "
+            f"chmod {mode:o} {shlex.quote(tmp)} && mv -f {shlex.quote(tmp)} {shlex.quote(path)}"
+        )
+        await self.run(cmd, input=data or None)
+
+    async def put_many(self, files: list[tuple[str, bytes, int]], *, then: str = "") -> None:
+        """Write several files in one round trip: a tar stream of temporary names, each renamed into place
+        (readers see the old file or the new one), then the shell command ``then``."""
+        if not files:
+            if then:
+                await self.run(then)
+            return
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for path, data, mode in files:
+                info = tarfile.TarInfo(path.lstrip("/") + ".flyer-tmp")
+                info.size, info.mode, info.mtime = len(data), mode, 0
+                tar.addfile(info, io.BytesIO(data))
+        moves = " && ".join(f"mv -f {shlex.quote(p + '.flyer-tmp')} {shlex.quote(p)}" for p, _, _ in files)
+        await self.run(
+            f"tar -x -p --no-same-owner -f - -C / && {moves}" + (f" && {then}" if then else ""),
+            input=buf.getvalue(),
+        )
+
+    async def sha256(self, paths: Iterable[str]) -> dict[str, str]:
+        """sha256 of each path that exists (missing ones are left out)."""
+        paths = list(paths)
+        if not paths:
+            return {}
+        _, out, _ = await self.run(
+            "sha256sum " + " ".join(shlex.quote(p) for p in paths) + " 2>/dev/null; true"
+        )
+        got = {}
+        for line in out.splitlines():
+            digest, _, p = line.partition("  ")
+            if p:
+                got[p] = digest
+        return got
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _known_keys(path: str, host: str, port: int):
+    p = Path(os.path.expanduser(path))
+    if not p.is_file():
+        return None, p
+    known = asyncssh.read_known_hosts(str(p))
+    keys = known.match(host, "", port)[0]
+    return (keys or None), p
+
+
+async def connect(ep: Endpoint) -> Host:
+    """Open a connection; unknown or changed host keys, bad credentials and timeouts are one-line errors."""
+    keys, kh_path = _known_keys(ep.known_hosts, ep.host, ep.port)
+    trust_new = keys is None
+    if trust_new and not ep.accept_new:
+        raise HostFailed(
+            f"{ep.where}: host key unknown (not in {kh_path})",
+            hint="check the host, then rerun with --accept-new-host-keys to trust it (or ssh-keyscan it)",
+        )
+    opts = dict(
+        host=ep.host,
+        port=ep.port,
+        username=ep.user,
+        known_hosts=None if trust_new else str(kh_path),
+        client_keys=[ep.key] if ep.key else (),
+        agent_path=os.environ.get("SSH_AUTH_SOCK") or None,
+        preferred_auth="publickey",
+        password=None,
+        kbdint_auth=False,
+        connect_timeout=ep.timeout,
+        login_timeout=ep.timeout,
+        config=None,
+    )
+    if not ep.key:
+        opts.pop("client_keys")  # default: ~/.ssh/id_* and the agent
+    try:
+        conn = await asyncssh.connect(**opts)
+    except asyncssh.HostKeyNotVerifiable:
+        raise HostFailed(
+            f"{ep.where}: host key does not match the one in {kh_path} (changed, or a different host)",
+            hint="if the host was reinstalled, remove its old line with ssh-keygen -R and trust the new one",
+        ) from None
+    except asyncssh.PermissionDenied:
+        raise HostFailed(
+            f"{ep.where}: permission denied (publickey)",
+            hint="check the user and key in the cluster description, or load the key into ssh-agent",
+        ) from None
+    except (asyncio.TimeoutError, TimeoutError):
+        raise HostFailed(f"{ep.where}: unreachable: no answer within {ep.timeout:g} s") from None
+    except (OSError, asyncssh.Error) as e:
+        reason = getattr(e, "strerror", None) or getattr(e, "reason", None) or str(e) or type(e).__name__
+        raise HostFailed(f"{ep.where}: unreachable: {reason}") from None
+    if trust_new:
+        key = conn.get_server_host_key()
+        name = ep.host if ep.port == 22 else f"[{ep.host}]:{ep.port}"
+        kh_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(kh_path, "ab") as fh:
+            fh.write(f"{name} ".encode() + key.export_public_key("openssh").strip() + b"\n")
+    return Host(ep, conn)
+
+
+async def each(hosts: list[T], fn: Callable[[T], Awaitable]) -> list:
+    """``fn`` on every host concurrently; every failure is collected and raised as one HostFailed."""
+    results = await asyncio.gather(*(fn(h) for h in hosts), return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    for r in failed:
+        if not isinstance(r, FireflyerError):
+            raise r
+    if failed:
+        if len(failed) == 1:
+            raise failed[0]
+        lines = [r.message for r in failed]  # type: ignore[union-attr]
+        hints = list(dict.fromkeys(r.hint for r in failed if r.hint))  # type: ignore[union-attr]
+        raise HostFailed(f"{len(lines)} hosts failed: " + "; ".join(lines), hint="; ".join(hints) or None)
+    return results
+
+
+async def open_all(endpoints: list[Endpoint]) -> dict[str, Host]:
+    hosts = await each(endpoints, connect)
+    return {h.ep.name: h for h in hosts}
+
+
+def close_all(hosts: dict[str, Host]) -> None:
+    for h in hosts.values():
+        h.close()

@@ -1,0 +1,101 @@
+"""The placement search in the core against the pure-Python reference: invariants over many (v, k, r),
+balance on the guide's example and the issue's node counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fireflyer._core import fs3 as core
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fireflyer import fs3
+from fireflyer.errors import InputError
+
+from .reference import bounds, check_incidence, excess, pair_counts, targets_per_disk
+
+
+@st.composite
+def shapes(draw, ks=(2, 3)):
+    k = draw(st.sampled_from(ks))
+    v = draw(st.integers(k, 40))
+    min_r = draw(st.integers(1, 12))
+    return v, k, targets_per_disk(v, k, min_r)
+
+
+@settings(max_examples=80, deadline=None)
+@given(shapes(), st.integers(0, 3))
+def test_balanced_for_pairs_and_triples(shape, seed):
+    v, k, r = shape
+    p = core.place(v, k, r, seed=seed)
+    blocks = p.blocks.tolist()
+    check_incidence(blocks, v, k, r)
+    assert (p.lo, p.hi) == bounds(v, k, r)
+    assert p.excess == excess(blocks, v, k, r) == 0  # every pair count within [floor, ceil] of the mean
+
+
+@settings(max_examples=25, deadline=None)
+@given(shapes(ks=(4, 5)))
+def test_larger_chains_keep_the_invariants_and_report_their_excess(shape):
+    v, k, r = shape
+    p = core.place(v, k, r, max_steps=20000)
+    check_incidence(p.blocks.tolist(), v, k, r)
+    assert p.excess == excess(p.blocks.tolist(), v, k, r)
+
+
+def test_deterministic_for_a_seed():
+    a, b = core.place(16, 3, 9, seed=7), core.place(16, 3, 9, seed=7)
+    assert np.array_equal(a.blocks, b.blocks)
+
+
+def test_guide_example():
+    p = fs3.place(5, 3, 6)
+    assert p.shape.targets_per_disk == 6 and p.shape.chains_per_disk == 10
+    assert p.pair_counts == {3: 10} and p.balanced
+    assert p.peer_traffic() == (1.5, 1.5)  # the guide's model prints min/max peer traffic 1.5/1.5
+
+
+@pytest.mark.parametrize("v", [6, 8, 10, 16])
+def test_pair_counts_within_one(v):
+    p = fs3.place(v, 3)
+    counts = pair_counts(p.blocks.tolist(), v).values()
+    assert max(counts) - min(counts) <= 1 and p.balanced
+
+
+def test_steiner_triple_system_on_25_nodes():
+    p = fs3.place(25, 3, 12)
+    assert p.shape.targets_per_disk == 12 and p.shape.chains_per_disk == 100
+    assert set(pair_counts(p.blocks.tolist(), 25).values()) == {1}
+
+
+def test_shape_rule_and_its_limit():
+    assert fs3.shape(5, 3, 6).targets_per_disk == 6
+    big = fs3.shape(200, 3)
+    assert big.targets_per_disk == 99 and "198 of its 199" in big.note  # 102 would not fit target ids
+    with pytest.raises(InputError, match="at least 3 storage nodes"):
+        fs3.shape(2, 3)
+    with pytest.raises(InputError, match="multiple of the replication"):
+        fs3.shape(5, 3, targets_per_disk=4)
+
+
+def test_core_refuses_bad_shapes():
+    with pytest.raises(InputError, match="multiple of the replication"):
+        core.place(5, 3, 4)
+    with pytest.raises(InputError) as e:
+        core.place(2, 3, 3)
+    assert e.value.field == "nodes"
+
+
+@pytest.mark.parametrize("add", [1, 2, 5])
+def test_extend_moves_few_and_stays_balanced(add):
+    old = fs3.place(5, 3, 6)
+    p = fs3.extend(old.blocks, 5 + add)
+    v, r = 5 + add, p.shape.targets_per_disk
+    check_incidence(sorted(p.blocks.tolist()), v, 3, r)
+    assert p.balanced
+    # existing chains keep their numbers: count members that changed, the core's `moved`
+    changed = sum(len(set(a) - set(b)) for a, b in zip(old.blocks.tolist(), p.blocks.tolist()))
+    assert changed == p.moved
+    # each new node needs r memberships; the new chains hold at most (b' - b) of them
+    lower = add * max(0, r - (p.shape.chains_per_disk - 10)) // 3
+    assert lower <= p.moved <= 10 * 3
