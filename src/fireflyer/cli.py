@@ -55,6 +55,11 @@ GROUPS = (
         "Pipeline-parallel schedules (DualPipe, DualPipeV, 1F1B, ZB1P, ZB-V, ...): "
         "simulate, compare, sweep, measure, run.",
     ),
+    Group(
+        "trace",
+        "trace",
+        "Profiler traces: capture any job on every rank, compute/communication overlap, merge, diff.",
+    ),
 )
 
 
