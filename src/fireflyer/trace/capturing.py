@@ -155,14 +155,14 @@ class Session:
         activities = [ProfilerActivity.CPU]
         if torch.cuda.is_available():
             activities.append(ProfilerActivity.CUDA)
-        self._profiler = profile(
-            activities=activities,
-            schedule=schedule(wait=s.wait, warmup=s.warmup, active=s.active, repeat=s.repeat),
-            on_trace_ready=self._ready,
-            record_shapes=self.settings.record_shapes,
-            with_stack=self.settings.with_stack,
-        )
         with _quiet():
+            self._profiler = profile(
+                activities=activities,
+                schedule=schedule(wait=s.wait, warmup=s.warmup, active=s.active, repeat=s.repeat),
+                on_trace_ready=self._ready,
+                record_shapes=self.settings.record_shapes,
+                with_stack=self.settings.with_stack,
+            )
             self._profiler.start()
         if self.settings.host_metrics_hz > 0:
             self._sampler = Sampler(self.settings.host_metrics_hz)
@@ -174,6 +174,8 @@ class Session:
             return
         with _quiet():
             self._profiler.step()
+        if self._sampler is not None and self._tagged:
+            self._sampler.sample()  # NOTE: a sample at each recorded step: short steps fall between ticks
         self._tag()
         if self.cycle >= self.settings.schedule.repeat:
             self.stop()
