@@ -54,9 +54,23 @@ def test_capture_torchrun_gloo_job_then_analyze_and_merge(tmp_path):
     script.write_text(TRAIN)
     out = tmp_path / "traces"
     res = run_flyer(
-        "trace", "capture", "--active", "2", "--host-metrics", "--out", str(out), "--json", "--",
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        str(script), "7",
+        "trace",
+        "capture",
+        "--active",
+        "2",
+        "--host-metrics",
+        "--out",
+        str(out),
+        "--json",
+        "--",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        str(script),
+        "7",
         timeout=240,
     )
     assert res.returncode == 0, res.stderr
@@ -73,7 +87,10 @@ def test_capture_torchrun_gloo_job_then_analyze_and_merge(tmp_path):
         hi = max(e["ts"] + e["dur"] for e in doc["traceEvents"] if e.get("ph") == "X")
         counters = [e for e in doc["traceEvents"] if e.get("ph") == "C"]
         assert {e["name"] for e in counters} == {
-            "host CPU %", "host memory (MiB)", "host network (MB/s)", "host disk (MB/s)"
+            "host CPU %",
+            "host memory (MiB)",
+            "host network (MB/s)",
+            "host disk (MB/s)",
         }
         assert all(lo - 200_000 <= e["ts"] <= hi for e in counters)  # on the trace's clock, in its span
         assert all(e["args"]["rss"] > 10 for e in counters if e["name"] == "host memory (MiB)")
@@ -91,8 +108,22 @@ def test_capture_code_without_an_optimizer(tmp_path):
     script = tmp_path / "serve.py"
     script.write_text(SERVE)
     out = tmp_path / "traces"
-    res = run_flyer("trace", "capture", "--wait", "0", "--warmup", "1", "--active", "3", "-o", str(out), "--",
-                    sys.executable, str(script), timeout=120)
+    res = run_flyer(
+        "trace",
+        "capture",
+        "--wait",
+        "0",
+        "--warmup",
+        "1",
+        "--active",
+        "3",
+        "-o",
+        str(out),
+        "--",
+        sys.executable,
+        str(script),
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     assert "served" in res.stdout  # the job's output is not swallowed
     assert "rank0.json" in res.stdout and "job exit code 0" in res.stdout
@@ -101,8 +132,16 @@ def test_capture_code_without_an_optimizer(tmp_path):
 
 
 def test_exit_code_and_output_pass_through(tmp_path):
-    res = run_flyer("trace", "capture", "-o", str(tmp_path / "t"), "--", sys.executable, "-c",
-                    "import sys; print('hello from the job'); sys.exit(7)")
+    res = run_flyer(
+        "trace",
+        "capture",
+        "-o",
+        str(tmp_path / "t"),
+        "--",
+        sys.executable,
+        "-c",
+        "import sys; print('hello from the job'); sys.exit(7)",
+    )
     assert res.returncode == 7
     assert "hello from the job" in res.stdout and "no traces" in res.stderr
     res = run_flyer("trace", "capture", "-o", str(tmp_path / "t"), "--", sys.executable, "-c", "pass")

@@ -72,7 +72,9 @@ def test_comm_patterns_replace_the_defaults(tmp_path):
 
 def test_deepep_layout_kernels_compute(tmp_path):
     layout = "void deep_ep::layout::get_dispatch_layout<256, 32, 8>(long const*)"
-    r = one(tmp_path, [kernel(0, 10, name=layout), kernel(0, 10, name="void dpsk::ep::internode::combine<8>()")])
+    r = one(
+        tmp_path, [kernel(0, 10, name=layout), kernel(0, 10, name="void dpsk::ep::internode::combine<8>()")]
+    )
     assert (r.compute_us, r.comm_us, r.comm_kernels) == (10, 10, 1)
 
 
@@ -86,9 +88,33 @@ def test_cpu_only_trace_gives_cpu_breakdown_not_nan(tmp_path):
     ops = [
         {"ph": "X", "cat": "cpu_op", "name": "aten::mm", "pid": 1, "tid": 1, "ts": 0, "dur": 10},
         {"ph": "X", "cat": "cpu_op", "name": "aten::add", "pid": 1, "tid": 1, "ts": 2, "dur": 3},
-        {"ph": "X", "cat": "user_annotation", "name": "gloo:all_reduce", "pid": 1, "tid": 2, "ts": 5, "dur": 20},
-        {"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#4", "pid": 1, "tid": 1, "ts": 0, "dur": 30},
-        {"ph": "X", "cat": "user_annotation", "name": "model.forward", "pid": 1, "tid": 1, "ts": 0, "dur": 30},
+        {
+            "ph": "X",
+            "cat": "user_annotation",
+            "name": "gloo:all_reduce",
+            "pid": 1,
+            "tid": 2,
+            "ts": 5,
+            "dur": 20,
+        },
+        {
+            "ph": "X",
+            "cat": "user_annotation",
+            "name": "ProfilerStep#4",
+            "pid": 1,
+            "tid": 1,
+            "ts": 0,
+            "dur": 30,
+        },
+        {
+            "ph": "X",
+            "cat": "user_annotation",
+            "name": "model.forward",
+            "pid": 1,
+            "tid": 1,
+            "ts": 0,
+            "dur": 30,
+        },
     ]
     r = one(tmp_path, ops)
     assert r.device is None and r.kernels == 0 and "no device kernels" in r.note
@@ -107,7 +133,9 @@ span = st.tuples(st.integers(0, 200), st.integers(0, 60))
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(st.tuples(span, st.sampled_from(["gemm", NCCL, DEEPEP, "memcpy"]), st.integers(0, 3)), min_size=1)
+    st.lists(
+        st.tuples(span, st.sampled_from(["gemm", NCCL, DEEPEP, "memcpy"]), st.integers(0, 3)), min_size=1
+    )
 )
 def test_core_matches_the_reference_on_random_traces(tmp_path_factory, items):
     events = [

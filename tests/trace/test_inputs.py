@@ -21,25 +21,41 @@ GOOD = trace([kernel(0, 10), kernel(5, 10, name="ncclKernel_x", stream=9)], dist
 BAD = {
     "truncated": (json.dumps(GOOD)[:-30], "truncated: the file ends inside"),
     "not-json": ("this is not JSON\n", "not a trace: expected a JSON object with traceEvents"),
-    "not-a-trace": ('{"model": "deepseek-v3", "layers": 61}', "not a trace: a JSON object without traceEvents"),
+    "not-a-trace": (
+        '{"model": "deepseek-v3", "layers": 61}',
+        "not a trace: a JSON object without traceEvents",
+    ),
     "array-of-numbers": ("[1, 2, 3]", "traceEvents[0]: expected an event object"),
     "empty-events": ('{"traceEvents": []}', "traceEvents is empty"),
     "empty-file": ("  \n", "the file is empty"),
-    "no-ts": (json.dumps(trace([kernel(0, 1), {"ph": "X", "cat": "kernel", "pid": 0, "tid": 7, "dur": 3}])),
-              "traceEvents[1].ts: missing"),
-    "no-dur": (json.dumps(trace([{"ph": "X", "cat": "kernel", "pid": 0, "tid": 7, "ts": 3}])),
-               "traceEvents[0].dur: missing"),
+    "no-ts": (
+        json.dumps(trace([kernel(0, 1), {"ph": "X", "cat": "kernel", "pid": 0, "tid": 7, "dur": 3}])),
+        "traceEvents[1].ts: missing",
+    ),
+    "no-dur": (
+        json.dumps(trace([{"ph": "X", "cat": "kernel", "pid": 0, "tid": 7, "ts": 3}])),
+        "traceEvents[0].dur: missing",
+    ),
     "negative-dur": (json.dumps(trace([kernel(0, -1)])), "traceEvents[0].dur: must be >= 0"),
     "no-ph": ('{"traceEvents": [{"ts": 1, "pid": 0, "tid": 0}]}', "traceEvents[0].ph: missing"),
-    "ts-string": ('{"traceEvents": [{"ph": "X", "ts": "12", "dur": 1}]}', "traceEvents[0].ts: expected a number, got a string"),
+    "ts-string": (
+        '{"traceEvents": [{"ph": "X", "ts": "12", "dur": 1}]}',
+        "traceEvents[0].ts: expected a number, got a string",
+    ),
     "nan": ('{"traceEvents": [{"ph": "X", "ts": NaN, "dur": 1}]}', "traceEvents[0].ts: expected a number"),
     "huge-number": ('{"traceEvents": [{"ph": "X", "ts": 1e999, "dur": 1}]}', "not a finite number"),
     "trailing-data": (json.dumps(GOOD) + " {}", "data after the end of the JSON document"),
     "duplicate-key": ('{"traceEvents": [{"ph": "X", "ts": 1, "ts": 2, "dur": 1}]}', "duplicate key 'ts'"),
     "trailing-comma": ('{"traceEvents": [{"ph": "i", "ts": 1},]}', "expected an event object"),
     "bad-escape": ('{"traceEvents": [{"ph": "i", "ts": 1, "name": "a\\q"}]}', "invalid escape"),
-    "deep": ('{"traceEvents": [{"ph": "i", "ts": 1, "args": ' + "[" * 70 + "]" * 70 + "}]}", "nested deeper than 64"),
-    "metadata-only": ('{"traceEvents": [{"ph": "M", "name": "process_name", "pid": 1, "tid": 0}]}', "no timed events"),
+    "deep": (
+        '{"traceEvents": [{"ph": "i", "ts": 1, "args": ' + "[" * 70 + "]" * 70 + "}]}",
+        "nested deeper than 64",
+    ),
+    "metadata-only": (
+        '{"traceEvents": [{"ph": "M", "name": "process_name", "pid": 1, "tid": 0}]}',
+        "no timed events",
+    ),
 }
 
 

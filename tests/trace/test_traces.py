@@ -48,7 +48,9 @@ def test_synthetic_ranks_and_straggler(tmp_path):
     assert s.metrics["busy_us"].median == pytest.approx(sum(middle) / 2)
 
 
-@pytest.mark.skipif(not DEEPSEEK.exists(), reason="DeepSeek's profile-data trace is not in ../shared/fixtures")
+@pytest.mark.skipif(
+    not DEEPSEEK.exists(), reason="DeepSeek's profile-data trace is not in ../shared/fixtures"
+)
 def test_deepseek_training_trace_against_an_independent_computation():
     doc = load(DEEPSEEK)
     gpu0 = [e for e in doc["traceEvents"] if e.get("pid") == 0]
@@ -56,7 +58,11 @@ def test_deepseek_training_trace_against_an_independent_computation():
     a = analyze([DEEPSEEK], top=0)
     [r] = a.ranks
     assert (r.rank, r.device, r.steps) == (0, 0, 1)
-    assert (r.kernels, r.comm_kernels, r.memory_ops) == (ref["kernels"], ref["comm_kernels"], ref["memory_ops"])
+    assert (r.kernels, r.comm_kernels, r.memory_ops) == (
+        ref["kernels"],
+        ref["comm_kernels"],
+        ref["memory_ops"],
+    )
     for key in ("span_us", "busy_us", "compute_us", "comm_us", "memory_us", "overlap_us"):
         assert getattr(r, key) == ref[key], key
     # The published figures: DeepEP's 32 internode kernels (of 36 dpsk::ep:: kernels; 4 compute a layout)
@@ -100,7 +106,9 @@ def test_merge_aligns_both_timestamp_conventions(tmp_path):
 
 def test_merge_by_step_and_cli(tmp_path):
     synthetic.generate_ranks(tmp_path / "r", 2, steps=2)
-    data = run_json("trace", "merge", str(tmp_path / "r"), "--out", str(tmp_path / "m.json"), "--align", "step")
+    data = run_json(
+        "trace", "merge", str(tmp_path / "r"), "--out", str(tmp_path / "m.json"), "--align", "step"
+    )
     assert [r["rank"] for r in data["ranks"]] == [0, 1] and data["align"] == "step"
     res = run_flyer("trace", "merge", str(tmp_path / "r"), "--out", str(tmp_path / "r" / "rank0.json"))
     assert res.returncode == 2 and "would replace the input" in res.stderr
@@ -126,8 +134,19 @@ def test_analyze_cli_json_and_human(tmp_path):
     data = run_json("trace", "analyze", str(tmp_path), "--top", "2")
     assert set(data) == {"ranks", "summary", "comm_patterns"}
     r0 = data["ranks"][0]
-    for key in ("rank", "span_us", "busy_us", "compute_us", "comm_us", "overlap_us", "comm_hidden_pct",
-                "exposed_comm_us", "idle_pct", "streams", "top_kernels"):
+    for key in (
+        "rank",
+        "span_us",
+        "busy_us",
+        "compute_us",
+        "comm_us",
+        "overlap_us",
+        "comm_hidden_pct",
+        "exposed_comm_us",
+        "idle_pct",
+        "streams",
+        "top_kernels",
+    ):
         assert key in r0
     assert len(r0["top_kernels"]) == 2 and data["summary"]["straggler"]["rank"] == 1
     res = run_flyer("trace", "analyze", str(tmp_path))

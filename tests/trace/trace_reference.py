@@ -87,7 +87,9 @@ def trace(events: list[dict], **top) -> dict:
     return {"schemaVersion": 1, **top, "traceEvents": events}
 
 
-def kernel(ts: float, dur: float, *, name: str = "gemm", stream: int = 7, device: int = 0, cat: str = "kernel"):
+def kernel(
+    ts: float, dur: float, *, name: str = "gemm", stream: int = 7, device: int = 0, cat: str = "kernel"
+):
     return {"ph": "X", "cat": cat, "name": name, "pid": device, "tid": stream, "ts": ts, "dur": dur}
 
 

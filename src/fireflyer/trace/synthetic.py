@@ -220,34 +220,33 @@ def _template(rng: random.Random, slow: float) -> _Template:
     slots += [("step", 0), ("t", -40), ("d", period - 10), ("id", ids)]
     ids += 1
     for i, e in enumerate(ev):
-        if e.cat == "kernel" and e.stream != STREAM_GEMM:  # the CPU operator launching it, and the flow arrow
-            op = rng.choice(CPU_OPS)
-            host = e.start - 30 - rng.randint(0, 20)
-            parts += [
-                _event(
-                    f'"ph": "X", "cat": "cpu_op", "name": "{op}"',
-                    HOST,
-                    '"ts": %s, "dur": 12',
-                    args=CPU_OP_ARGS,
-                ),
-                _event(
-                    '"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel"',
-                    HOST,
-                    '"ts": %s, "dur": 6',
-                    args=('"External id": %s, "cbid": 211, "correlation": %s',),
-                ),
-                _event('"ph": "s", "id": %s', HOST, '"ts": %s, "cat": "ac2g", "name": "ac2g"'),
-                _event(
-                    f'"ph": "f", "id": %s, "pid": 0, "tid": {e.stream}',
-                    '"ts": %s, "cat": "ac2g", "name": "ac2g", "bp": "e"',
-                ),
-            ]
-            slots += [("t", host), ("id", ids), ("id", ids), ("id", ids), ("t", host + 3), ("id", ids)]
-            slots += [("id", ids + 1), ("id", ids + 1), ("t", host + 3), ("id", ids + 1), ("t", e.start)]
-            ids += 2
-        parts.append(_kernel_json(e, escape=(i % 5 == 0)))
-        slots += [("t", e.start), ("d", e.dur), ("id", ids), ("id", ids - 1)]
-        ids += 1
+        # The CPU operator and the runtime call that launched it, and Kineto's flow arrow between them.
+        op = rng.choice(CPU_OPS)
+        call = {"kernel": "cudaLaunchKernel", "gpu_memcpy": "cudaMemcpyAsync"}.get(e.cat, "cudaMemsetAsync")
+        host = e.start - 30 - rng.randint(0, 20)
+        parts += [
+            _event(
+                f'"ph": "X", "cat": "cpu_op", "name": "{op}"', HOST, '"ts": %s, "dur": 12', args=CPU_OP_ARGS
+            ),
+            _event(
+                f'"ph": "X", "cat": "cuda_runtime", "name": "{call}"',
+                HOST,
+                '"ts": %s, "dur": 6',
+                args=('"External id": %s, "cbid": 211, "correlation": %s',),
+            ),
+            _event('"ph": "s", "id": %s', HOST, '"ts": %s, "cat": "ac2g", "name": "ac2g"'),
+            _event(
+                f'"ph": "f", "id": %s, "pid": 0, "tid": {e.stream}',
+                '"ts": %s, "cat": "ac2g", "name": "ac2g", "bp": "e"',
+            ),
+            _kernel_json(e, escape=(i % 5 == 0)),
+        ]
+        ext, corr = ids, ids + 1
+        slots += [("t", host), ("id", ext), ("id", ext), ("id", ext)]  # operator
+        slots += [("t", host + 3), ("id", ext), ("id", corr)]  # runtime call
+        slots += [("id", corr), ("t", host + 3), ("id", corr), ("t", e.start)]  # flow
+        slots += [("t", e.start), ("d", e.dur), ("id", ext), ("id", corr)]  # the kernel, copy or set
+        ids += 2
     totals: dict[str, tuple[int, int]] = {}
     counts = {"kernels": 0, "comm_kernels": 0, "memory_ops": 0}
     for e in ev:

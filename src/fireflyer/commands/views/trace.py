@@ -10,7 +10,7 @@ from ...trace.comparison import Comparison
 from ...trace.merging import MergeResult
 from .._output import Output
 
-NAME_WIDTH = 64
+NAME_WIDTH = 52
 
 
 def _ms(us: float | None) -> float | None:
@@ -22,7 +22,22 @@ def _pct(v: float | None) -> str | None:
 
 
 def _name(name: str) -> str:
+    """A kernel name as a person reads it: no return type, no parameter list, at most NAME_WIDTH long
+    (JSON output keeps the full name)."""
+    name = name.removeprefix("void ")
+    if name.endswith(")"):
+        depth = 0
+        for i in range(len(name) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(name[i], 0)
+            if depth == 0:
+                name = name[:i] if i > 0 else name
+                break
+    name = name.replace(", ", ",")
     return name if len(name) <= NAME_WIDTH else name[: NAME_WIDTH - 1] + "…"
+
+
+def _label(metric: str) -> str:
+    return metric.removesuffix("_us").removesuffix("_pct").replace("_", " ")
 
 
 def _who(e: RankFigures) -> str:
@@ -144,7 +159,7 @@ def analyzed(o: Output, a: Analysis) -> None:
             ["figure", "min", "median", "max", "min rank", "max rank"],
             [
                 (
-                    name.removesuffix("_us").removesuffix("_pct").replace("_", " "),
+                    _label(name),
                     *(
                         (_pct(v) for v in (m.min, m.median, m.max))
                         if name.endswith("pct")
@@ -213,7 +228,7 @@ def diffed(o: Output, d: Comparison) -> None:
     unit = "per step" if d.per == "step" else "per rank"
     o.table(
         ["figure", "A ms", "B ms", "delta ms", "delta"],
-        [(t.metric, _ms(t.a), _ms(t.b), _ms(t.delta), _pct(t.delta_pct)) for t in d.totals],
+        [(_label(t.metric), _ms(t.a), _ms(t.b), _ms(t.delta), _pct(t.delta_pct)) for t in d.totals],
         title=f"totals {unit} (A: {d.a.ranks} rank(s), {d.a.steps} steps; B: {d.b.ranks}, {d.b.steps})",
     )
     what = "kernel" if d.what == "kernels" else "CPU op (self time)"
