@@ -349,6 +349,39 @@ void Scanner::literal(const char*& q, const char* word) const {
     if (at(q) != *w) syntax(q, "expected a value");
 }
 
+std::string_view Scanner::member_key(const char*& q) const {
+  if (at(q) != '"') syntax(q, "expected a key");
+  const std::string_view key = string(q, &scratch_[5]);
+  ws(q);
+  expect(q, ':', "expected ':' after a key");
+  ws(q);
+  return key;
+}
+
+bool Scanner::more(const char*& q, char close) const {
+  ws(q);
+  const char s = at(q);
+  ++q;
+  if (s == ',') {
+    ws(q);
+    return true;
+  }
+  if (s != close) syntax(q - 1, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+  return false;
+}
+
+template <class F>
+void Scanner::members(const char*& q, F&& value) const {
+  ++q;  // the '{'
+  ws(q);
+  if (at(q) == '}') {
+    ++q;
+    return;
+  }
+  do value(member_key(q));
+  while (more(q, '}'));
+}
+
 void Scanner::skip_value(const char*& q, int depth) const {
   if (depth > kMaxDepth) {
     FF_CHECK(false, "nested deeper than " << kMaxDepth << " levels (byte " << offset(q) << ")");
@@ -356,51 +389,19 @@ void Scanner::skip_value(const char*& q, int depth) const {
   const char c = at(q);
   switch (c) {
     case '"': q = string_end(q, nullptr); return;
-    case '{': {
-      ++q;
-      ws(q);
-      if (at(q) == '}') {
-        ++q;
-        return;
-      }
-      for (;;) {
-        if (at(q) != '"') syntax(q, "expected a key");
-        q = string_end(q, nullptr);
-        ws(q);
-        expect(q, ':', "expected ':' after a key");
-        ws(q);
-        skip_value(q, depth + 1);
-        ws(q);
-        const char s = at(q);
-        ++q;
-        if (s == ',') {
-          ws(q);
-          continue;
-        }
-        if (s == '}') return;
-        syntax(q - 1, "expected ',' or '}'");
-      }
-    }
-    case '[': {
+    case '{':
+      members(q, [&](std::string_view) { skip_value(q, depth + 1); });
+      return;
+    case '[':
       ++q;
       ws(q);
       if (at(q) == ']') {
         ++q;
         return;
       }
-      for (;;) {
-        skip_value(q, depth + 1);
-        ws(q);
-        const char s = at(q);
-        ++q;
-        if (s == ',') {
-          ws(q);
-          continue;
-        }
-        if (s == ']') return;
-        syntax(q - 1, "expected ',' or ']'");
-      }
-    }
+      do skip_value(q, depth + 1);
+      while (more(q, ']'));
+      return;
     case 't': literal(q, "true"); return;
     case 'f': literal(q, "false"); return;
     case 'n': literal(q, "null"); return;
@@ -413,20 +414,8 @@ void Scanner::event(const char*& q, Event& ev) {
   ev = Event{};
   ev.index = event_index_;
   if (at(q) != '{') FF_CHECK_FIELD(false, where(), "expected an event object");
-  ++q;
-  ws(q);
-  if (at(q) == '}') {
-    ++q;
-    ev.text = {start, static_cast<size_t>(q - start)};
-    return;
-  }
   bool has_cat = false, has_name = false;
-  for (;;) {
-    if (at(q) != '"') syntax(q, "expected a key");
-    const std::string_view key = string(q, &scratch_[5]);
-    ws(q);
-    expect(q, ':', "expected ':' after a key");
-    ws(q);
+  members(q, [&](std::string_view key) {
     const char c = at(q);
     auto once = [&](bool& seen) {
       FF_CHECK_FIELD(!seen, where(), "duplicate key '" << key << "'");
@@ -481,16 +470,7 @@ void Scanner::event(const char*& q, Event& ev) {
       default: known = false;
     }
     if (!known) skip_value(q, 3);
-    ws(q);
-    const char s = at(q);
-    ++q;
-    if (s == ',') {
-      ws(q);
-      continue;
-    }
-    if (s == '}') break;
-    syntax(q - 1, "expected ',' or '}'");
-  }
+  });
   ev.text = {start, static_cast<size_t>(q - start)};
 }
 
@@ -501,18 +481,7 @@ void Scanner::distributed_info(const char*& q) {
   }
   bool has_rank = false, has_world = false;
   int64_t rank = 0, world = 0;
-  ++q;
-  ws(q);
-  if (at(q) == '}') {
-    ++q;
-    return;
-  }
-  for (;;) {
-    if (at(q) != '"') syntax(q, "expected a key");
-    std::string_view key = string(q, &scratch_[5]);
-    ws(q);
-    expect(q, ':', "expected ':' after a key");
-    ws(q);
+  members(q, [&](std::string_view key) {
     const char c = at(q);
     if ((key == "rank" || key == "world_size") && (c == '-' || is_digit(c))) {
       int64_t v = 0;
@@ -526,26 +495,13 @@ void Scanner::distributed_info(const char*& q) {
     } else {
       skip_value(q, 2);
     }
-    ws(q);
-    const char s = at(q);
-    ++q;
-    if (s == ',') {
-      ws(q);
-      continue;
-    }
-    if (s == '}') break;
-    syntax(q - 1, "expected ',' or '}'");
-  }
+  });
   header_.has_rank = has_rank, header_.rank = rank;
   header_.has_world_size = has_world, header_.world_size = world;
 }
 
 void Scanner::top_member(const char*& q) {
-  if (at(q) != '"') syntax(q, "expected a key");
-  const std::string_view key = string(q, &scratch_[5]);
-  ws(q);
-  expect(q, ':', "expected ':' after a key");
-  ws(q);
+  const std::string_view key = member_key(q);
   if (key == "traceEvents") {
     FF_CHECK(!saw_events_, "duplicate key 'traceEvents'");
     if (at(q) != '[') FF_CHECK_FIELD(false, "traceEvents", "expected an array of events");

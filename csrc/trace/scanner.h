@@ -79,6 +79,11 @@ class Scanner {
   const char* number_end(const char* q) const;
   void number(const char*& q, int64_t* int_part, double* frac, const char* field) const;
   void skip_value(const char*& q, int depth) const;
+  // Object members: the key (decoded) with q moved to its value, and what follows a value.
+  std::string_view member_key(const char*& q) const;
+  bool more(const char*& q, char close) const;  // true at ',', false at `close`
+  template <class F>
+  void members(const char*& q, F&& value) const;  // value(key) reads the value at q
   void literal(const char*& q, const char* word) const;
 
   void top_member(const char*& q);
@@ -99,7 +104,7 @@ class Scanner {
   int64_t event_index_ = 0;
   bool in_event_ = false;
   std::string context_;
-  std::string scratch_[6];
+  mutable std::string scratch_[6];
 };
 
 }  // namespace ff::trace

@@ -93,21 +93,21 @@ class RankFigures(msgspec.Struct, kw_only=True):
     rank: int | None  # distributedInfo.rank, else None
     file: str
     device: int | str | None  # the device (Kineto's pid of GPU rows); None without device kernels
-    kernels: int
-    comm_kernels: int
-    memory_ops: int
-    span_us: float
-    busy_us: float
-    compute_us: float
-    comm_us: float
-    memory_us: float
-    overlap_us: float
-    comm_hidden_pct: float | None  # overlap / comm; None without communication
-    exposed_comm_us: float
-    idle_pct: float | None  # (span - busy) / span; None for an empty span
     steps: int  # ProfilerStep#N annotations in the file
-    streams: list[Stream]
-    top_kernels: list[Kernel]
+    kernels: int = 0
+    comm_kernels: int = 0
+    memory_ops: int = 0
+    span_us: float = 0.0
+    busy_us: float = 0.0
+    compute_us: float = 0.0
+    comm_us: float = 0.0
+    memory_us: float = 0.0
+    overlap_us: float = 0.0
+    comm_hidden_pct: float | None = None  # overlap / comm; None without communication
+    exposed_comm_us: float = 0.0
+    idle_pct: float | None = None  # (span - busy) / span; None for an empty span
+    streams: list[Stream] = []
+    top_kernels: list[Kernel] = []
     cpu: CpuBreakdown | None = None
     note: str | None = None
 
@@ -317,30 +317,8 @@ def rank_figures(f: _core.TraceFigures, rank: int | None) -> list[RankFigures]:
             )
         )
     if not out:
-        out.append(
-            RankFigures(
-                rank=rank,
-                file=f.file,
-                device=None,
-                kernels=0,
-                comm_kernels=0,
-                memory_ops=0,
-                span_us=0.0,
-                busy_us=0.0,
-                compute_us=0.0,
-                comm_us=0.0,
-                memory_us=0.0,
-                overlap_us=0.0,
-                comm_hidden_pct=None,
-                exposed_comm_us=0.0,
-                idle_pct=None,
-                steps=f.steps,
-                streams=[],
-                top_kernels=[],
-                cpu=cpu,
-                note="no device kernels: a CPU-only trace; see the CPU-side breakdown",
-            )
-        )
+        note = "no device kernels: a CPU-only trace; see the CPU-side breakdown"
+        out.append(RankFigures(rank=rank, file=f.file, device=None, steps=f.steps, cpu=cpu, note=note))
     return out
 
 
