@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from ._core import trace as _core
 from .errors import InputError
 from .io import atomic_write, atomic_writer
 
@@ -163,9 +164,8 @@ def write_stream(
 
 def append(path: str | os.PathLike, events: Iterable[TraceEvent]) -> int:
     """Add ``events`` at the end of the ``traceEvents`` of an existing (uncompressed) trace file, in place
-    and atomically; the rest of the file is copied as it is. Returns the number of events added."""
-    from ._core import trace as _core  # the streaming reader finds where traceEvents ends
-
+    and atomically; the rest of the file is copied as it is (the core's streaming reader checks the file
+    and finds where traceEvents ends). Returns the number of events added."""
     events = list(events)
     if not events:
         return 0

@@ -117,7 +117,7 @@ def capture(
         with_stack=with_stack,
     )
     result = capturing.run(command, settings, stdout=sys.stderr if json else None)
-    out.emit(result.to_dict(), lambda o: view.captured(o, result, active * repeat))
+    out.emit(result.to_dict(), lambda o: view.captured(o, result, active))
     raise typer.Exit(result.exit_code)
 
 

@@ -233,6 +233,7 @@ class Session:
             self._add_host_metrics(tmp)
         os.replace(tmp, path)
         self.files.append(path)
+        self._tagged = False  # the next cycle's trace needs its own metadata
 
     def _add_host_metrics(self, path: Path) -> None:
         [f] = scan([path], top=1)

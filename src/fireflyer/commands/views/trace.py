@@ -194,7 +194,7 @@ def analyzed(o: Output, a: Analysis) -> None:
     _detail(o, focus)
 
 
-def captured(o: Output, run: CaptureRun, expected_steps: int) -> None:
+def captured(o: Output, run: CaptureRun, active: int) -> None:
     if run.traces:
         o.table(
             ["trace", "rank", "steps", "MB"],
@@ -205,8 +205,8 @@ def captured(o: Output, run: CaptureRun, expected_steps: int) -> None:
     else:
         o.warn(f"no traces in {run.out}: no process stepped an optimizer or called fireflyer.trace.step()")
     for t in run.traces:
-        if t.steps < expected_steps:
-            o.warn(f"{t.file} has {t.steps} of {expected_steps} steps: the job ended before the schedule did")
+        if t.steps < active:
+            o.warn(f"{t.file} has {t.steps} of {active} steps: the job ended before its cycle did")
     for p in run.problems:
         o.warn(p)
     o.line(f"job exit code {run.exit_code} after {run.elapsed_s:.1f} s")
