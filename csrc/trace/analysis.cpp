@@ -4,8 +4,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <unistd.h>
+
 #include "common/common.h"
 #include "common/intervals.h"
+#include "common/thread_pool.h"
 
 namespace ff::trace {
 
@@ -113,7 +116,6 @@ void Collector::add(const Event& ev) {
   if (!has_origin) {
     has_origin = true;
     origin = ev.ts_int;
-    start = end = ev.ts_frac;
   }
   const double lo = static_cast<double>(ev.ts_int - origin) + ev.ts_frac;
   double hi = lo;
@@ -123,8 +125,9 @@ void Collector::add(const Event& ev) {
     FF_CHECK_FIELD(ev.dur >= 0, event_field(ev, "dur"), "must be >= 0, got " << ev.dur);
     hi = lo + ev.dur;
   }
-  start = std::min(start, lo);
-  end = std::max(end, hi);
+  start = timed ? std::min(start, lo) : lo;
+  end = timed ? std::max(end, hi) : hi;
+  timed = true;
   if (!complete) return;
   const Cat cat = category(ev.cat);
   if (cat == Cat::Kernel) {
@@ -146,10 +149,165 @@ void Collector::add(const Event& ev) {
 }
 
 void Collector::finish(const Header& h) {
-  FF_CHECK(has_origin, "no timed events: the trace's " << h.events << " events are all metadata (ph M)");
+  FF_CHECK(timed, "no timed events: the trace's " << h.events << " events are all metadata (ph M)");
 }
 
-Header collect(const std::string& path, Collector& c, bool* gzip, uint64_t* file_bytes) {
+void Collector::absorb(Collector&& o) {
+  auto remap = [](Interner& into, const Interner& from) {
+    std::vector<uint32_t> ids(from.names().size());
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = into.id(from.names()[i]);
+    return ids;
+  };
+  const auto kernel = remap(kernel_names, o.kernel_names), memory = remap(memory_names, o.memory_names);
+  const auto op = remap(op_names, o.op_names), place = remap(places, o.places), thread = remap(threads, o.threads);
+  device.reserve(device.size() + o.device.size());
+  for (const Record& r : o.device) {
+    const bool mem = (r.name & kMemoryBit) != 0;
+    const uint32_t n = r.name & ~kMemoryBit;
+    device.push_back({r.lo, r.hi, place[r.place], mem ? memory[n] | kMemoryBit : kernel[n]});
+  }
+  ops.reserve(ops.size() + o.ops.size());
+  for (const Record& r : o.ops)
+    ops.push_back({r.lo, r.hi, thread[r.place], op[r.name & ~kAnnotationBit] | (r.name & kAnnotationBit)});
+  if (o.timed) {
+    start = timed ? std::min(start, o.start) : o.start;
+    end = timed ? std::max(end, o.end) : o.end;
+    timed = true;
+  }
+  if (o.steps) first_step = steps ? std::min(first_step, o.first_step) : o.first_step;
+  steps += o.steps;
+  o = Collector{};
+}
+
+namespace {
+
+constexpr uint64_t kMinPart = 16 << 20;  // bytes: smaller parts do not pay for their threads
+
+// The integer part of the first timestamp of a timed event: the origin every part of a file measures from,
+// so that a file read in parts gives exactly the figures of one read as a whole.
+bool first_timestamp(const std::string& path, int64_t* origin) {
+  ByteSource src(path);
+  Scanner scanner(src);
+  Event ev;
+  while (scanner.next(ev)) {
+    if (ev.has_ph && ev.has_ts && !(ev.ph.size() == 1 && ev.ph[0] == 'M')) {
+      *origin = ev.ts_int;
+      return true;
+    }
+  }
+  return false;
+}
+
+// The first offset at or after `from` just after a ',' that only whitespace and a newline separate from a
+// '{': the start of an element of an array of objects (traceEvents, most likely). NOTE: JSON strings cannot
+// hold a raw newline, so the ',' and the '{' around one are never inside a string. 0 if none is near.
+uint64_t split_point(int fd, uint64_t from, uint64_t size) {
+  constexpr size_t kWindow = 1 << 20;
+  std::vector<char> buf(kWindow);
+  const uint64_t stop = std::min(size, from + (64u << 20));
+  uint64_t comma = 0;  // offset after the last ',' followed by whitespace only, or 0
+  bool newline = false;
+  for (uint64_t at = from; at < stop;) {
+    const ssize_t got = ::pread(fd, buf.data(), std::min<uint64_t>(kWindow, stop - at), static_cast<off_t>(at));
+    if (got <= 0) return 0;
+    for (ssize_t i = 0; i < got; ++i) {
+      const char c = buf[static_cast<size_t>(i)];
+      if (c == ',') {
+        comma = at + static_cast<uint64_t>(i) + 1, newline = false;
+      } else if (c == '\n') {
+        newline = comma != 0;
+      } else if (c == '{' && newline) {
+        return comma;
+      } else if (!(c == ' ' || c == '\t' || c == '\r')) {
+        comma = 0, newline = false;
+      }
+    }
+    at += static_cast<uint64_t>(got);
+  }
+  return 0;
+}
+
+// Reads a large plain file in `parts` byte ranges at once, split between events of traceEvents. False
+// (and nothing collected) when the file does not split cleanly or any part fails: the caller then reads
+// it whole, and reports any error with its exact place.
+bool collect_parts(const std::string& path, int parts, Collector& c, Header* header, uint64_t* file_bytes,
+                   int* used) {
+  ByteSource probe(path);
+  const uint64_t size = probe.size();
+  if (probe.gzip() || parts < 2 || size < 2 * kMinPart) return false;
+  parts = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(parts), size / kMinPart));
+  char first = 0;
+  for (uint64_t at = 0; at < std::min<uint64_t>(size, 4096) && ::pread(probe.fd(), &first, 1, at) == 1; ++at)
+    if (!(first == ' ' || first == '\n' || first == '\t' || first == '\r')) break;
+  int64_t origin = 0;
+  try {
+    if (!first_timestamp(path, &origin)) return false;
+  } catch (const InputError&) {
+    return false;
+  }
+  std::vector<uint64_t> bounds{0};
+  for (int k = 1; k < parts; ++k) {
+    const uint64_t target = std::max(bounds.back() + kMinPart, size * static_cast<uint64_t>(k) / parts);
+    if (target >= size) break;
+    const uint64_t at = split_point(probe.fd(), target, size);
+    if (at == 0 || at >= size) break;
+    bounds.push_back(at);
+  }
+  bounds.push_back(size);
+  const int n = static_cast<int>(bounds.size()) - 1;
+  if (n < 2) return false;
+  std::vector<Collector> cols(static_cast<size_t>(n));
+  std::vector<Header> heads(static_cast<size_t>(n));
+  std::vector<uint64_t> read(static_cast<size_t>(n));
+  std::vector<char> ok(static_cast<size_t>(n), 0);
+  run_on_threads(n, [&](int t) {
+    try {
+      ByteSource src(path, bounds[t], bounds[t + 1]);
+      Scanner scanner(src, Part{t == 0, t == n - 1, first == '[', bounds[t]});
+      Collector& col = cols[static_cast<size_t>(t)];
+      col.has_origin = true;
+      col.origin = origin;
+      Event ev;
+      while (scanner.next(ev)) col.add(ev);
+      heads[t] = scanner.header();
+      read[t] = src.file_bytes();
+      ok[t] = t == n - 1 || scanner.boundary();
+    } catch (...) {
+      ok[t] = 0;
+    }
+  });
+  for (char k : ok)
+    if (!k) return false;
+  Header h = heads[0];
+  c = std::move(cols[0]);
+  *file_bytes = read[0];
+  for (int t = 1; t < n; ++t) {
+    c.absorb(std::move(cols[t]));
+    const Header& p = heads[t];
+    h.events += p.events;
+    h.bytes += p.bytes;
+    h.events_end = p.events_end;
+    if (p.has_rank) h.has_rank = true, h.rank = p.rank;
+    if (p.has_world_size) h.has_world_size = true, h.world_size = p.world_size;
+    if (p.has_base_time) h.has_base_time = true, h.base_time_ns = p.base_time_ns;
+    *file_bytes += read[t];
+  }
+  *header = h;
+  *used = n;
+  return true;
+}
+
+}  // namespace
+
+Header collect(const std::string& path, Collector& c, bool* gzip, uint64_t* file_bytes, int* parts) {
+  Header h;
+  if (collect_parts(path, *parts, c, &h, file_bytes, parts)) {
+    *gzip = false;
+    c.finish(h);
+    return h;
+  }
+  *parts = 1;
+  c = Collector{};
   ByteSource src(path);
   Scanner scanner(src);
   Event ev;

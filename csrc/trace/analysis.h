@@ -65,6 +65,7 @@ struct TraceFigures {
   Header header;
   bool gzip = false;
   uint64_t file_bytes = 0;
+  int parts = 1;  // byte ranges the file was read in at once
   int64_t origin_us = 0;  // integer part of the first timestamp, in the file's units; times are relative to it
   double start_us = 0, end_us = 0;  // first and last moment of any timed event
   int64_t steps = 0;                // ProfilerStep#N annotations
@@ -97,14 +98,17 @@ class Collector {
  public:
   void add(const Event& ev);
   void finish(const Header& h);
+  // Takes in the records of the part of the file that follows (measured from the same origin).
+  void absorb(Collector&& later);
 
   Interner kernel_names, memory_names, op_names;
   Interner places;   // device stream: pid '\x1f' tid
   Interner threads;  // CPU thread: pid '\x1f' tid
   std::vector<Record> device;  // kernels (name) and memory ops (name | kMemoryBit)
   std::vector<Record> ops;     // CPU operators, runtime calls and annotations (name | kAnnotationBit)
-  bool has_origin = false;
+  bool has_origin = false;  // may be set beforehand: a part of a file measures from the file's origin
   int64_t origin = 0;
+  bool timed = false;
   double start = 0, end = 0;
   int64_t steps = 0;
   double first_step = 0;
@@ -123,7 +127,8 @@ class Collector {
 TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, const std::vector<uint8_t>& op_comm,
                      int top, bool cpu);
 
-// Scans `path` into `c` and returns its header (throws InputError for bad input).
-Header collect(const std::string& path, Collector& c, bool* gzip, uint64_t* file_bytes);
+// Scans `path` into `c` and returns its header (throws InputError for bad input). A large plain file is
+// read in up to *parts byte ranges at once; *parts becomes the number read.
+Header collect(const std::string& path, Collector& c, bool* gzip, uint64_t* file_bytes, int* parts);
 
 }  // namespace ff::trace

@@ -63,8 +63,14 @@ inline bool special_byte(unsigned char c) { return c == '"' || c == '\\' || c < 
 
 }  // namespace
 
-Scanner::Scanner(ByteSource& src) : chunks_(src), own_(kPad, 0) {
+Scanner::Scanner(ByteSource& src, Part part) : chunks_(src), own_(kPad, 0), last_(part.last) {
   base_ = pos_ = end_ = own_.data();
+  base_offset_ = part.begin;
+  if (!part.first) {
+    state_ = State::EventNext;
+    saw_events_ = true;
+    header_.bare_array = part.bare_array;
+  }
 }
 
 void Scanner::refill(const char* keep) {
@@ -581,6 +587,20 @@ bool Scanner::next(Event& ev) {
         });
         break;
       case State::EventNext: {
+        if (!last_) {  // a part stops between events when its bytes end there
+          for (;;) {
+            const char* q = pos_;
+            ws(q);
+            pos_ = q;
+            if (q < end_) break;
+            if (eof_) {
+              boundary_ = true;
+              state_ = State::Done;
+              return false;
+            }
+            refill(pos_);
+          }
+        }
         in_event_ = true;
         unit([&](const char*& q) {
           ws(q);

@@ -45,12 +45,22 @@ struct Header {
   uint64_t bytes = 0;       // bytes of (decompressed) text
 };
 
+// How a part of a file split for parallel reading starts and ends (the whole file: the defaults).
+struct Part {
+  bool first = true;   // starts at the document's start; else at an event of traceEvents (after a ',')
+  bool last = true;    // ends at the document's end; else stops between two events (boundary())
+  bool bare_array = false;  // for a part after the first: the document is an array of events
+  uint64_t begin = 0;  // offset of the part in the text
+};
+
 class Scanner {
  public:
-  explicit Scanner(ByteSource& src);
+  explicit Scanner(ByteSource& src, Part part = {});
   // The next event, or false at the end of a valid document. Throws InputError for anything else.
   bool next(Event& ev);
   const Header& header() const { return header_; }
+  // A part that is not the last ended cleanly between two events of traceEvents (next() returned false).
+  bool boundary() const { return boundary_; }
 
  private:
   struct NeedMore {};
@@ -103,6 +113,7 @@ class Scanner {
   Header header_;
   int64_t event_index_ = 0;
   bool in_event_ = false;
+  bool last_ = true, boundary_ = false;
   std::string context_;
   mutable std::string scratch_[6];
 };

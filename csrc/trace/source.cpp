@@ -19,7 +19,8 @@ ByteSource::ByteSource(const std::string& path) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   FF_CHECK(fd_ >= 0, "cannot read: " << std::strerror(errno));
   struct stat st {};
-  if (::fstat(fd_, &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (::fstat(fd_, &st) == 0) size_ = static_cast<uint64_t>(st.st_size);
+  if (S_ISDIR(st.st_mode)) {
     ::close(fd_);
     fd_ = -1;
     FF_CHECK(false, "expected a trace file, found a directory");
@@ -38,16 +39,25 @@ ByteSource::ByteSource(const std::string& path) {
   }
 }
 
+ByteSource::ByteSource(const std::string& path, uint64_t begin, uint64_t end) : ByteSource(path) {
+  FF_CHECK(!gzip_ && begin <= end && end <= size_, "cannot read bytes " << begin << ".." << end << " of this file");
+  FF_CHECK(::lseek(fd_, static_cast<off_t>(begin), SEEK_SET) >= 0, "cannot read: " << std::strerror(errno));
+  left_ = end - begin;
+}
+
 ByteSource::~ByteSource() {
   if (gzip_) inflateEnd(&z_);
   if (fd_ >= 0) ::close(fd_);
 }
 
 size_t ByteSource::read_file(char* dst, size_t n) {
+  if (n > left_) n = static_cast<size_t>(left_);
+  if (n == 0) return 0;
   for (;;) {
     ssize_t got = ::read(fd_, dst, n);
     if (got >= 0) {
       file_bytes_ += static_cast<uint64_t>(got);
+      if (left_ != UINT64_MAX) left_ -= static_cast<uint64_t>(got);
       return static_cast<size_t>(got);
     }
     if (errno == EINTR) continue;

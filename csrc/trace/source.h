@@ -18,6 +18,8 @@ namespace ff::trace {
 class ByteSource {
  public:
   explicit ByteSource(const std::string& path);
+  // Bytes [begin, end) of a plain (uncompressed) file.
+  ByteSource(const std::string& path, uint64_t begin, uint64_t end);
   ~ByteSource();
   ByteSource(const ByteSource&) = delete;
   ByteSource& operator=(const ByteSource&) = delete;
@@ -26,6 +28,8 @@ class ByteSource {
   // or a damaged or truncated gzip stream.
   size_t read(char* dst, size_t n);
   bool gzip() const { return gzip_; }
+  uint64_t size() const { return size_; }  // of the file on disk
+  int fd() const { return fd_; }
   // Bytes read from the file itself (compressed bytes for gzip).
   uint64_t file_bytes() const { return file_bytes_; }
 
@@ -37,6 +41,8 @@ class ByteSource {
   bool file_eof_ = false;
   bool stream_end_ = false;
   uint64_t file_bytes_ = 0;
+  uint64_t size_ = 0;
+  uint64_t left_ = UINT64_MAX;  // bytes this source may still read (a range)
   z_stream z_{};
   std::vector<unsigned char> in_;
 };

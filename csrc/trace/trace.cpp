@@ -3,6 +3,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "common/common.h"
@@ -29,6 +30,9 @@ std::vector<TraceFigures> analyze_files(const std::vector<std::string>& paths, n
                                         bool cpu, int threads) {
   std::vector<TraceFigures> out(paths.size());
   std::vector<std::exception_ptr> errors(paths.size());
+  // Threads beyond one per file read the files' parts (a single large trace: all of them).
+  const int total = threads > 0 ? threads : threads_available();
+  const int parts = std::max(1, total / std::max<int>(1, static_cast<int>(paths.size())));
   {
     nb::gil_scoped_release release;
     parallel_for(
@@ -38,7 +42,8 @@ std::vector<TraceFigures> analyze_files(const std::vector<std::string>& paths, n
             Collector c;
             bool gzip = false;
             uint64_t file_bytes = 0;
-            Header h = collect(paths[i], c, &gzip, &file_bytes);
+            int used = parts;
+            Header h = collect(paths[i], c, &gzip, &file_bytes, &used);
             std::vector<uint8_t> kernel_comm, op_comm;
             {
               nb::gil_scoped_acquire acquire;
@@ -52,6 +57,7 @@ std::vector<TraceFigures> analyze_files(const std::vector<std::string>& paths, n
             f.header = h;
             f.gzip = gzip;
             f.file_bytes = file_bytes;
+            f.parts = used;
             out[i] = std::move(f);
           } catch (const InputError& e) {
             errors[i] = std::make_exception_ptr(InputError(e.what(), e.field(), paths[i]));
@@ -179,6 +185,7 @@ void register_trace(nb::module_ m) {
       .def_ro("header", &TraceFigures::header)
       .def_ro("gzip", &TraceFigures::gzip)
       .def_ro("file_bytes", &TraceFigures::file_bytes)
+      .def_ro("parts", &TraceFigures::parts, "byte ranges the file was read in at once")
       .def_ro("origin_us", &TraceFigures::origin_us,
               "integer part of the first timestamp (file units); other times are relative to it")
       .def_ro("start_us", &TraceFigures::start_us)

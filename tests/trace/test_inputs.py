@@ -15,6 +15,7 @@ from trace_reference import kernel, trace, write
 
 from fireflyer import InputError
 from fireflyer.trace import analyze, synthetic
+from fireflyer.trace.analysis import scan
 
 GOOD = trace([kernel(0, 10), kernel(5, 10, name="ncclKernel_x", stream=9)], distributedInfo={"rank": 0})
 
@@ -187,3 +188,35 @@ def test_cli_utf8_and_duplicate_rank(tmp_path):
     res = run_flyer("trace", "analyze", str(d))
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
     assert "claims rank 0" in res.stderr and "r0.json" in res.stderr
+
+
+def test_a_large_file_read_in_parts_gives_the_figures_of_one_read_whole(tmp_path):
+    path = tmp_path / "big.json"
+    expected = synthetic.generate(path, target_bytes=40 << 20, seed=5, timestamps="relative")
+    assert [f.parts for f in scan([path], threads=2)] == [2]
+    whole = analyze([path], threads=1, top=0, cpu=True).ranks[0]
+    parts = analyze([path], threads=2, top=0, cpu=True).ranks[0]
+    assert parts == whole and whole.busy_us == expected.busy_us and whole.steps == expected.steps
+    # An error in the second half is reported with its exact place, as a whole read reports it.
+    text = path.read_text()
+    cut = text.index('"ph": "X", "cat": "kernel"', len(text) * 3 // 4)
+    path.write_text(text[:cut] + '"ph": "X", "cat": "kernel", "dur": -1' + text[cut + 26 :])
+    with pytest.raises(InputError) as one:
+        analyze([path], threads=1)
+    with pytest.raises(InputError) as two:
+        analyze([path], threads=2)
+    assert one.value.one_line() == two.value.one_line() and "dur" in one.value.one_line()
+
+
+def test_top_level_keys_after_the_events_and_compact_files(tmp_path):
+    events = [
+        kernel(i * 10, 5, name="gemm" if i % 3 else "ncclKernel_x", stream=7 + i % 2) for i in range(2000)
+    ]
+    text = json.dumps({"traceEvents": events, "distributedInfo": {"rank": 5}}, indent=1)
+    big = text.replace('"gemm"', '"' + "g" * 30000 + '"')  # > 32 MiB, so that it may be read in parts
+    (tmp_path / "late.json").write_text(big)
+    (tmp_path / "compact.json").write_text(json.dumps(json.loads(big)))  # no newlines: read whole
+    assert [f.parts for f in scan([tmp_path / "late.json", tmp_path / "compact.json"], threads=4)] == [2, 1]
+    a = analyze([tmp_path / "late.json"], threads=2).ranks[0]
+    b = analyze([tmp_path / "compact.json"], threads=2).ranks[0]
+    assert a.rank == b.rank == 5 and (a.busy_us, a.overlap_us) == (b.busy_us, b.overlap_us) == (10000, 0)
