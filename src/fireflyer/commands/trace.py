@@ -43,7 +43,12 @@ TopOpt = Annotated[
 ]
 ThreadsOpt = Annotated[
     int,
-    typer.Option("--threads", parser=integer, metavar="N", help="Files read at once; 0: one per core."),
+    typer.Option(
+        "--threads",
+        parser=integer,
+        metavar="N",
+        help="Threads reading files (several files, or parts of one large file); 0: one per core.",
+    ),
 ]
 
 
