@@ -442,12 +442,17 @@ def run(command: Sequence[str], settings: Settings, *, stdout: Any = None) -> Ca
         raise InputError(f"command not found: {command[0]}", field="COMMAND") from None
     except PermissionError:
         raise InputError(f"cannot run {command[0]}: permission denied", field="COMMAND") from None
+    interrupts = 0
     while True:
         try:
             code = proc.wait()
             break
-        except KeyboardInterrupt:  # the job got the signal too; let it finish its way
-            continue
+        except KeyboardInterrupt:  # the job got the signal too: let it end its way, unless asked again
+            interrupts += 1
+            if interrupts == 2:
+                proc.terminate()
+            elif interrupts > 2:
+                proc.kill()
     elapsed = time.perf_counter() - start
     if code < 0:
         code = 128 - code if -code in signal.valid_signals() else 1
