@@ -13,15 +13,18 @@ namespace nb = nanobind;
 namespace ff {
 
 // Bad input found by the core. bindings.cpp registers a translator, so it reaches Python as
-// fireflyer.errors.InputError (exit 2 in the CLI) with its message and, where given, the field.
+// fireflyer.errors.InputError (exit 2 in the CLI) with its message and, where given, the field and the
+// file (for routines that read files themselves, several at once).
 class InputError : public std::runtime_error {
  public:
-  explicit InputError(const std::string& msg, std::string field = {})
-      : std::runtime_error(msg), field_(std::move(field)) {}
+  explicit InputError(const std::string& msg, std::string field = {}, std::string file = {})
+      : std::runtime_error(msg), field_(std::move(field)), file_(std::move(file)) {}
   const std::string& field() const { return field_; }
+  const std::string& file() const { return file_; }
 
  private:
   std::string field_;
+  std::string file_;
 };
 
 // FF_CHECK(cond, msg): throw InputError(msg) unless cond. Write cond as what must hold, so that NaN fails it.

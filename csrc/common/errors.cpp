@@ -18,7 +18,9 @@ void register_errors(nb::module_ m) {
           std::rethrow_exception(p);
         } catch (const InputError& e) {
           nb::object cls = nb::borrow(input_error);
-          nb::object exc = e.field().empty() ? cls(e.what()) : cls(e.what(), nb::arg("field") = e.field());
+          nb::object field = e.field().empty() ? nb::none() : nb::cast(e.field());
+          nb::object file = e.file().empty() ? nb::none() : nb::cast(e.file());
+          nb::object exc = cls(e.what(), nb::arg("field") = field, nb::arg("file") = file);
           PyErr_SetObject(input_error, exc.ptr());
         }
       });

@@ -56,6 +56,11 @@ GROUPS = (
         "simulate, compare, sweep, measure, run.",
     ),
     Group(
+        "trace",
+        "trace",
+        "Profiler traces: capture any job on every rank, compute/communication overlap, merge, diff.",
+    ),
+    Group(
         "kernels",
         "kernels",
         "Benchmark MLA decoding, FP8 GEMM and MoE dispatch/combine: correctness, rooflines, CI gates.",

@@ -16,9 +16,9 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import msgspec
 import yaml
@@ -89,6 +89,17 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, mode: int | None
     removes the temporary file and raises InputError naming the file (a full disk, a file-size limit, a
     read-only or special destination).
     """
+    if isinstance(data, str):
+        data = data.encode()
+    with atomic_writer(path, mode=mode) as fh:
+        fh.write(data)
+    return Path(path).expanduser()
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | os.PathLike, *, mode: int | None = None) -> Iterator[BinaryIO]:
+    """``atomic_write`` for output too large to hold in memory: yields a binary file to write to, which
+    replaces ``path`` (temp file, fsync, rename) when the block ends without an exception."""
     given = Path(path).expanduser()
     target = Path(os.path.realpath(given))
     parent = target.parent
@@ -102,8 +113,6 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, mode: int | None
         raise InputError(f"cannot write: {e.strerror}", file=str(given)) from None
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise InputError("cannot write: not a regular file", file=str(given))
-    if isinstance(data, str):
-        data = data.encode()
     if mode is None:
         if st is not None:
             mode = st.st_mode & 0o777
@@ -117,7 +126,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, mode: int | None
         raise InputError(f"cannot create a file in {parent}: {e.strerror}", file=str(given)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             # NOTE: fsync before rename, or a crash can leave an empty file under the final name.
             os.fsync(fh.fileno())
@@ -135,7 +144,6 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, mode: int | None
             os.fsync(dfd)
         finally:
             os.close(dfd)
-    return given
 
 
 # ---- Input ----------------------------------------------------------------------------------------------

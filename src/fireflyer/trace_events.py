@@ -9,11 +9,14 @@ top-level keys in ``TraceDocument.extra``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
-from .io import atomic_write
+from ._core import trace as _core
+from .errors import InputError
+from .io import atomic_write, atomic_writer
 
 # Phases (the "ph" field) fireflyer writes.
 COMPLETE, COUNTER, METADATA, INSTANT = "X", "C", "M", "i"
@@ -32,6 +35,12 @@ class TraceEvent(msgspec.Struct, omit_defaults=True, kw_only=True):
     cat: str | None = None
     args: dict[str, Any] | None = None
     cname: str | None = None
+    id: int | str | None = None
+    """Flow events (ph s, t, f): the arrow an event belongs to (Kineto links CPU launches to kernels)."""
+    bp: str | None = None
+    """Flow end binding point ("e": the enclosing slice)."""
+    s: str | None = None
+    """Instant event scope (g, p or t)."""
 
 
 class TraceDocument(msgspec.Struct, omit_defaults=True, kw_only=True):
@@ -107,3 +116,76 @@ def dumps(doc: TraceDocument) -> bytes:
 def write(path: str | os.PathLike, doc: TraceDocument) -> None:
     """Write a trace atomically."""
     atomic_write(path, dumps(doc))
+
+
+def encode_events(events: Iterable[TraceEvent]) -> bytes:
+    """Events as comma-separated JSON objects, each exactly as ``dumps`` writes it (no brackets)."""
+    raw = msgspec.json.encode(msgspec.to_builtins(list(events), order="deterministic"), order="deterministic")
+    return raw[1:-1]
+
+
+def write_stream(
+    path: str | os.PathLike,
+    batches: Iterable[Iterable[TraceEvent]],
+    *,
+    displayTimeUnit: str = "ms",  # noqa: N803 - the format's field name
+    otherData: dict[str, Any] | None = None,  # noqa: N803
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """Write a trace atomically from batches of events, holding one batch at a time; the bytes are those
+    ``write`` gives for the same document. Returns the number of events written."""
+    empty = TraceDocument(
+        traceEvents=[], displayTimeUnit=displayTimeUnit, otherData=otherData or {}, extra=extra or {}
+    )
+    head = to_builtins(empty)
+    keys = sorted(head)
+    count = 0
+    with atomic_writer(path) as fh:
+        fh.write(b"{")
+        for i, key in enumerate(keys):
+            fh.write((b"," if i else b"") + msgspec.json.encode(key) + b":")
+            if key != "traceEvents":
+                fh.write(
+                    msgspec.json.encode(
+                        msgspec.to_builtins(head[key], order="deterministic"), order="deterministic"
+                    )
+                )
+                continue
+            fh.write(b"[")
+            for batch in batches:
+                batch = list(batch)
+                if batch:
+                    fh.write((b"," if count else b"") + encode_events(batch))
+                    count += len(batch)
+            fh.write(b"]")
+        fh.write(b"}\n")
+    return count
+
+
+def append(path: str | os.PathLike, events: Iterable[TraceEvent]) -> int:
+    """Add ``events`` at the end of the ``traceEvents`` of an existing (uncompressed) trace file, in place
+    and atomically; the rest of the file is copied as it is (the core's streaming reader checks the file
+    and finds where traceEvents ends). Returns the number of events added."""
+    events = list(events)
+    if not events:
+        return 0
+    header = _core.read_header(os.fspath(path))
+    with open(path, "rb") as src:
+        if src.read(2) == b"\x1f\x8b":
+            raise InputError("cannot add events to a gzip-compressed trace", file=os.fspath(path))
+        src.seek(0)
+        with atomic_writer(path) as out:
+            _copy(src, out, header.events_end)
+            out.write(b",\n" + encode_events(events) + b"\n")
+            _copy(src, out, None)
+    return len(events)
+
+
+def _copy(src, dst, n: int | None, chunk: int = 1 << 22) -> None:
+    while n is None or n > 0:
+        data = src.read(chunk if n is None else min(chunk, n))
+        if not data:
+            break
+        dst.write(data)
+        if n is not None:
+            n -= len(data)

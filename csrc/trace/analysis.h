@@ -1,0 +1,134 @@
+// Figures of one trace file: per device, the unions of kernel time (busy, compute, communication,
+// memory) and their overlap, per stream, the top kernels; on the CPU, busy and communication time per
+// thread and the top operators. Times are microseconds, relative to the file's first timestamp.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "trace/scanner.h"
+
+namespace ff::trace {
+
+enum Kind : uint8_t { kCompute = 0, kComm = 1, kMemory = 2 };
+
+struct StreamFigures {
+  std::string stream;
+  int64_t kernels = 0;  // kernels, copies and sets on this stream
+  double busy_us = 0, compute_us = 0, comm_us = 0, memory_us = 0;
+};
+
+struct KernelTotal {
+  std::string name;
+  uint8_t kind = kCompute;
+  int64_t count = 0;
+  double total_us = 0, max_us = 0;
+};
+
+struct DeviceFigures {
+  std::string device;
+  int64_t kernels = 0, comm_kernels = 0, memory_ops = 0;
+  double start_us = 0, end_us = 0;
+  double span_us = 0, busy_us = 0, compute_us = 0, comm_us = 0, memory_us = 0, overlap_us = 0;
+  std::vector<StreamFigures> streams;
+  std::vector<KernelTotal> top_kernels;
+};
+
+struct ThreadFigures {
+  std::string pid, tid;
+  int64_t ops = 0;
+  double busy_us = 0, comm_us = 0;
+};
+
+struct OpTotal {
+  std::string name;
+  bool comm = false;
+  int64_t count = 0;
+  double total_us = 0, self_us = 0;
+};
+
+struct CpuFigures {
+  bool computed = false;
+  int64_t ops = 0;
+  double start_us = 0, end_us = 0, span_us = 0, busy_us = 0, comm_us = 0;
+  std::vector<ThreadFigures> threads;
+  std::vector<OpTotal> top_ops;
+};
+
+struct TraceFigures {
+  std::string file;
+  Header header;
+  bool gzip = false;
+  uint64_t file_bytes = 0;
+  int parts = 1;  // byte ranges the file was read in at once
+  int64_t origin_us = 0;  // integer part of the first timestamp, in the file's units; times are relative to it
+  double start_us = 0, end_us = 0;  // first and last moment of any timed event
+  int64_t steps = 0;                // ProfilerStep#N annotations
+  bool has_steps = false;
+  double first_step_us = 0;
+  std::vector<DeviceFigures> devices;
+  CpuFigures cpu;
+};
+
+// Strings seen in a trace, each stored once and numbered in order of first appearance.
+class Interner {
+ public:
+  uint32_t id(std::string_view s);
+  const std::vector<std::string_view>& names() const { return names_; }
+
+ private:
+  std::deque<std::string> store_;
+  std::vector<std::string_view> names_;
+  std::unordered_map<std::string_view, uint32_t> map_;
+};
+
+// One timed event kept for the figures: [lo, hi) and where (stream or thread) and what (name).
+struct Record {
+  double lo, hi;
+  uint32_t place, name;
+};
+
+// Reads every event of one file and keeps what the figures need.
+class Collector {
+ public:
+  void add(const Event& ev);
+  void finish(const Header& h);
+  // Takes in the records of the part of the file that follows (measured from the same origin).
+  void absorb(Collector&& later);
+
+  Interner kernel_names, memory_names, op_names;
+  Interner places;   // device stream: pid '\x1f' tid
+  Interner threads;  // CPU thread: pid '\x1f' tid
+  std::vector<Record> device;  // kernels (name) and memory ops (name | kMemoryBit)
+  std::vector<Record> ops;     // CPU operators, runtime calls and annotations (name | kAnnotationBit)
+  bool has_origin = false;  // may be set beforehand: a part of a file measures from the file's origin
+  int64_t origin = 0;
+  bool timed = false;
+  double start = 0, end = 0;
+  int64_t steps = 0;
+  double first_step = 0;
+
+  static constexpr uint32_t kMemoryBit = 0x80000000u;      // in device records
+  static constexpr uint32_t kAnnotationBit = 0x80000000u;  // in CPU records: a user annotation
+
+ private:
+  uint32_t place(const Event& ev, Interner& table, std::string& last_key, uint32_t& last_id);
+  std::string key_;
+  std::string last_place_key_, last_thread_key_;
+  uint32_t last_place_ = UINT32_MAX, last_thread_ = UINT32_MAX;
+};
+
+// The figures of a collected trace, given which kernel and operator names are communication.
+TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, const std::vector<uint8_t>& op_comm,
+                     int top, bool cpu);
+
+// Scans `path` into `c` and returns its header (throws InputError for bad input). A large plain file is
+// read in up to *parts byte ranges at once; *parts becomes the number read.
+Header collect(const std::string& path, Collector& c, bool* gzip, uint64_t* file_bytes, int* parts);
+
+}  // namespace ff::trace

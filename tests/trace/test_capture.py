@@ -1,0 +1,157 @@
+"""Capturing real jobs: a 2-rank gloo torchrun job with an optimizer under `flyer trace capture`, then
+analyze and merge of what it wrote; code without an optimizer; the job's output and exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+
+import pytest
+from conftest import run_flyer
+
+from fireflyer.trace import analyze, capture, merge, step
+
+pytest.importorskip("torch")
+
+TRAIN = textwrap.dedent(
+    """
+    import sys
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo")
+    torch.manual_seed(dist.get_rank())
+    model = torch.nn.parallel.DistributedDataParallel(
+        torch.nn.Sequential(torch.nn.Linear(128, 128), torch.nn.ReLU(), torch.nn.Linear(128, 128)))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    for _ in range(int(sys.argv[1])):
+        model(torch.randn(32, 128)).sum().backward()
+        opt.step()
+        opt.zero_grad()
+    print(f"rank {dist.get_rank()} trained", flush=True)
+    dist.destroy_process_group()
+    """
+)
+
+SERVE = textwrap.dedent(
+    """
+    import torch
+    import fireflyer.trace
+
+    x = torch.randn(64, 64)
+    for _ in range(8):  # no optimizer: the loop says where a step ends
+        x = torch.tanh(x @ x.T / 64)
+        fireflyer.trace.step()
+    print("served")
+    """
+)
+
+
+@pytest.mark.slow
+def test_capture_torchrun_gloo_job_then_analyze_and_merge(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN)
+    out = tmp_path / "traces"
+    res = run_flyer(
+        "trace",
+        "capture",
+        "--active",
+        "2",
+        "--host-metrics",
+        "--out",
+        str(out),
+        "--json",
+        "--",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        str(script),
+        "7",
+        timeout=240,
+    )
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)  # the job's own output went to stderr, not into the JSON
+    assert "rank 0 trained" in res.stderr and "rank 1 trained" in res.stderr
+    assert data["exit_code"] == 0 and data["problems"] == []
+    assert [(t["rank"], t["steps"]) for t in data["traces"]] == [(0, 2), (1, 2)]  # active x repeat steps
+    for rank in (0, 1):
+        doc = json.loads((out / f"rank{rank}.json").read_text())
+        assert doc["distributedInfo"]["rank"] == rank and doc["distributedInfo"]["backend"] == "gloo"
+        assert doc["fireflyer"]["schedule"]["active"] == 2
+        steps = [e for e in doc["traceEvents"] if e.get("name", "").startswith("ProfilerStep#")]
+        lo = min(e["ts"] for e in steps)
+        hi = max(e["ts"] + e["dur"] for e in doc["traceEvents"] if e.get("ph") == "X")
+        counters = [e for e in doc["traceEvents"] if e.get("ph") == "C"]
+        assert {e["name"] for e in counters} == {
+            "host CPU %",
+            "host memory (MiB)",
+            "host network (MB/s)",
+            "host disk (MB/s)",
+        }
+        assert all(lo - 200_000 <= e["ts"] <= hi for e in counters)  # on the trace's clock, in its span
+        assert all(e["args"]["rss"] > 10 for e in counters if e["name"] == "host memory (MiB)")
+
+    a = analyze([out])
+    assert [e.rank for e in a.ranks] == [0, 1] and all(e.device is None for e in a.ranks)
+    assert all(e.cpu.comm_us > 0 for e in a.ranks)  # gloo's all-reduce ranges are communication
+    assert a.summary.straggler is not None
+    result = merge([out], tmp_path / "merged.json")
+    assert [r.rank for r in result.ranks] == [0, 1] and result.events > 0
+
+
+@pytest.mark.slow
+def test_capture_code_without_an_optimizer(tmp_path):
+    script = tmp_path / "serve.py"
+    script.write_text(SERVE)
+    out = tmp_path / "traces"
+    res = run_flyer(
+        *("trace", "capture", "--wait", "0", "--warmup", "1", "--active", "2", "--repeat", "2"),
+        *("-o", str(out), "--", sys.executable, str(script)),
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "served" in res.stdout  # the job's output is not swallowed
+    assert "job exit code 0" in res.stdout and "warning" not in res.stderr
+    for cycle in (1, 2):  # a trace per cycle, each with the active steps
+        [r] = analyze([out / f"cycle{cycle}"]).ranks
+        assert (r.rank, r.steps) == (0, 2)
+
+
+def test_exit_code_and_output_pass_through(tmp_path):
+    res = run_flyer(
+        "trace",
+        "capture",
+        "-o",
+        str(tmp_path / "t"),
+        "--",
+        sys.executable,
+        "-c",
+        "import sys; print('hello from the job'); sys.exit(7)",
+    )
+    assert res.returncode == 7
+    assert "hello from the job" in res.stdout and "no traces" in res.stderr
+    res = run_flyer("trace", "capture", "-o", str(tmp_path / "t"), "--", sys.executable, "-c", "pass")
+    assert res.returncode == 0, res.stderr  # an empty directory is fine
+    (tmp_path / "t" / "old.json").write_text("{}")
+    res = run_flyer("trace", "capture", "-o", str(tmp_path / "t"), "--", sys.executable, "-c", "pass")
+    assert res.returncode == 2 and "already holds files" in res.stderr
+    res = run_flyer("trace", "capture", "-o", str(tmp_path / "u"), "--", "no-such-command-here")
+    assert res.returncode == 2 and "command not found: no-such-command-here" in res.stderr
+
+
+def test_capture_context_manager_in_process(tmp_path):
+    import torch
+
+    with capture(tmp_path, wait=0, warmup=0, active=2) as session:
+        x = torch.randn(32, 32)
+        for _ in range(3):
+            x = x @ x.T / 32
+            step()
+    assert [p.name for p in session.files] == ["rank0.json"]
+    [r] = analyze([tmp_path]).ranks
+    assert r.steps == 2
+    step()  # no capture running: nothing happens
