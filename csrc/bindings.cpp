@@ -5,9 +5,10 @@ void register_intervals(nb::module_ m);
 void register_detection(nb::module_ m);
 void register_eplb(nb::module_ m);
 void register_pipeline(nb::module_ m);
+void register_fs3_bench(nb::module_ m);
 
 NB_MODULE(_core, m) {
-  m.doc() = "fireflyer's compiled core: machine probes, EPLB solvers, pipeline schedules, interval algebra";
+  m.doc() = "fireflyer's compiled core: machine probes, EPLB solvers, pipeline schedules, file-system benchmarks, interval algebra";
 #if FLYER_PORTABLE_BUILD
   m.attr("portable_build") = true;
 #else
@@ -18,4 +19,5 @@ NB_MODULE(_core, m) {
   register_detection(m.def_submodule("detection", "Machine probes for flyer profiles detect: bandwidth and FLOP rate"));
   register_eplb(m.def_submodule("eplb", "Expert-parallel load-balancing solvers"));
   register_pipeline(m.def_submodule("pipeline", "Pipeline-parallel schedule generation and simulation"));
+  register_fs3_bench(m.def_submodule("fs3_bench", "File-system benchmark loops: the I/O engine, the metadata workload"));
 }

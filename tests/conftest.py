@@ -74,5 +74,7 @@ def cuda_available() -> bool:
 
 def requires_cuda(test):
     """Marks a test `gpu` (so `pytest -m gpu` selects it) and skips it, saying why, where CUDA is absent."""
-    skip = pytest.mark.skipif(not cuda_available(), reason="needs a CUDA GPU; none is present on this machine")
+    skip = pytest.mark.skipif(
+        not cuda_available(), reason="needs a CUDA GPU; none is present on this machine"
+    )
     return pytest.mark.gpu(skip(test))

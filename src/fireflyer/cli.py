@@ -55,6 +55,11 @@ GROUPS = (
         "Pipeline-parallel schedules (DualPipe, DualPipeV, 1F1B, ZB1P, ZB-V, ...): "
         "simulate, compare, sweep, measure, run.",
     ),
+    Group(
+        "fs3",
+        "fs3",
+        "3FS: raw I/O, metadata and Smallpond GraySort benchmarks against the published figures.",
+    ),
 )
 
 
