@@ -3,12 +3,14 @@ line), and interrupted runs that remove what they wrote."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -280,6 +282,84 @@ def test_sort_end_to_end(tmp_path):
     assert data["published"]["per_node"] == pytest.approx(3.66 * 1024 / 60 / 50)
     assert data["versions"]["smallpond"].startswith("0.15")
     assert leftovers(tmp_path) == []
+
+
+@pytest.fixture
+def ray_cluster(tmp_path_factory):
+    """A Ray head started here (`ray start --head --block`, token authentication on, a token of its own),
+    stopped afterwards, its process group with it; -> (address, env for drivers)."""
+    import secrets
+    import shutil
+
+    ray_exe = shutil.which("ray", path=str(Path(sys.executable).parent))
+    if ray_exe is None:
+        pytest.skip("Ray's CLI is not installed (pip install fireflyer[bench])")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    temp = tempfile.mkdtemp(prefix="flyer-rayt-")  # NOTE: short: Ray's Unix sockets live under it
+    head = subprocess.Popen(
+        [
+            ray_exe,
+            "start",
+            "--head",
+            f"--port={port}",
+            "--block",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            f"--temp-dir={temp}",
+            "--disable-usage-stats",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                bench.probe_ray(f"127.0.0.1:{port}", 1.0)
+                break
+            except Exception:
+                time.sleep(0.3)
+        yield f"127.0.0.1:{port}", env
+    finally:
+        head.send_signal(signal.SIGTERM)  # `ray start --block` stops what it started
+        try:
+            head.wait(timeout=30)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(head.pid, signal.SIGKILL)  # anything of its group still there
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_sort_on_an_existing_ray_cluster(tmp_path, ray_cluster):
+    address, env = ray_cluster
+    res = run_flyer(
+        "fs3",
+        "bench",
+        "sort",
+        str(tmp_path),
+        "--size",
+        "16MiB",
+        "--ray-address",
+        address,
+        "--json",
+        env=env,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert (
+        data["validation"]["ok"]
+        and data["ray_address"] == address
+        and data["nodes"] == 1
+        and data["cpus"] == 2
+    )
+    assert data["partitions"] == 2 and leftovers(tmp_path) == []
 
 
 def _start(args: list[str], path: Path, ready) -> subprocess.Popen:

@@ -129,8 +129,12 @@ def test_suite_metrics_and_a_failed_sort_check():
     )
     verdicts = bench.judge(metrics, bench.Thresholds())
     by = {v.check: v for v in verdicts}
-    assert by["sort_problems"].status is None  # not judged without a threshold ...
+    assert (
+        by["sort_problems"].status == "fail" and by["sort_problems"].limit == 0
+    )  # judged without a threshold
     assert by["seq_read_gib_s"].published == pytest.approx(6.6 * 1024 / 500)
+    assert by["seq_read_gib_s"].label == "seq-read 1 MiB" and by["rand_read_iops"].label == "rand-read 4 KiB"
     suite = bench.SuiteResult("/p", tuple(io), meta, sort, bench.Thresholds(), tuple(verdicts))
     d = suite.to_dict()
-    assert d["passed"] and d["counts"]["unchecked"] == len(verdicts)
+    assert not d["passed"] and d["counts"]["fail"] == 1 and d["counts"]["unchecked"] == len(verdicts) - 1
+    assert [v.check for v in suite.failed] == ["sort_problems"]

@@ -26,6 +26,11 @@ def _us(us: float | None) -> str | None:
     return f"{us:.3g} us" if us < 1000 else f"{us / 1000:.3g} ms"
 
 
+def _num(v: float) -> str:
+    """A measured figure: whole numbers with separators from 100 up, else 3 significant digits."""
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def _notes(o: Output, data: dict) -> None:
     for note in data.get("notes", []):
         o.line(f"note: {note}", style="dim")
@@ -78,7 +83,9 @@ def sort_result(o: Output, data: dict) -> None:
             f"{data['partitions']} partitions",
             "ray": f"{data['ray_address']}: {data['nodes']} nodes, {data['cpus']} CPUs",
             "sort rate": f"{data['gib_s']:.3g} GiB/s ({data['tib_per_min']:.3g} TiB/min)",
-            "seconds": ", ".join(f"{k} {v:.3g}" for k, v in s.items()),
+            "seconds": ", ".join(
+                f"{k} {s[k]:.3g}" for k in ("ray_start", "generate", "sort", "validate", "total") if k in s
+            ),
             "check": "passed" if v["ok"] else "FAILED: " + "; ".join(v["problems"]),
             "versions": ", ".join(f"{k} {x}" for k, x in data["versions"].items()),
         }
@@ -89,9 +96,10 @@ def sort_result(o: Output, data: dict) -> None:
 def suite_result(o: Output, data: dict) -> None:
     rows = []
     for v in data["summary"]:
-        limit = None if v["limit"] is None else f"{'<=' if v['maximum'] else '>='} {v['limit']:g}"
+        limit = None if v["limit"] is None else f"{'<=' if v['maximum'] else '>='} {_num(v['limit'])}"
         share = None if v["share"] is None else f"{v['share']:.1%}"
-        rows.append((v["label"], v["measured"], v["unit"], limit, v["published"], share, v["status"]))
+        published = None if v["published"] is None else _num(v["published"])
+        rows.append((v["label"], _num(v["measured"]), v["unit"], limit, published, share, v["status"]))
     o.table(
         ["figure", "measured", "unit", "threshold", "published", "share", "verdict"],
         rows,

@@ -356,26 +356,43 @@ class _Cluster:
 
 
 @contextlib.contextmanager
-def _ray_session(ray, address: str | None, timeout: float) -> Iterator[_Cluster]:
-    """A local Ray (in a temporary directory of its own) or a connection to ``address``; shut down after."""
+def _ray_session(ray, address: str | None, timeout: float, logs: Path) -> Iterator[_Cluster]:
+    """A local Ray (in a temporary directory of its own) or a connection to ``address``; shut down after.
+    What Ray prints while it connects goes to ``logs`` / ray.log (its own lines, not the command's)."""
     if ray.is_initialized():
         raise InputError("Ray is already initialized in this process; call ray.shutdown() first")
     temp = None
+    log = logs / "ray.log"
     try:
         if address is None:
             # NOTE: a short temporary path: Ray's Unix sockets live under it (at most 107 bytes).
             temp = tempfile.mkdtemp(prefix="flyer-ray-")
-            ray.init(
-                address="local",
-                num_cpus=host.threads_available(),
-                include_dashboard=False,
-                log_to_driver=False,
-                logging_level=logging.ERROR,
-                _temp_dir=temp,
-            )
+            with _redirected(2, log):
+                ray.init(
+                    address="local",
+                    num_cpus=host.threads_available(),
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.ERROR,
+                    _temp_dir=temp,
+                )
         else:
             probe_ray(address, timeout)
-            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+            try:
+                with _redirected(2, log):
+                    ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+            except Exception as e:
+                said = log.read_text(errors="replace") if log.exists() else ""
+                if "InvalidAuthToken" in said or "Unauthenticated" in said:
+                    raise InputError(
+                        f"Ray at {address} wants an authentication token",
+                        field="ray_address",
+                        hint="set RAY_AUTH_MODE=token, and RAY_AUTH_TOKEN or ~/.ray/auth_token as the "
+                        "cluster has them",
+                    ) from None
+                raise InputError(
+                    f"cannot connect to Ray at {address}: {_last_line(e)}", field="ray_address"
+                ) from None
         alive = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
         cpus = int(sum(n["Resources"]["CPU"] for n in alive))
         yield _Cluster(ray.get_runtime_context().gcs_address, max(len(alive), 1), max(cpus, 1))
@@ -387,24 +404,36 @@ def _ray_session(ray, address: str | None, timeout: float) -> Iterator[_Cluster]
 
 
 @contextlib.contextmanager
-def _stdout_to(log: Path) -> Iterator[None]:
-    """Smallpond logs to stdout (loguru): send file descriptor 1 to ``log`` while it runs, so stdout keeps
-    nothing but the command's result."""
-    from loguru import logger
-
-    sys.stdout.flush()
-    saved = os.dup(1)
+def _redirected(fd: int, log: Path) -> Iterator[None]:
+    """File descriptor ``fd`` (1: stdout, 2: stderr) appended to ``log`` inside the block: what Ray and
+    Smallpond print there stays out of the command's output."""
+    stream = sys.stdout if fd == 1 else sys.stderr
+    stream.flush()
+    saved = os.dup(fd)
     with open(log, "ab") as fh:
-        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), fd)
     try:
         yield
     finally:
-        with contextlib.suppress(Exception):
-            logger.complete()  # NOTE: Smallpond's sinks write from a queue; drain it before stdout returns
-            logger.remove()
-        sys.stdout.flush()
-        os.dup2(saved, 1)
+        stream.flush()
+        os.dup2(saved, fd)
         os.close(saved)
+
+
+@contextlib.contextmanager
+def _smallpond_logs(log: Path) -> Iterator[None]:
+    """Smallpond logs to stdout (loguru): stdout goes to ``log`` while it runs, and its sinks are removed
+    after, so stdout keeps nothing but the command's result."""
+    from loguru import logger
+
+    with _redirected(1, log):
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                # NOTE: Smallpond's sinks write from a queue; drain it before stdout comes back.
+                logger.complete()
+                logger.remove()
 
 
 def _parquet_files(directory: Path) -> list[str]:
@@ -444,12 +473,12 @@ def measure_sort(
         with contextlib.ExitStack() as inner:
             step("sort: starting Ray", 0.0)
             with rec.section("ray_start"):
-                cluster = inner.enter_context(_ray_session(ray, ray_address, ray_timeout))
+                cluster = inner.enter_context(_ray_session(ray, ray_address, ray_timeout, run))
             partitions = job.partitions or min(
                 max(cluster.cpus, math.ceil(data_bytes / PARTITION_BYTES)), MAX_PARTITIONS, job.records
             )
             spans = records.ranges(job.records, RANGE_RECORDS)
-            inner.enter_context(_stdout_to(run / "smallpond.log"))
+            inner.enter_context(_smallpond_logs(run / "smallpond.log"))
             with rec.section("smallpond_start"):
                 sp = smallpond.init(
                     job_name="flyer-fs3-bench-sort",

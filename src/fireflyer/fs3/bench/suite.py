@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import host
+from ...io import format_size
 from .graysort import SortJob, SortResult, measure_sort, probe_ray, require_engines
 from .metadata import MetaJob, MetaResult, measure_metadata
 from .scratch import check_target
@@ -70,42 +71,20 @@ def metrics_of(io: list[IoResult], meta: MetaResult, sort: SortResult | None) ->
     out = []
     for r in io:
         p, key = r.job.pattern, r.job.pattern.replace("-", "_")
-        seq = p.startswith("seq")
-        out.append(
-            Metric(
-                f"{key}_gib_s",
-                f"{p} {r.job.block >> 10} KiB",
-                r.gib_s,
-                "GiB/s",
-                reference=r.reference,
-                primary=seq,
-            )
-        )
-        out.append(Metric(f"{key}_iops", f"{p} {r.job.block >> 10} KiB", r.iops, "IOPS", primary=not seq))
+        seq, label = p.startswith("seq"), f"{p} {format_size(r.job.block)}"
+        out.append(Metric(f"{key}_gib_s", label, r.gib_s, "GiB/s", reference=r.reference, primary=seq))
+        out.append(Metric(f"{key}_iops", label, r.iops, "IOPS", primary=not seq))
         if r.latency.p99_us is not None:
-            out.append(
-                Metric(f"{key}_p99_ms", f"{p} p99", r.latency.p99_us / 1e3, "ms", maximum=True, primary=False)
-            )
+            p99 = r.latency.p99_us / 1e3
+            out.append(Metric(f"{key}_p99_ms", f"{p} p99", p99, "ms", maximum=True, primary=False))
     for ph in meta.phases:
         out.append(Metric(f"meta_{ph.name}_ops_s", f"meta {ph.name}", ph.ops_s, "ops/s"))
     if sort is not None:
+        label = f"sort {format_size(sort.job.size)}"
+        out.append(Metric("sort_gib_s", label, sort.gib_s, "GiB/s", reference=sort.reference))
+        problems = float(len(sort.validation.problems))
         out.append(
-            Metric(
-                "sort_gib_s",
-                f"sort {sort.job.size / GiB:g} GiB",
-                sort.gib_s,
-                "GiB/s",
-                reference=sort.reference,
-            )
-        )
-        out.append(
-            Metric(
-                "sort_problems",
-                "sort output check",
-                float(len(sort.validation.problems)),
-                "problems",
-                maximum=True,
-            )
+            Metric("sort_problems", "sort output check", problems, "problems", maximum=True, limit=0.0)
         )
     return out
 

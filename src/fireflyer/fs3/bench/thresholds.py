@@ -114,6 +114,8 @@ class Metric:
     reference: Reference | None = None
     primary: bool = True
     """Shown in the summary even without a threshold."""
+    limit: float | None = None
+    """The limit when the thresholds set none (e.g. 0 problems in the sort's output): always judged."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ def judge(metrics: Sequence[Metric], thresholds: Thresholds) -> list[Verdict]:
     out = []
     for m in metrics:
         limit = thresholds.limit(m.check)
+        limit = m.limit if limit is None else limit
         share = None if m.reference is None else m.reference.share(m.value)
         statuses, why = [], []
         if limit is not None:
