@@ -98,7 +98,7 @@ def test_fio_args_describe_the_same_job():
         "--ioengine=libaio",
         "--direct=1",
         "--end_fsync=1",
-        "--runtime=2.5s",
+        "--runtime=2500ms",
         "--fallocate=none",
         "--directory=/d",
     ):

@@ -85,7 +85,8 @@ def fio_args(
     runtime: float = 0.0,
 ) -> list[str]:
     """fio's command line for the job the built-in engine runs: one file per job, libaio at ``iodepth``,
-    caches dropped before reads (invalidate=1), write files not preallocated and fsynced at the end."""
+    caches dropped before reads (invalidate=1), write files started empty (no preallocation) and fsynced
+    at the end, the runtime in milliseconds (fio drops fractions of a second)."""
     args = [
         "fio",
         "--output-format=json",
@@ -109,7 +110,7 @@ def fio_args(
     if pattern.endswith("write"):
         args.append("--end_fsync=1")
     if runtime > 0:
-        args.append(f"--runtime={runtime:g}s")
+        args.append(f"--runtime={max(1, round(runtime * 1000))}ms")
     return args
 
 

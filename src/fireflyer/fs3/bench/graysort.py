@@ -30,6 +30,7 @@ import numpy as np
 from ... import host
 from ..._core import fs3_bench as _core
 from ...errors import CheckFailed, FireflyerError, InputError
+from ...io import format_size
 from ...timing import Recorder
 from . import records
 from .published import Reference, sort_reference
@@ -55,6 +56,8 @@ class SortJob:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.seed < 0:
+            raise InputError(f"must be at least 0, got {self.seed}", field="seed")
         if self.size < records.RECORD_BYTES:
             raise InputError(
                 f"must be at least one {records.RECORD_BYTES}-byte record, got {self.size}", field="size"
@@ -469,7 +472,9 @@ def measure_sort(
             progress(name, frac)
 
     with rec.section("total"), contextlib.ExitStack() as outer:
-        run = outer.enter_context(scratch_dir(path, need_bytes=need, what=f"the sort of {data_bytes} bytes"))
+        run = outer.enter_context(
+            scratch_dir(path, need_bytes=need, what=f"the sort of {format_size(data_bytes)}")
+        )
         with contextlib.ExitStack() as inner:
             step("sort: starting Ray", 0.0)
             with rec.section("ray_start"):

@@ -62,15 +62,16 @@ class Reference:
         return {**asdict(self), "scaled": self.scaled}
 
 
-def io_reference(pattern: str, *, clients: int = 1) -> Reference | None:
-    """The published per-client read throughput for large sequential reads; None for other patterns."""
+def io_reference(pattern: str) -> Reference | None:
+    """The published per-client read throughput for large sequential reads (this host being one client);
+    None for other patterns."""
     if pattern != "seq-read":
         return None
     return Reference(
         figure=f"3FS peak read {READ_TIB_S} TiB/s from about {READ_CLIENTS}+ clients on {READ_STORAGE_NODES} "
         f"storage nodes ({READ_PER_STORAGE_NODE_GIB_S:.1f} GiB/s per storage node)",
         per_node=READ_PER_CLIENT_GIB_S,
-        nodes=clients,
+        nodes=1,
         unit="GiB/s per client",
     )
 

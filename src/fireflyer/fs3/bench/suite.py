@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import host
-from ...io import format_size
+from ...io import format_size, to_builtins
 from .graysort import SortJob, SortResult, measure_sort, probe_ray, require_engines
 from .metadata import MetaJob, MetaResult, measure_metadata
 from .scratch import check_target
@@ -59,7 +59,7 @@ class SuiteResult:
             "summary": [v.to_dict() for v in self.verdicts],
             "counts": {**counts, "unchecked": sum(v.status is None for v in self.verdicts)},
             "passed": not self.failed,
-            "thresholds": self.thresholds,
+            "thresholds": {"warn_margin": self.thresholds.warn_margin, **to_builtins(self.thresholds)},
             "io": [r.to_dict() for r in self.io],
             "meta": self.meta.to_dict(),
             "sort": None if self.sort is None else self.sort.to_dict(),

@@ -13,6 +13,7 @@ import numpy as np
 from ... import __version__, host
 from ..._core import fs3_bench as _core
 from ...errors import InputError
+from ...io import format_size
 from ...timing import Timing, percentile
 from .fio import fio_version, run_fio
 from .published import Reference, io_reference
@@ -160,21 +161,22 @@ def measure_io(
     job: IoJob | None = None,
     *,
     engine: str = "auto",
-    clients: int = 1,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> IoResult:
     """Run ``job`` under ``path`` (in a directory of its own, removed afterwards, also on Ctrl-C).
 
     ``engine``: ``fio`` (Debian's fio, its JSON report parsed), ``builtin`` (the core's libaio engine) or
-    ``auto`` (fio when installed). ``clients``: hosts running the same job at once (for the published
-    share). Example: ``measure_io("/mnt/3fs", IoJob(pattern="rand-read", size=1 << 30))``.
+    ``auto`` (fio when installed). The share is of the published per-client figure: this host is one
+    client. Example: ``measure_io("/mnt/3fs", IoJob(pattern="rand-read", size=1 << 30))``.
     """
     job = job or IoJob()
     which, note = resolve_engine(engine)
     notes = [note] if note else []
     with scratch_dir(
-        path, need_bytes=job.file_bytes * job.jobs, what=f"{job.pattern} of {job.size} bytes"
+        path,
+        need_bytes=job.file_bytes * job.jobs,
+        what=f"{job.pattern} of {format_size(job.file_bytes * job.jobs)}",
     ) as run:
         direct = job.direct
         if direct and not _core.direct_supported(str(run)):
@@ -231,7 +233,7 @@ def measure_io(
         iops=iops,
         latency=latency,
         notes=tuple(notes),
-        reference=io_reference(job.pattern, clients=clients),
+        reference=io_reference(job.pattern),
     )
 
 
