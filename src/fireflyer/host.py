@@ -152,6 +152,54 @@ def check_fits(nbytes: float, what: str, *, field: str | None = None, fraction: 
         )
 
 
+@dataclass(frozen=True)
+class DiskSpace:
+    """Room on the file system holding a path, as an unprivileged user may use it (statvfs)."""
+
+    free_bytes: int
+    total_bytes: int
+    free_inodes: int | None
+    """None where the file system does not count inodes (it reports none at all)."""
+
+
+def disk_space(path: str | os.PathLike) -> DiskSpace:
+    """Free and total bytes, and free inodes, of the file system holding ``path`` (which must exist)."""
+    st = os.statvfs(path)
+    return DiskSpace(
+        free_bytes=st.f_bavail * st.f_frsize,
+        total_bytes=st.f_blocks * st.f_frsize,
+        free_inodes=st.f_favail if st.f_files > 0 else None,
+    )
+
+
+def check_disk(
+    path: str | os.PathLike,
+    nbytes: int,
+    what: str,
+    *,
+    inodes: int = 0,
+    field: str | None = None,
+    hint: str | None = None,
+) -> DiskSpace:
+    """Refuse, before writing, ``what`` needing more bytes (or inodes) than the file system holding ``path``
+    has free; the error names the path."""
+    space = disk_space(path)
+    if nbytes > space.free_bytes:
+        raise InputError(
+            f"{what} needs {nbytes / GiB:.3g} GiB; the file system has {space.free_bytes / GiB:.3g} GiB free",
+            file=os.fspath(path),
+            field=field,
+            hint=hint,
+        )
+    if space.free_inodes is not None and inodes > space.free_inodes:
+        raise InputError(
+            f"{what} needs {inodes} inodes; the file system has {space.free_inodes} free",
+            file=os.fspath(path),
+            field=field,
+        )
+    return space
+
+
 def hostname() -> str:
     """This machine's short host name, lower case, safe in file and profile names."""
     host = socket.gethostname().split(".")[0].lower()

@@ -12,6 +12,9 @@ from typing import Annotated
 
 import typer
 
+from ..errors import InputError
+from ..io import parse_size
+
 MAX_VALUES = 100_000
 """The most values one range option may expand to (a sweep of more is refused, not started)."""
 
@@ -27,6 +30,18 @@ def integer(text: str) -> int:
     except (TypeError, ValueError):
         raise typer.BadParameter(f"expected a whole number, got {text!r}") from None
     if not -INT64 <= v < INT64:
+        raise typer.BadParameter(f"{text} is too large")
+    return v
+
+
+def size(text: str) -> int:
+    """A parser for a size in bytes: '4GiB', '512MiB', '4k', '4096' (K, M, G, KiB, MiB, GiB: powers of 1024;
+    KB, MB, GB: powers of 1000)."""
+    try:
+        v = parse_size(text)
+    except InputError as e:
+        raise typer.BadParameter(e.message) from None
+    if v >= INT64:
         raise typer.BadParameter(f"{text} is too large")
     return v
 

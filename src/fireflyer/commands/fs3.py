@@ -10,6 +10,7 @@ import typer
 from .. import fs3 as lib
 from ..errors import CheckFailed, InputError
 from ..io import atomic_write, read_bytes
+from . import fs3_bench
 from ._options import JsonOpt, integer, number
 from ._output import Output
 from .views import fs3 as view
@@ -22,6 +23,7 @@ plan_app = typer.Typer(
     help="Chain tables: a balanced placement of chains on storage nodes.", no_args_is_help=True
 )
 app.add_typer(plan_app, name="plan")
+app.add_typer(fs3_bench.app, name="bench")
 
 ClusterArg = Annotated[
     Path, typer.Argument(metavar="CLUSTER", help="Cluster description (YAML; see flyer fs3 init).")

@@ -1,5 +1,6 @@
 """3FS operations: chain placement and tables, cluster descriptions, rendered configs, preflight checks,
-deployment over SSH, and cluster health from admin_cli."""
+deployment over SSH, and cluster health from admin_cli; ``fireflyer.fs3.bench`` measures a mount against
+the published figures."""
 
 from .._lazy import attach
 
@@ -14,5 +15,6 @@ __getattr__, __dir__, __all__ = attach(
         "rendering": ["Bundle", "render", "validate"],
         "spec": ["Cluster", "Node", "load"],
         "example": ["example_yaml"],
+        "bench": [],
     },
 )

@@ -1,0 +1,329 @@
+"""`flyer fs3 bench`: is the file system as fast as it should be? Raw I/O, metadata operations and a
+Smallpond GraySort under a path, against 3FS's published figures."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import CheckFailed
+from ..fs3 import bench as lib
+from ..io import atomic_write, check_outputs, dumps_json
+from ._options import JsonOpt, OutOpt, integer, number, size
+from ._output import Output
+from .views import fs3_bench as view
+
+app = typer.Typer(
+    help="Raw I/O, metadata and a Smallpond GraySort under a path, against 3FS's published figures.",
+    no_args_is_help=True,
+)
+
+PathArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="PATH",
+        help="A directory on the file system to test (e.g. a 3FS mount). The tool writes only in a directory "
+        "of its own under it, and removes it afterwards (also on Ctrl-C).",
+        show_default=False,
+    ),
+]
+JobsOpt = Annotated[int, typer.Option("--jobs", parser=integer, metavar="N", help="Parallel jobs (threads).")]
+IodepthOpt = Annotated[
+    int, typer.Option("--iodepth", parser=integer, metavar="N", help="I/Os in flight per job (queue depth).")
+]
+DirectOpt = Annotated[
+    bool,
+    typer.Option(
+        "--direct/--buffered",
+        help="O_DIRECT (bypass the page cache) where the file system allows it; the result says when not.",
+    ),
+]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        metavar="ENGINE",
+        help="auto (fio when installed, else the built-in engine), fio, or builtin (the core's libaio "
+        "engine).",
+    ),
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDR",
+        help="An existing Ray cluster (HOST:PORT or ray://HOST:PORT); every node must see PATH. "
+        "Default: a local Ray started for the run.",
+    ),
+]
+RayTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--ray-timeout",
+        parser=number(low=0, low_open=True),
+        metavar="SECONDS",
+        help="How long --ray-address may take to answer.",
+    ),
+]
+PartitionsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--partitions",
+        parser=integer,
+        metavar="N",
+        help="Sort partitions (default: one per 256 MiB, at least one per CPU of the Ray cluster).",
+    ),
+]
+FilesOpt = Annotated[int, typer.Option("--files", parser=integer, metavar="N", help="Files to create.")]
+DirsOpt = Annotated[
+    int, typer.Option("--dirs", parser=integer, metavar="N", help="Directories they spread over.")
+]
+
+
+@contextlib.contextmanager
+def _progress(out: Output, description: str) -> Iterator[Callable[[str, float], None]]:
+    """The library's progress(what, fraction) as a bar on a terminal (nothing elsewhere)."""
+    steps = 1000
+    with out.progress(description, total=steps) as advance:
+        done = [0]
+
+        def report(what: str, fraction: float) -> None:
+            pos = min(int(fraction * steps), steps)
+            advance(max(pos - done[0], 0), description=what)
+            done[0] = max(done[0], pos)
+
+        yield report
+
+
+def _finish(out: Output, data: dict, render: Callable[[Output], None], out_file: Path | None) -> None:
+    if out_file is not None:
+        atomic_write(out_file, dumps_json(data))
+        out.hint(f"wrote {out_file}")
+    out.emit(data, render)
+
+
+@app.command()
+def io(
+    path: PathArg,
+    pattern: Annotated[
+        str,
+        typer.Option(
+            "--pattern",
+            metavar="PATTERN",
+            help="seq-read, seq-write, rand-read or rand-write (each block once).",
+        ),
+    ] = "seq-read",
+    size_: Annotated[
+        int,
+        typer.Option("--size", parser=size, metavar="SIZE", help="Bytes over all jobs (4GiB, 512MiB, ...)."),
+    ] = "4GiB",  # type: ignore[assignment]
+    block: Annotated[
+        int | None,
+        typer.Option(
+            "--block",
+            parser=size,
+            metavar="SIZE",
+            help="Bytes per I/O (default 1MiB sequential, 4KiB random).",
+        ),
+    ] = None,
+    jobs: JobsOpt = 4,
+    iodepth: IodepthOpt = 16,
+    direct: DirectOpt = True,
+    engine: EngineOpt = "auto",
+    runtime: Annotated[
+        float,
+        typer.Option(
+            "--runtime",
+            parser=number(low=0),
+            metavar="SECONDS",
+            help="Stop after this long (0: after --size).",
+        ),
+    ] = 0.0,
+    json: JsonOpt = False,
+    out_file: OutOpt = None,
+) -> None:
+    """Parallel reads or writes under PATH: GiB/s, IOPS, p50/p99 latency, share of the published figure.
+
+    One file per job, created and removed by the tool; random patterns touch every block once.
+
+    fio runs the job when it is installed (its JSON report read back), the core's libaio engine otherwise.
+
+    Examples:
+      flyer fs3 bench io /mnt/3fs
+      flyer fs3 bench io /mnt/3fs --pattern rand-read --size 8GiB --jobs 16 --iodepth 32
+      flyer fs3 bench io /mnt/3fs --pattern seq-write --engine builtin --buffered --json
+      flyer fs3 bench io /data --runtime 30 --out io.json
+    """
+    out = Output(json)
+    check_outputs([out_file])
+    job = lib.IoJob(
+        pattern=pattern, size=size_, block=block, jobs=jobs, iodepth=iodepth, direct=direct, runtime=runtime
+    )
+    with _progress(out, pattern) as progress:
+        result = lib.measure_io(path, job, engine=engine, progress=progress)
+    data = result.to_dict()
+    _finish(out, data, lambda o: view.io_result(o, data), out_file)
+
+
+@app.command()
+def meta(
+    path: PathArg,
+    files: FilesOpt = 20_000,
+    dirs: DirsOpt = 100,
+    jobs: JobsOpt = 8,
+    file_size: Annotated[
+        int,
+        typer.Option(
+            "--file-size", parser=size, metavar="SIZE", help="Bytes written into each file (mdtest -w)."
+        ),
+    ] = "0",  # type: ignore[assignment]
+    json: JsonOpt = False,
+    out_file: OutOpt = None,
+) -> None:
+    """Metadata operations per second under PATH: create, stat, rename, delete (mdtest's pattern).
+
+    Many small files spread over many directories, on several threads; each phase timed on its own.
+
+    Examples:
+      flyer fs3 bench meta /mnt/3fs
+      flyer fs3 bench meta /mnt/3fs --files 200000 --dirs 1000 --jobs 32
+      flyer fs3 bench meta /mnt/3fs --file-size 4KiB --json
+    """
+    out = Output(json)
+    check_outputs([out_file])
+    job = lib.MetaJob(files=files, dirs=dirs, jobs=jobs, file_bytes=file_size)
+    with _progress(out, "metadata") as progress:
+        result = lib.measure_metadata(path, job, progress=progress)
+    data = result.to_dict()
+    _finish(out, data, lambda o: view.meta_result(o, data), out_file)
+
+
+@app.command()
+def sort(
+    path: PathArg,
+    size_: Annotated[
+        int,
+        typer.Option(
+            "--size", parser=size, metavar="SIZE", help="Bytes of 100-byte records to sort (1GiB, 1TiB)."
+        ),
+    ] = "1GiB",  # type: ignore[assignment]
+    partitions: PartitionsOpt = None,
+    ray_address: RayAddressOpt = None,
+    ray_timeout: RayTimeoutOpt = 30.0,
+    seed: Annotated[
+        int, typer.Option("--seed", parser=integer, metavar="N", help="Seed of the records.")
+    ] = 0,
+    json: JsonOpt = False,
+    out_file: OutOpt = None,
+) -> None:
+    """A GraySort with Smallpond under PATH: the sort rate beside the published 3.66 TiB/min.
+
+    100-byte records (10-byte keys) are generated as Parquet, shuffled by key prefix, sorted and written.
+
+    The output is checked: every record once, keys in order within and across partitions (exit 1 if not).
+
+    Needs the bench extra: pip install "fireflyer\\[bench]".
+
+    Examples:
+      flyer fs3 bench sort /mnt/3fs
+      flyer fs3 bench sort /mnt/3fs --size 100GiB --partitions 64 --ray-address 10.0.0.1:6379
+      flyer fs3 bench sort /tmp --size 256MiB --json
+    """
+    out = Output(json)
+    check_outputs([out_file])
+    job = lib.SortJob(size=size_, partitions=partitions, seed=seed)
+    with _progress(out, "sort") as progress:
+        result = lib.measure_sort(
+            path, job, ray_address=ray_address, ray_timeout=ray_timeout, progress=progress
+        )
+    data = result.to_dict()
+    _finish(out, data, lambda o: view.sort_result(o, data), out_file)
+    if not result.validation.ok:
+        raise CheckFailed(f"the sorted output failed its check: {'; '.join(result.validation.problems)}")
+
+
+@app.command(name="all")
+def all_(
+    path: PathArg,
+    cluster: Annotated[
+        Path | None,
+        typer.Option(
+            "--cluster",
+            metavar="FILE",
+            dir_okay=False,
+            help="A cluster YAML whose bench: section holds the thresholds.",
+        ),
+    ] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            metavar="NAME=VALUE",
+            help="A threshold, over the cluster file's (repeatable), e.g. seq_read_gib_s=10, "
+            "rand_read_p99_ms=2, min_share=0.8.",
+        ),
+    ] = None,
+    size_: Annotated[
+        int, typer.Option("--size", parser=size, metavar="SIZE", help="Bytes of each I/O job, over all jobs.")
+    ] = "4GiB",  # type: ignore[assignment]
+    jobs: JobsOpt = 4,
+    iodepth: IodepthOpt = 16,
+    direct: DirectOpt = True,
+    engine: EngineOpt = "auto",
+    files: FilesOpt = 20_000,
+    dirs: DirsOpt = 100,
+    sort_size: Annotated[
+        int, typer.Option("--sort-size", parser=size, metavar="SIZE", help="Bytes of records to sort.")
+    ] = "1GiB",  # type: ignore[assignment]
+    partitions: PartitionsOpt = None,
+    no_sort: Annotated[
+        bool, typer.Option("--no-sort", help="Skip the sort (no Smallpond or Ray needed).")
+    ] = False,
+    ray_address: RayAddressOpt = None,
+    ray_timeout: RayTimeoutOpt = 30.0,
+    json: JsonOpt = False,
+    out_file: OutOpt = None,
+) -> None:
+    """io, meta and sort in order, with a pass/warn/fail per figure against thresholds: a post-deploy gate.
+
+    io runs seq-write, seq-read, rand-read and rand-write. Exit 1 when a figure misses its threshold.
+
+    Thresholds: the bench: section of --cluster, and --threshold NAME=VALUE (which wins).
+
+    Minimums such as seq_read_gib_s, rand_read_iops, meta_create_ops_s, sort_gib_s; maximums: *_p99_ms.
+
+    min_share: of the published figure, where one exists. Within warn_margin (0.1) of a limit: warn.
+
+    Examples:
+      flyer fs3 bench all /mnt/3fs --cluster cluster.yaml
+      flyer fs3 bench all /mnt/3fs --threshold seq_read_gib_s=10 --threshold meta_create_ops_s=20000
+      flyer fs3 bench all /data --size 1GiB --no-sort --json --out bench.json
+    """
+    out = Output(json)
+    check_outputs([out_file], [cluster])
+    thresholds = lib.load_thresholds(cluster) if cluster is not None else lib.Thresholds()
+    thresholds = lib.with_overrides(thresholds, lib.parse_overrides(threshold or []))
+    job = lib.SuiteJob(
+        io_size=size_,
+        jobs=jobs,
+        iodepth=iodepth,
+        direct=direct,
+        engine=engine,
+        meta=lib.MetaJob(files=files, dirs=dirs),
+        sort=None if no_sort else lib.SortJob(size=sort_size, partitions=partitions),
+        ray_address=ray_address,
+        ray_timeout=ray_timeout,
+    )
+    with _progress(out, "all") as progress:
+        result = lib.measure_all(path, job, thresholds=thresholds, progress=progress)
+    data = result.to_dict()
+    _finish(out, data, lambda o: view.suite_result(o, data), out_file)
+    if result.failed:
+        names = ", ".join(v.check for v in result.failed)
+        raise CheckFailed(
+            f"{len(result.failed)} of {len(result.verdicts)} figures missed their threshold: {names}"
+        )

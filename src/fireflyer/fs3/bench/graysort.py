@@ -1,0 +1,545 @@
+"""A GraySort-style job with Smallpond under a path, as DeepSeek ran it on 3FS: generate 100-byte records as
+Parquet, shuffle them into partitions by the key's prefix, sort each partition, write it, and check the
+output (every record present once, keys in order within and across partitions). The sort rate is set
+beside the published 3.66 TiB/min, per compute node.
+
+Smallpond runs on a local Ray started for the run, or on an existing Ray cluster (``ray_address``); then
+every node must see ``path`` at the same place (a shared mount such as 3FS) and have ``fireflyer[bench]``
+installed, since the record generator runs in Smallpond's tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import math
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ... import host
+from ..._core import fs3_bench as _core
+from ...errors import CheckFailed, FireflyerError, InputError
+from ...io import format_size
+from ...timing import Recorder
+from . import records
+from .published import Reference, sort_reference
+from .scratch import scratch_dir
+from .workloads import Progress
+
+GiB = 1 << 30
+MAX_PARTITIONS = 65536
+RANGE_RECORDS = 1 << 20
+"""Records generated per Smallpond generator call (100 MiB)."""
+PARTITION_BYTES = 256 << 20
+"""Default partition size: about 256 MiB of records each, and at least one partition per CPU."""
+INSTALL_HINT = 'pip install "fireflyer[bench]" (Smallpond 0.15, Ray, DuckDB 1.2)'
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+@dataclass(frozen=True)
+class SortJob:
+    size: int = GiB
+    """Bytes of records (100 bytes each) to generate and sort."""
+    partitions: int | None = None
+    """None: one per 256 MiB, and at least one per CPU of the Ray cluster."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.seed < 0:
+            raise InputError(f"must be at least 0, got {self.seed}", field="seed")
+        if self.size < records.RECORD_BYTES:
+            raise InputError(
+                f"must be at least one {records.RECORD_BYTES}-byte record, got {self.size}", field="size"
+            )
+        if self.partitions is not None and not 1 <= self.partitions <= min(MAX_PARTITIONS, self.records):
+            raise InputError(
+                f"must be between 1 and {min(MAX_PARTITIONS, self.records)} (and no more than the records), "
+                f"got {self.partitions}",
+                field="partitions",
+            )
+
+    @property
+    def records(self) -> int:
+        return self.size // records.RECORD_BYTES
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What the check of a sorted output found; ``ok`` when every check passed."""
+
+    records: int
+    expected_records: int
+    partitions: int
+    """Partition files holding records."""
+    disorder: int
+    """Keys smaller than the key before them, within partitions."""
+    boundary_disorder: int
+    """Partitions whose first key is smaller than the previous partition's last key."""
+    checksum_ok: bool
+    duplicates: int | None
+    """Record indices seen more than once (None when the index map would not fit in memory)."""
+    missing: int | None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return {
+            **{k: v for k, v in vars(self).items() if k != "problems"},
+            "ok": self.ok,
+            "problems": list(self.problems),
+        }
+
+
+@dataclass(frozen=True)
+class SortResult:
+    path: str
+    job: SortJob
+    partitions: int
+    nodes: int
+    cpus: int
+    ray_address: str
+    """``local`` for a Ray started for the run, else the cluster's address."""
+    seconds: dict[str, float]
+    """Wall time of each phase: ray_start, smallpond_start, generate, sort, shutdown (Smallpond and Ray),
+    validate, cleanup (removing the files), and total (all of them and the checks before)."""
+    validation: Validation
+    versions: dict[str, str]
+    reference: Reference = field(default_factory=sort_reference)
+
+    @property
+    def bytes(self) -> int:
+        return self.job.records * records.RECORD_BYTES
+
+    @property
+    def gib_s(self) -> float:
+        """Sorted bytes per second of the sort (shuffle, sort, write; generation and checks apart)."""
+        return self.bytes / self.seconds["sort"] / GiB
+
+    @property
+    def tib_per_min(self) -> float:
+        return self.gib_s * 60 / 1024
+
+    @property
+    def share(self) -> float:
+        return self.reference.share(self.gib_s)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "host": host.hostname(),
+            "size": self.job.size,
+            "records": self.job.records,
+            "bytes": self.bytes,
+            "partitions": self.partitions,
+            "seed": self.job.seed,
+            "nodes": self.nodes,
+            "cpus": self.cpus,
+            "ray_address": self.ray_address,
+            "seconds": self.seconds,
+            "gib_s": self.gib_s,
+            "tib_per_min": self.tib_per_min,
+            "published": self.reference.to_dict(),
+            "share": self.share,
+            "validation": self.validation.to_dict(),
+            "versions": self.versions,
+        }
+
+
+# ---- Checking a sorted output --------------------------------------------------------------------------
+
+
+MASK64 = (1 << 64) - 1
+
+
+@dataclass
+class _FileSummary:
+    path: str
+    partition: int | None = None
+    rows: int = 0
+    first: bytes = b""
+    last: bytes = b""
+    disorder: int = 0
+    checksum: int = 0
+    mixed_partitions: bool = False
+
+
+def _read_batches(path: str, columns: Sequence[str]):
+    import pyarrow.parquet as pq
+
+    try:
+        f = pq.ParquetFile(path)
+        yield from f.iter_batches(batch_size=1 << 20, columns=list(columns))
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(f"cannot read Parquet: {e}", file=path) from None
+
+
+def _record_batches(path: str, columns: Sequence[str]):
+    """(batch, keys (n, 10), values (n, 90)) of each non-empty batch of a record file."""
+    for batch in _read_batches(path, columns):
+        try:
+            keys = records.as_rows(batch.column("key"), records.KEY_BYTES)
+            values = records.as_rows(batch.column("value"), records.VALUE_BYTES)
+        except (KeyError, ValueError) as e:
+            raise InputError(f"not a GraySort record file: {e}", file=path) from None
+        if len(keys):
+            yield batch, keys, values
+
+
+def _summarize(path: str, seen: np.ndarray | None) -> _FileSummary:
+    import pyarrow.compute as pc
+
+    s = _FileSummary(path)
+    for batch, keys, values in _record_batches(path, ("partition", "key", "value")):
+        lo, hi = pc.min_max(batch.column("partition")).values()
+        if s.partition is None:
+            s.partition = lo.as_py()
+        if lo.as_py() != s.partition or hi.as_py() != s.partition:
+            s.mixed_partitions = True
+        first = keys[0].tobytes()
+        if s.rows and first < s.last:
+            s.disorder += 1
+        s.first = s.first if s.rows else first
+        s.last = keys[-1].tobytes()
+        summary = _core.summarize_records(keys, values, seen)
+        s.disorder += summary.disorder
+        s.checksum = (s.checksum + summary.checksum) & MASK64
+        s.rows += summary.rows
+    return s
+
+
+def validate_output(
+    output_files: Sequence[str | os.PathLike],
+    input_files: Sequence[str | os.PathLike],
+    *,
+    expected_records: int | None = None,
+    progress: Progress | None = None,
+) -> Validation:
+    """Check a sorted GraySort output against its input: the same records (count and checksum; each record
+    index exactly once when the index map fits in memory), keys in order within each partition file, and
+    partitions (by their ``partition`` column) in key order one after the other."""
+    outs = [os.fspath(p) for p in output_files]
+    ins = [os.fspath(p) for p in input_files]
+    problems: list[str] = []
+    expected_in = 0
+    in_sum = 0
+    for i, path in enumerate(ins):
+        for _, keys, values in _record_batches(path, ("key", "value")):
+            summary = _core.summarize_records(keys, values)
+            expected_in += summary.rows
+            in_sum = (in_sum + summary.checksum) & MASK64
+        if progress:
+            progress("validate: input", 0.5 * (i + 1) / max(len(ins), 1))
+    expected = expected_records if expected_records is not None else expected_in
+    seen = None
+    if expected * 2 <= 0.5 * host.memory_available():
+        seen = np.zeros(expected, dtype=np.uint16)
+    summaries = []
+    for i, path in enumerate(outs):
+        summaries.append(_summarize(path, seen))
+        if progress:
+            progress("validate: output", 0.5 + 0.5 * (i + 1) / max(len(outs), 1))
+    filled = [s for s in summaries if s.rows]
+    by_partition: dict[int, _FileSummary] = {}
+    for s in filled:
+        if s.mixed_partitions:
+            problems.append(f"{s.path} holds records of more than one partition")
+        if s.partition in by_partition:
+            problems.append(
+                f"partition {s.partition} is split over {by_partition[s.partition].path} and {s.path}"
+            )
+        by_partition[s.partition] = s
+    ordered = [by_partition[k] for k in sorted(by_partition)]
+    disorder = sum(s.disorder for s in filled)
+    if disorder:
+        problems.append(f"{disorder} keys are out of order within their partition")
+    boundary = 0
+    for prev, cur in zip(ordered, ordered[1:]):
+        if cur.first < prev.last:
+            boundary += 1
+    if boundary:
+        problems.append(f"{boundary} partitions start below the end of the partition before them")
+    out_records = sum(s.rows for s in filled)
+    if out_records != expected:
+        problems.append(f"the output has {out_records} records, the input {expected}")
+    out_sum = sum(s.checksum for s in filled) & MASK64
+    checksum_ok = out_sum == in_sum and expected_in == expected
+    if not checksum_ok:
+        problems.append(
+            "the checksum of the output's records differs from the input's (records lost or altered)"
+        )
+    duplicates = missing = None
+    if seen is not None:
+        duplicates = int(np.count_nonzero(seen > 1))
+        missing = int(np.count_nonzero(seen == 0))
+        if duplicates or missing:
+            problems.append(f"{duplicates} records appear more than once and {missing} not at all")
+    return Validation(
+        records=out_records,
+        expected_records=expected,
+        partitions=len(filled),
+        disorder=disorder,
+        boundary_disorder=boundary,
+        checksum_ok=checksum_ok,
+        duplicates=duplicates,
+        missing=missing,
+        problems=tuple(problems),
+    )
+
+
+# ---- Running the job -----------------------------------------------------------------------------------
+
+
+def require_engines():
+    """(smallpond, ray), or InputError saying how to install them."""
+    try:
+        import ray
+        import smallpond
+    except ImportError as e:
+        raise InputError(
+            f"the sort needs Smallpond and Ray, which are not installed ({e.name} is missing)",
+            hint=INSTALL_HINT,
+        ) from None
+    return smallpond, ray
+
+
+def probe_ray(address: str, timeout: float) -> None:
+    """Refuse, with InputError, a Ray address (``HOST:PORT`` or ``ray://HOST:PORT``) that does not answer
+    as a gRPC server (Ray's GCS and client server both are) within ``timeout`` seconds."""
+    m = re.fullmatch(r"(?:ray://)?(\[[^\]]+\]|[^:/\s\[\]]+):(\d{1,5})", address.strip())
+    if not m or not 0 < int(m.group(2)) < 65536:
+        raise InputError(f"expected HOST:PORT or ray://HOST:PORT, got {address!r}", field="ray_address")
+    hostname, port = m.group(1).strip("[]"), int(m.group(2))
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((hostname, port), timeout=timeout) as s:
+            s.settimeout(max(deadline - time.monotonic(), 1e-3))
+            s.sendall(_HTTP2_PREFACE)
+            # NOTE: any gRPC server answers the HTTP/2 preface with a SETTINGS frame (type 4) at once.
+            head = b""
+            while len(head) < 9:
+                chunk = s.recv(9 - len(head))
+                if not chunk:
+                    raise ConnectionError("it closed the connection")
+                head += chunk
+        if head[3] != 4:
+            raise ConnectionError("it does not speak gRPC")
+    except TimeoutError:
+        raise InputError(
+            f"Ray at {address} did not answer within {timeout:g} s",
+            field="ray_address",
+            hint="check the address (ray status prints it) and the network",
+        ) from None
+    except OSError as e:
+        raise InputError(
+            f"cannot reach Ray at {address}: {e.strerror or e}",
+            field="ray_address",
+            hint="check the address (ray status prints it)",
+        ) from None
+
+
+@dataclass(frozen=True)
+class _Cluster:
+    address: str
+    nodes: int
+    cpus: int
+
+
+@contextlib.contextmanager
+def _ray_session(ray, address: str | None, timeout: float, logs: Path) -> Iterator[_Cluster]:
+    """A local Ray (in a temporary directory of its own) or a connection to ``address``; shut down after.
+    What Ray prints while it connects goes to ``logs`` / ray.log (its own lines, not the command's)."""
+    if ray.is_initialized():
+        raise InputError("Ray is already initialized in this process; call ray.shutdown() first")
+    temp = None
+    log = logs / "ray.log"
+    try:
+        if address is None:
+            # NOTE: a short temporary path: Ray's Unix sockets live under it (at most 107 bytes).
+            temp = tempfile.mkdtemp(prefix="flyer-ray-")
+            with _redirected(2, log):
+                ray.init(
+                    address="local",
+                    num_cpus=host.threads_available(),
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.ERROR,
+                    _temp_dir=temp,
+                )
+        else:
+            probe_ray(address, timeout)
+            try:
+                with _redirected(2, log):
+                    ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+            except Exception as e:
+                said = log.read_text(errors="replace") if log.exists() else ""
+                if "InvalidAuthToken" in said or "Unauthenticated" in said:
+                    raise InputError(
+                        f"Ray at {address} wants an authentication token",
+                        field="ray_address",
+                        hint="set RAY_AUTH_MODE=token, and RAY_AUTH_TOKEN or ~/.ray/auth_token as the "
+                        "cluster has them",
+                    ) from None
+                raise InputError(
+                    f"cannot connect to Ray at {address}: {_last_line(e)}", field="ray_address"
+                ) from None
+        alive = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
+        cpus = int(sum(n["Resources"]["CPU"] for n in alive))
+        yield _Cluster(ray.get_runtime_context().gcs_address, max(len(alive), 1), max(cpus, 1))
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _redirected(fd: int, log: Path) -> Iterator[None]:
+    """File descriptor ``fd`` (1: stdout, 2: stderr) appended to ``log`` inside the block: what Ray and
+    Smallpond print there stays out of the command's output."""
+    stream = sys.stdout if fd == 1 else sys.stderr
+    stream.flush()
+    saved = os.dup(fd)
+    with open(log, "ab") as fh:
+        os.dup2(fh.fileno(), fd)
+    try:
+        yield
+    finally:
+        stream.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def _smallpond_logs(log: Path) -> Iterator[None]:
+    """Smallpond logs to stdout (loguru): stdout goes to ``log`` while it runs, and its sinks are removed
+    after, so stdout keeps nothing but the command's result."""
+    from loguru import logger
+
+    with _redirected(1, log):
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):
+                # NOTE: Smallpond's sinks write from a queue; drain it before stdout comes back.
+                logger.complete()
+                logger.remove()
+
+
+def _parquet_files(directory: Path) -> list[str]:
+    return sorted(str(p) for p in directory.glob("*.parquet"))
+
+
+def measure_sort(
+    path: str | Path,
+    job: SortJob | None = None,
+    *,
+    ray_address: str | None = None,
+    ray_timeout: float = 30.0,
+    progress: Progress | None = None,
+) -> SortResult:
+    """Generate, sort and check ``job.size`` bytes of GraySort records under ``path`` with Smallpond, in a
+    directory of its own that is removed afterwards (also on Ctrl-C).
+
+    Example: ``measure_sort("/mnt/3fs", SortJob(size=100 << 30), ray_address="10.0.0.1:6379")``.
+    """
+    job = job or SortJob()
+    smallpond, ray = require_engines()
+    import duckdb
+
+    if not math.isfinite(ray_timeout) or ray_timeout <= 0:
+        raise InputError(f"must be a positive number of seconds, got {ray_timeout}", field="ray_timeout")
+    data_bytes = job.records * records.RECORD_BYTES
+    # NOTE: input, shuffled copy and sorted output are on disk together (Parquet adds little to random bytes).
+    need = int(3.2 * data_bytes)
+    rec = Recorder("cpu", warmup=0)
+
+    def step(name: str, frac: float) -> None:
+        if progress:
+            progress(name, frac)
+
+    with rec.section("total"), contextlib.ExitStack() as outer:
+        run = outer.enter_context(
+            scratch_dir(path, need_bytes=need, what=f"the sort of {format_size(data_bytes)}")
+        )
+        with contextlib.ExitStack() as inner:
+            step("sort: starting Ray", 0.0)
+            with rec.section("ray_start"):
+                cluster = inner.enter_context(_ray_session(ray, ray_address, ray_timeout, run))
+            partitions = job.partitions or min(
+                max(cluster.cpus, math.ceil(data_bytes / PARTITION_BYTES)), MAX_PARTITIONS, job.records
+            )
+            spans = records.ranges(job.records, RANGE_RECORDS)
+            inner.enter_context(_smallpond_logs(run / "smallpond.log"))
+            with rec.section("smallpond_start"):
+                sp = smallpond.init(
+                    job_name="flyer-fs3-bench-sort",
+                    data_root=str(run / "smallpond"),
+                    ray_address=cluster.address,
+                    memory_allocator="system",
+                )
+            try:
+                plain = {"parquet_compression": None, "parquet_compression_level": None}
+                step("sort: generating records", 0.05)
+                with rec.section("generate"):
+                    generate = functools.partial(
+                        records.generate_ranges, seed=job.seed, partitions=partitions
+                    )
+                    sp.from_arrow(spans).repartition(min(len(spans), cluster.cpus), by_rows=True).map_batches(
+                        generate, batch_size=1, **plain
+                    ).write_parquet(str(run / "input"))
+                step("sort: shuffling and sorting", 0.3)
+                with rec.section("sort"):
+                    sp.read_parquet(str(run / "input" / "*.parquet")).repartition(
+                        partitions, by="partition", **plain
+                    ).partial_sort(by="key", per_thread_output=False, **plain).write_parquet(
+                        str(run / "output")
+                    )
+            except Exception as e:
+                if isinstance(e, FireflyerError):
+                    raise
+                raise CheckFailed(f"the Smallpond job failed: {_last_line(e)}") from e
+            finally:
+                with rec.section("shutdown"):
+                    sp.shutdown()
+                    inner.close()
+        with rec.section("validate"):
+            validation = validate_output(
+                _parquet_files(run / "output"),
+                _parquet_files(run / "input"),
+                expected_records=job.records,
+                progress=None if progress is None else lambda what, f: step(f"sort: {what}", 0.8 + 0.2 * f),
+            )
+        with rec.section("cleanup"):
+            outer.close()
+    seconds = {name: t.median for name, t in rec.timings().items()}
+    return SortResult(
+        path=str(Path(path)),
+        job=job,
+        partitions=partitions,
+        nodes=cluster.nodes,
+        cpus=cluster.cpus,
+        ray_address="local" if ray_address is None else ray_address,
+        seconds=seconds,
+        validation=validation,
+        versions={"smallpond": smallpond.__version__, "ray": ray.__version__, "duckdb": duckdb.__version__},
+        reference=sort_reference(nodes=cluster.nodes),
+    )
+
+
+def _last_line(e: BaseException) -> str:
+    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else type(e).__name__

@@ -1,0 +1,254 @@
+"""Raw I/O under a path: parallel reads or writes with a block size and queue depth, through fio when it is
+installed and through the core's engine otherwise, reported as GiB/s, IOPS and p50/p99 latency beside
+3FS's published per-client figure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ... import __version__, host
+from ..._core import fs3_bench as _core
+from ...errors import InputError
+from ...io import format_size
+from ...timing import Timing, percentile
+from .fio import fio_version, run_fio
+from .published import Reference, io_reference
+from .scratch import scratch_dir
+
+KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
+PATTERNS = ("seq-read", "seq-write", "rand-read", "rand-write")
+ENGINES = ("auto", "builtin", "fio")
+DEFAULT_BLOCK = {"seq-read": MiB, "seq-write": MiB, "rand-read": 4 * KiB, "rand-write": 4 * KiB}
+
+Progress = Callable[[str, float], None]
+"""progress(what is happening, fraction of the whole call done): how the library reports progress."""
+
+
+def sub_progress(progress: Progress | None, lo: float, hi: float, prefix: str = "") -> Progress | None:
+    """A Progress for one part of a larger call, mapping its [0, 1] onto [lo, hi] of ``progress``."""
+    if progress is None:
+        return None
+    return lambda what, frac: progress(f"{prefix}{what}", lo + (hi - lo) * min(max(frac, 0.0), 1.0))
+
+
+@dataclass(frozen=True)
+class IoJob:
+    """One I/O job: ``jobs`` threads (one file each) keeping ``iodepth`` I/Os of ``block`` bytes in flight
+    until ``size`` bytes (all jobs together) have moved, or ``runtime`` seconds have passed."""
+
+    pattern: str = "seq-read"
+    """seq-read, seq-write, rand-read or rand-write; random patterns touch every block once."""
+    size: int = 4 * GiB
+    block: int | None = None
+    """Bytes per I/O; None: 1 MiB for sequential patterns, 4 KiB for random ones."""
+    jobs: int = 4
+    iodepth: int = 16
+    direct: bool = True
+    """O_DIRECT (bypassing the page cache) where the file system allows it."""
+    runtime: float = 0.0
+    """Stop after this many seconds (0: when all bytes have moved)."""
+    file_bytes: int = field(init=False, default=0)
+    """Bytes of each job's file: size / jobs in whole blocks."""
+
+    def __post_init__(self) -> None:
+        if self.pattern not in PATTERNS:
+            raise InputError(f"expected one of {', '.join(PATTERNS)}, got {self.pattern!r}", field="pattern")
+        if self.block is None:
+            object.__setattr__(self, "block", DEFAULT_BLOCK[self.pattern])
+        file_bytes = _core.check_io(self.size, self.block, self.jobs, self.iodepth, self.direct, self.runtime)
+        object.__setattr__(self, "file_bytes", file_bytes)
+
+    @property
+    def write(self) -> bool:
+        return self.pattern.endswith("write")
+
+    @property
+    def random(self) -> bool:
+        return self.pattern.startswith("rand")
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Per-I/O latency from submission to completion, in microseconds."""
+
+    p50_us: float | None
+    p99_us: float | None
+    mean_us: float
+    samples: int | None
+    """Latencies the summary is drawn from (None: fio's own histogram)."""
+
+
+def summarize_latency(samples_s: np.ndarray) -> Latency:
+    """p50, p99 and mean of per-operation seconds, through the timing protocol's percentiles."""
+    xs = np.sort(np.asarray(samples_s, dtype=np.float64)).tolist()
+    if not xs:
+        return Latency(None, None, 0.0, 0)
+    t = Timing(tuple(xs))
+    return Latency(
+        p50_us=t.median * 1e6, p99_us=percentile(xs, 99) * 1e6, mean_us=t.mean * 1e6, samples=len(xs)
+    )
+
+
+@dataclass(frozen=True)
+class IoResult:
+    path: str
+    engine: str
+    """builtin or fio"""
+    engine_version: str
+    job: IoJob
+    direct: bool
+    """Whether the run used O_DIRECT (False when asked, or when the file system refuses it)."""
+    bytes: int
+    ops: int
+    seconds: float
+    gib_s: float
+    iops: float
+    latency: Latency
+    notes: tuple[str, ...] = ()
+    reference: Reference | None = None
+
+    @property
+    def share(self) -> float | None:
+        """GiB/s as a share of the published per-client figure (sequential reads only)."""
+        return None if self.reference is None else self.reference.share(self.gib_s)
+
+    def to_dict(self) -> dict:
+        j = self.job
+        return {
+            "path": self.path,
+            "host": host.hostname(),
+            "engine": self.engine,
+            "engine_version": self.engine_version,
+            "pattern": j.pattern,
+            "size": j.size,
+            "block": j.block,
+            "jobs": j.jobs,
+            "iodepth": j.iodepth,
+            "runtime_limit_s": j.runtime,
+            "direct": self.direct,
+            "bytes": self.bytes,
+            "ops": self.ops,
+            "seconds": self.seconds,
+            "gib_s": self.gib_s,
+            "iops": self.iops,
+            "latency": vars(self.latency),
+            "published": None if self.reference is None else self.reference.to_dict(),
+            "share": self.share,
+            "notes": list(self.notes),
+        }
+
+
+def resolve_engine(engine: str) -> tuple[str, str | None]:
+    """(builtin or fio, a note on the choice) for ``auto``, ``builtin`` or ``fio``."""
+    if engine not in ENGINES:
+        raise InputError(f"expected one of {', '.join(ENGINES)}, got {engine!r}", field="engine")
+    have_fio = fio_version() is not None
+    if engine == "fio" and not have_fio:
+        raise InputError(
+            "fio is not installed", field="engine", hint="apt-get install fio, or --engine builtin"
+        )
+    if engine == "auto":
+        return ("fio", None) if have_fio else ("builtin", "fio is not installed: the built-in engine ran")
+    return engine, None
+
+
+def measure_io(
+    path: str | Path,
+    job: IoJob | None = None,
+    *,
+    engine: str = "auto",
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> IoResult:
+    """Run ``job`` under ``path`` (in a directory of its own, removed afterwards, also on Ctrl-C).
+
+    ``engine``: ``fio`` (Debian's fio, its JSON report parsed), ``builtin`` (the core's libaio engine) or
+    ``auto`` (fio when installed). The share is of the published per-client figure: this host is one
+    client. Example: ``measure_io("/mnt/3fs", IoJob(pattern="rand-read", size=1 << 30))``.
+    """
+    job = job or IoJob()
+    which, note = resolve_engine(engine)
+    notes = [note] if note else []
+    with scratch_dir(
+        path,
+        need_bytes=job.file_bytes * job.jobs,
+        what=f"{job.pattern} of {format_size(job.file_bytes * job.jobs)}",
+    ) as run:
+        direct = job.direct
+        if direct and not _core.direct_supported(str(run)):
+            direct = False
+            notes.append(
+                "this file system refuses O_DIRECT: buffered I/O ran (page cache dropped before reads)"
+            )
+        if which == "fio":
+            if progress:
+                progress(f"{job.pattern} (fio)", 0.0)
+            r = run_fio(
+                run,
+                pattern=job.pattern,
+                file_bytes=job.file_bytes,
+                block=job.block,
+                jobs=job.jobs,
+                iodepth=job.iodepth,
+                direct=direct,
+                runtime=job.runtime,
+            )
+            gib_s, iops = r.bytes_per_s / GiB, r.iops
+            latency = Latency(r.p50_us, r.p99_us, r.mean_us, None)
+            moved, ops, seconds, version = r.bytes, r.ops, r.seconds, r.version
+        else:
+            raw = _core.run_io(
+                str(run),
+                job.size,
+                job.block,
+                job.jobs,
+                job.iodepth,
+                direct,
+                job.runtime,
+                job.write,
+                job.random,
+                seed,
+                _core_progress(progress, job.pattern, job.write),
+            )
+            moved, ops, seconds = raw.bytes, raw.ops, raw.seconds
+            gib_s, iops = moved / seconds / GiB, ops / seconds
+            latency = summarize_latency(raw.latency_s)
+            version = f"fireflyer {__version__} (libaio)"
+    if progress:
+        progress(job.pattern, 1.0)
+    return IoResult(
+        path=str(Path(path)),
+        engine=which,
+        engine_version=version,
+        job=job,
+        direct=direct,
+        bytes=moved,
+        ops=ops,
+        seconds=seconds,
+        gib_s=gib_s,
+        iops=iops,
+        latency=latency,
+        notes=tuple(notes),
+        reference=io_reference(job.pattern),
+    )
+
+
+def _core_progress(progress: Progress | None, pattern: str, write: bool):
+    """The core's progress(stage, done, total) as a Progress: reads spend half on laying out files."""
+    if progress is None:
+        return None
+
+    def report(stage: str, done: int, total: int) -> None:
+        frac = done / total if total else 0.0
+        if write:
+            progress(pattern, frac)
+        elif stage == "layout":
+            progress(f"{pattern}: laying out files", 0.5 * frac)
+        else:
+            progress(pattern, 0.5 + 0.5 * frac)
+
+    return report
