@@ -1,7 +1,8 @@
 """Every example in the README runs as written, in order, from an empty folder with an empty home.
 
 An example is a line of a ```bash block that starts with `flyer` or `torchrun`. It must exit 0, or 1 where
-the line says `# exits 1` (a gate that fails on purpose). A block right after `<!-- not run: REASON -->` is
+the line says `# exits 1` (a gate that fails on purpose); a gate on timings, which may go either way on a
+shared machine, says `# may exit 1`. A block right after `<!-- not run: REASON -->` is
 skipped, with its reason shown, because it needs what a test machine lacks (a GPU, a cluster).
 """
 
@@ -20,15 +21,17 @@ from conftest import REPO
 BLOCK = re.compile(r"(<!-- not run: (?P<why>[^>]*) -->\s*)?```bash\n(?P<body>.*?)```", re.S)
 
 
-def examples(text: str) -> list[tuple[str, int, str | None]]:
-    """(command, expected exit code, reason it is not run) for every example line, in README order."""
+def examples(text: str) -> list[tuple[str, int | tuple[int, ...], str | None]]:
+    """(command, expected exit code(s), reason it is not run) for every example line, in README order."""
     out = []
     for m in BLOCK.finditer(text):
         for line in m.group("body").splitlines():
             line = line.strip()
             if not line.startswith(("flyer ", "torchrun ")):
                 continue
-            code = 1 if re.search(r"#\s*exits 1\b", line) else 0
+            code: int | tuple[int, ...] = 1 if re.search(r"#\s*exits 1\b", line) else 0
+            if re.search(r"#\s*may exit 1\b", line):
+                code = (0, 1)
             out.append((line, code, m.group("why")))
     return out
 
@@ -59,6 +62,6 @@ def test_every_readme_example_runs_as_written(tmp_path):
         r = subprocess.run(
             ["bash", "-c", line], cwd=work, env=env, capture_output=True, text=True, timeout=600
         )
-        if r.returncode != want:
+        if r.returncode not in (want if isinstance(want, tuple) else (want,)):
             failures.append(f"{cmd}\n  exit {r.returncode}, expected {want}: {r.stderr.strip()[-400:]}")
     assert not failures, "\n".join(failures)

@@ -80,6 +80,8 @@ def init(
 ) -> None:
     """Write a commented example cluster description: the deployment guide's six nodes.
 
+    Beside it, unless one is there, an example FoundationDB cluster file to replace with your cluster's.
+
     Examples:
       flyer fs3 init cluster.yaml
       flyer fs3 init lab.yaml --cluster-id lab --storage-nodes 3 --disks 4
@@ -87,16 +89,26 @@ def init(
     out = Output(json)
     if path.exists() and not force:
         raise InputError("already exists", file=str(path), hint="pass --force to replace it")
-    if not 1 <= storage_nodes <= 4000 or not 1 <= disks <= 999:
-        raise InputError("storage nodes must be 1..4000 and disks 1..999", field="--storage-nodes/--disks")
-    atomic_write(path, lib.example_yaml(cluster_id, storage_nodes, disks))
-    data = {"written": str(path), "cluster_id": cluster_id, "storage_nodes": storage_nodes, "disks": disks}
-    out.emit(
-        data,
-        lambda o: o.line(
-            f"wrote {path}: edit hosts, disks and paths, then: flyer fs3 render {path} --out rendered/"
-        ),
-    )
+    text = lib.example_yaml(cluster_id, storage_nodes, disks)
+    fdb = path.parent / "fdb.cluster"
+    atomic_write(path, text)
+    wrote_fdb = not fdb.exists()
+    if wrote_fdb:
+        atomic_write(fdb, lib.example_fdb_cluster(cluster_id))
+    data = {
+        "written": str(path),
+        "cluster_id": cluster_id,
+        "storage_nodes": storage_nodes,
+        "disks": disks,
+        "fdb_cluster_example": str(fdb) if wrote_fdb else None,
+    }
+
+    def render(o: Output) -> None:
+        if wrote_fdb:
+            o.line(f"wrote {fdb}: an example; replace it with your FoundationDB cluster file")
+        o.line(f"wrote {path}: edit hosts, disks and paths, then: flyer fs3 render {path} --out rendered/")
+
+    out.emit(data, render)
 
 
 @plan_app.command("chains")

@@ -14,7 +14,7 @@ __getattr__, __dir__, __all__ = attach(
         "placement": ["Placement", "Shape", "extend", "pair_histogram", "place", "shape"],
         "rendering": ["Bundle", "render", "validate"],
         "spec": ["Cluster", "Node", "load"],
-        "example": ["example_yaml"],
+        "example": ["example_fdb_cluster", "example_yaml"],
         "bench": [],
     },
 )

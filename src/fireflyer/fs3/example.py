@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
 from .placement import shape
 
 EXAMPLE = """\
@@ -74,8 +75,23 @@ nodes:
 """
 
 
+def example_fdb_cluster(cluster_id: str = "stage") -> str:
+    """An example FoundationDB cluster file for the example description: the guide's meta node, where
+    FoundationDB runs. A placeholder to replace with the real /etc/foundationdb/fdb.cluster."""
+    return (
+        "# Written by `flyer fs3 init` for the example cluster: replace it with\n"
+        "# /etc/foundationdb/fdb.cluster from a FoundationDB host of your cluster.\n"
+        f"{cluster_id}:example@192.168.1.1:4500\n"
+    )
+
+
 def example_yaml(cluster_id: str = "stage", storage_nodes: int = 5, disks: int = 16) -> str:
     """The example description, with the guide's numbers unless told otherwise."""
+    if not (1 <= storage_nodes <= 4000 and 1 <= disks <= 999):
+        raise InputError(
+            f"storage nodes must be 1..4000 and disks 1..999, got {storage_nodes} and {disks}",
+            field="storage-nodes",
+        )
     disk_lines = "\n".join(
         f"    - {{path: /storage/data{i}, device: /dev/nvme{i}n1}}" for i in range(1, disks + 1)
     )
