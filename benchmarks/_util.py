@@ -45,3 +45,21 @@ def zipf_loads(layers: int, experts: int, exponent: float, seed: int, noise: flo
     base = np.arange(1, experts + 1, dtype=np.float64) ** -exponent * 1000
     rows = [rng.permutation(base) * (rng.lognormal(0, noise, experts) if noise else 1) for _ in range(layers)]
     return np.array(rows, dtype=np.float32)
+
+
+def test_module(relative: str):
+    """A module of the test suite (e.g. ``tests/eplb/engines.py``), loaded from its file: a package named
+    ``tests`` installed by some wheel must not shadow ours."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / relative
+    sys.path.insert(
+        0, str(path.parent.parent)
+    )  # its siblings (conftest, helpers) import as they do in pytest
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

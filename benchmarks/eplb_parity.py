@@ -13,18 +13,15 @@ shipped sample and on seeded loads, and random small layouts (hierarchical and g
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
-from _util import report
+from _util import report, test_module
 from eplb_speed import equal_layers, load_reference
 
 from fireflyer import eplb
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.eplb import engines  # noqa: E402  (the engines' modules, imported without their servers)
+engines = test_module("tests/eplb/engines.py")  # the engines' modules, imported without their servers
 
 V3_LAYOUTS = [(288, 8, 4, 32), (288, 8, 18, 144), (288, 8, 1, 32)]
 

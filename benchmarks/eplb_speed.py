@@ -17,18 +17,15 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
-from _util import report
+from _util import report, test_module
 
 from fireflyer import eplb
 from fireflyer.timing import time_fn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.eplb import engines  # noqa: E402  (the engines' modules, imported without their servers)
+engines = test_module("tests/eplb/engines.py")  # the engines' modules, imported without their servers
 
 V3 = (288, 8, 4, 32)
 

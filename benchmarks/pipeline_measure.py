@@ -43,7 +43,7 @@ def naive_w(model: str, hidden: int, tokens: int, samples: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--samples", type=int, default=10)
+    ap.add_argument("--samples", type=int, default=20)
     ap.add_argument("--hidden", type=int, default=pm.DEFAULT_HIDDEN)
     ap.add_argument("--tokens", type=int, default=pm.DEFAULT_TOKENS)
     ap.add_argument("--device", default="auto")

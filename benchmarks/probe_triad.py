@@ -13,23 +13,24 @@ import argparse
 
 import numpy as np
 from _util import median_seconds, report
-from fireflyer.profiles.detect import _llc_bytes, available_threads
 
-from fireflyer import _core
+from fireflyer import _core, host, profiles
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mib", type=float, default=None, help="MiB per array (default: max(8 x LLC, 256))")
+    ap.add_argument(
+        "--mib", type=float, default=None, help="MiB per array (default: the size flyer profiles detect uses)"
+    )
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    mib = args.mib or max(8 * _llc_bytes() / 2**20, 256)
+    threads = host.threads_available()
+    mib = args.mib or profiles.triad_array_bytes(threads, quick=False)[0] / 2**20
     n = int(mib * 2**20 / 8)
     a, b, c = np.zeros(n), np.full(n, 1.0), np.full(n, 2.0)
     s = 3.0
     moved = 24.0 * n
-    threads = available_threads()
 
     def numpy_triad():
         a[:] = b + s * c

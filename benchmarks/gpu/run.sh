@@ -104,14 +104,27 @@ fi
 # 6. Trace: capture a short training job, analyse it (CUDA kernels found, compute and communication split),
 #    merge the ranks.
 rm -rf "$results/trace"
+size=$([[ $rehearsal == 1 ]] && echo "--hidden 256 --batch 512" || echo "--hidden 4096 --batch 8192")
 if [[ $gpus -ge 2 ]]; then
   step trace-capture flyer trace capture --active 3 --out "$results/trace" -- \
-    torchrun --nproc-per-node 2 benchmarks/gpu/train_step.py
+    torchrun --nproc-per-node 2 -m fireflyer.trace.demo --steps 8 $size
 else
+  # One GPU: a DDP job of one rank on NCCL still launches NCCL kernels; two ranks need two GPUs.
   step trace-capture flyer trace capture --active 3 --out "$results/trace" -- \
-    $py benchmarks/gpu/train_step.py $([[ $rehearsal == 1 ]] && echo --hidden 256)
+    torchrun --nproc-per-node 1 -m fireflyer.trace.demo --steps 8 $size
 fi
-step trace-analyze bash -c "$py -m fireflyer.cli trace analyze '$results/trace' --json > '$results/trace-analyze.json'"
+trace_analyze() {
+  flyer trace analyze "$results/trace" --json > "$results/trace-analyze.json" || return 1
+  $py - "$results/trace-analyze.json" "$rehearsal" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for r in d["ranks"]:
+    print(r["rank"], {k: r.get(k) for k in ("span_us", "compute_us", "comm_us", "comm_hidden_pct", "idle_pct")})
+if sys.argv[2] == "0" and not all(r.get("compute_us") for r in d["ranks"]):
+    sys.exit("no CUDA compute kernels found in the trace")
+PY
+}
+step trace-analyze trace_analyze
 step trace-merge flyer trace merge "$results/trace" --out "$results/trace-merged.json" --json
 
 echo "all steps done; summary: $summary"

@@ -300,7 +300,7 @@ def measure(
     batch: int = 1,
     device: str = "auto",
     dtype: str | None = None,
-    samples: int = 10,
+    samples: int = 20,
     warmup: int = WARMUP,
     threads: int | None = None,
     seed: int = 0,
