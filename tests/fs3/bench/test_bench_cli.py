@@ -365,8 +365,15 @@ def test_sort_on_an_existing_ray_cluster(tmp_path, ray_cluster):
 
 def _start(args: list[str], path: Path, ready) -> subprocess.Popen:
     env = {**os.environ, "NO_COLOR": "1"}
+    # NOTE: a runner started in the background inherits SIGINT ignored (so would this child, and Python then
+    # never raises KeyboardInterrupt): give the child the default disposition, as a terminal would.
     proc = subprocess.Popen(
-        [flyer_exe(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [flyer_exe(), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
