@@ -20,7 +20,7 @@ from _util import report
 from fireflyer import host
 from fireflyer.pipeline import measurement as pm
 from fireflyer.pipeline import simulate
-from fireflyer.timing import WARMUP, Recorder
+from fireflyer.timing import Recorder
 
 
 def naive_w(model: str, hidden: int, tokens: int, samples: int) -> float:
@@ -30,10 +30,9 @@ def naive_w(model: str, hidden: int, tokens: int, samples: int) -> float:
     x = torch.randn(1, tokens, hidden, requires_grad=True)
     gy = torch.randn(1, tokens, hidden)
     params = list(blk.params.values())
-    rec = Recorder("cpu", threads=host.threads_available())
+    rec = Recorder("cpu", threads=host.threads_available(), warmup_seconds=pm.WARMUP_SECONDS)
     with rec.fixed():
-        for i in range(WARMUP + samples):
-            rec.keep = i >= WARMUP
+        for _ in rec.steps(samples):
             out = blk.forward(x)
             torch.autograd.grad(out, [x], gy, retain_graph=True)
             with rec.section("w"):

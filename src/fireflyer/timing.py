@@ -1,7 +1,8 @@
 """The one timing protocol: every figure fireflyer prints is measured here.
 
-Warm-up calls first, then a fixed number of timed samples; the result is the median with the 20th and
-80th percentiles (and the best, for peak-style figures). On CPU the thread count torch uses is fixed for
+Warm-up calls first (a fixed number, and for work whose speed settles slowly, a minimum time), then a
+fixed number of timed samples; the result is the median with the 20th and 80th percentiles (and the best,
+for peak-style figures). On CPU the thread count torch uses is fixed for
 the measurement and reported; on CUDA each sample is timed with CUDA events, after the L2 cache is
 flushed by writing a buffer larger than any L2. ``profiles detect``, ``pipeline measure``, the kernel
 harness, the benchmarks and the tests all time code through ``time_fn`` or a ``Recorder``.
@@ -139,14 +140,22 @@ class Recorder:
 
         rec = Recorder("cpu", threads=2)
         with rec.fixed():
-            for i in range(WARMUP + SAMPLES):
-                rec.keep = i >= WARMUP
+            for _ in rec.steps(SAMPLES):
                 with rec.section("f"):
                     y = f(x)
+
+    ``steps`` runs ``warmup`` untimed steps, more while fewer than ``warmup_seconds`` have passed, then the
+    timed ones; a caller that drives its own loop sets ``keep`` itself.
     """
 
     def __init__(
-        self, device: str = "cpu", *, threads: int | None = None, flush: bool = False, warmup: int = WARMUP
+        self,
+        device: str = "cpu",
+        *,
+        threads: int | None = None,
+        flush: bool = False,
+        warmup: int = WARMUP,
+        warmup_seconds: float = 0.0,
     ):
         if threads is not None and threads < 1:
             raise InputError(f"threads must be at least 1, got {threads}", field="threads")
@@ -154,6 +163,7 @@ class Recorder:
         self.cuda = device.startswith("cuda")
         self.threads = threads
         self.warmup = warmup
+        self.warmup_seconds = warmup_seconds
         self.keep = True
         self._flush = _Flusher(device) if flush else None
         self._samples: dict[str, list[float]] = {}
@@ -166,6 +176,20 @@ class Recorder:
         with fixed_threads(None if self.cuda else self.threads) as used:
             self._threads_used = None if self.cuda else used
             yield
+
+    def steps(self, samples: int) -> Iterator[int]:
+        """Step indexes: the warm-up (at least ``warmup`` steps and ``warmup_seconds`` of wall time), then
+        ``samples`` timed steps. ``keep`` is set accordingly; ``warmup`` ends as the count actually run."""
+        start = time.perf_counter()
+        i = 0
+        self.keep = False
+        while i < self.warmup or time.perf_counter() - start < self.warmup_seconds:
+            yield i
+            i += 1
+        self.warmup = i
+        self.keep = True
+        for j in range(samples):
+            yield i + j
 
     @contextlib.contextmanager
     def section(self, name: str) -> Iterator[None]:
@@ -215,8 +239,10 @@ def time_fn(
     device: str = "cpu",
     threads: int | None = None,
     flush: bool | None = None,
+    warmup_seconds: float = 0.0,
 ) -> Timing:
-    """Time ``fn()``: ``warmup`` untimed calls, then ``samples`` timed ones.
+    """Time ``fn()``: ``warmup`` untimed calls (more until ``warmup_seconds`` have passed), then ``samples``
+    timed ones.
 
     ``flush`` (default: on for CUDA) writes FLUSH_BYTES before each sample; on CUDA each sample is timed
     by CUDA events around the call; on CPU torch's thread count is fixed to ``threads`` (default: as is).
@@ -226,13 +252,16 @@ def time_fn(
             f"samples must be >= 1 and warmup >= 0, got samples={samples}, warmup={warmup}", field="samples"
         )
     rec = Recorder(
-        device, threads=threads, flush=device.startswith("cuda") if flush is None else flush, warmup=warmup
+        device,
+        threads=threads,
+        flush=device.startswith("cuda") if flush is None else flush,
+        warmup=warmup,
+        warmup_seconds=warmup_seconds,
     )
     if rec.cuda:
         _torch().cuda.synchronize()
     with rec.fixed():
-        for i in range(warmup + samples):
-            rec.keep = i >= warmup
+        for _ in rec.steps(samples):
             with rec.section("fn"):
                 fn()
     return rec.timings()["fn"]

@@ -14,7 +14,15 @@ from conftest import requires_cuda
 from fireflyer.errors import InputError
 from fireflyer.pipeline import measurement as pm
 
-TINY = {"hidden": 64, "experts": 4, "tokens": 32, "samples": 3, "warmup": 1, "device": "cpu"}
+TINY = {
+    "hidden": 64,
+    "experts": 4,
+    "tokens": 32,
+    "samples": 3,
+    "warmup": 1,
+    "warmup_seconds": 0.0,
+    "device": "cpu",
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +40,13 @@ def test_tiny_block_times_are_positive_and_fast(tiny):
     assert res.w <= res.b
     assert res.fb == pytest.approx(res.f + res.b)
     assert res.samples == 3 and res.warmup == 1
+
+
+def test_warm_up_lasts_its_minimum_time():
+    t0 = time.perf_counter()
+    res = pm.measure("deepseek-v3", **{**TINY, "warmup_seconds": 0.3})
+    assert time.perf_counter() - t0 >= 0.3
+    assert res.warmup >= 1 and res.warmup_seconds == 0.3 and res.samples == 3
 
 
 def test_dims_follow_the_profile(tiny):
@@ -86,6 +101,7 @@ def test_to_dict_is_json_and_ordered(tiny):
         "fb",
         "samples",
         "warmup",
+        "warmup_seconds",
         "threads",
         "spread",
         "notes",
@@ -148,6 +164,7 @@ def test_same_seed_same_block():
         ({"hidden": 2.5}, "hidden"),
         ({"samples": 0}, "samples"),
         ({"warmup": -1}, "warmup"),
+        ({"warmup_seconds": -1.0}, "warmup_seconds"),
         ({"device": "tpu"}, "device"),
         ({"dtype": "int8"}, "dtype"),
         ({"model": "no-such-model"}, "model"),

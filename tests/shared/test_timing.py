@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import time
 
 import pytest
 from conftest import requires_cuda
@@ -61,6 +62,25 @@ def test_recorder_sections():
                 pass
     t = rec.timings()
     assert set(t) == {"a", "b"} and len(t["a"].samples) == 3
+
+
+def test_recorder_steps_warm_up_by_count_and_time():
+    rec = Recorder("cpu", warmup=2)
+    kept = []
+    for _ in rec.steps(4):
+        kept.append(rec.keep)
+        with rec.section("a"):
+            pass
+    assert kept == [False, False, True, True, True, True] and rec.warmup == 2
+    assert len(rec.timings()["a"].samples) == 4
+
+    rec = Recorder("cpu", warmup=1, warmup_seconds=0.05)
+    t0 = time.perf_counter()
+    for _ in rec.steps(2):
+        if not rec.keep:
+            time.sleep(0.01)
+    assert time.perf_counter() - t0 >= 0.05 and rec.warmup >= 5
+    assert time_fn(lambda: None, warmup=0, samples=2, warmup_seconds=0.02).warmup > 0
 
 
 def test_spread():

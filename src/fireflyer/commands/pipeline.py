@@ -307,7 +307,7 @@ def measure(
             "--repeats",
             parser=integer,
             metavar="N",
-            help="Timed samples after 3 warm-up steps (default 20); medians with p20 and p80.",
+            help="Timed samples after the warm-up (at least 3 steps and 1 s); medians with p20 and p80.",
         ),
     ] = 20,
     threads: Annotated[
@@ -345,7 +345,7 @@ def measure(
       flyer pipeline measure -s zb1p -p 4 -n 16 --samples 5 --json
     """
     out = Output(json)
-    with out.progress("measuring F, B, B-input, W", total=3 + samples) as advance:
+    with out.progress("measuring F, B, B-input, W (after a 1 s warm-up)", total=samples) as advance:
         m, result = lib.measure_and_simulate(
             schedule,
             ranks,

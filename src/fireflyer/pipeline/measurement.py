@@ -32,6 +32,10 @@ from .simulator import ChunkTimes, SimResult, simulate
 DEFAULT_HIDDEN = 256
 DEFAULT_EXPERTS = 16
 DEFAULT_TOKENS = 256
+WARMUP_SECONDS = 1.0
+"""Minimum warm-up time of ``measure``: on a shared 2-core VM the block's first second runs 5-15% slower
+than the steady state that follows (allocator and thread pool settling), so a count of steps alone is not
+enough."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +62,9 @@ class MeasureResult:
     """F&B: F + B, as one device runs them one after the other."""
     samples: int
     warmup: int
+    """Untimed warm-up steps actually run."""
+    warmup_seconds: float
+    """The minimum warm-up time asked for."""
     threads: int | None
     """CPU threads torch was fixed to (None on CUDA)."""
     spread: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -81,6 +88,7 @@ class MeasureResult:
             "fb": self.fb,
             "samples": self.samples,
             "warmup": self.warmup,
+            "warmup_seconds": self.warmup_seconds,
             "threads": self.threads,
             "spread": self.spread,
             "notes": list(self.notes),
@@ -302,12 +310,14 @@ def measure(
     dtype: str | None = None,
     samples: int = 20,
     warmup: int = WARMUP,
+    warmup_seconds: float = WARMUP_SECONDS,
     threads: int | None = None,
     seed: int = 0,
     progress: Any = None,
 ) -> MeasureResult:
     """Time F, B, B-input and W of one block scaled down from ``model`` on the shared timing protocol:
-    ``warmup`` untimed steps, then ``samples`` timed ones; medians, with p20 and p80 in ``spread``.
+    at least ``warmup`` untimed steps and ``warmup_seconds`` of them, then ``samples`` timed ones; medians,
+    with p20 and p80 in ``spread``. ``progress(1)`` is called after each timed step.
 
     ``hidden`` (default 256), ``experts`` (default min(16, the profile's)) and ``tokens`` (sequence length
     of a micro-batch, default 256; ``batch`` sequences) size the block. ``dtype`` defaults to float32 on
@@ -317,6 +327,10 @@ def measure(
     for name, v, lo in (("samples", samples, 1), ("warmup", warmup, 0)):
         if not isinstance(v, int) or isinstance(v, bool) or v < lo:
             raise InputError(f"{name} must be an integer >= {lo}, got {v!r}", field=name)
+    if not isinstance(warmup_seconds, (int, float)) or not 0 <= warmup_seconds <= 600:
+        raise InputError(
+            f"warmup_seconds must be between 0 and 600, got {warmup_seconds!r}", field="warmup_seconds"
+        )
     if threads is not None and not 1 <= threads <= host.threads_available():
         raise InputError(
             f"threads must be between 1 and the {host.threads_available()} cores this process may "
@@ -332,7 +346,7 @@ def measure(
     devices.check_fits(estimate_bytes(dims, tdt.itemsize), dev, "a block of this size", field="hidden")
     threads = None if dev.type == "cuda" else (threads or host.threads_available())
     step = progress or (lambda *a, **k: None)
-    rec = Recorder(str(dev), threads=threads, warmup=warmup)
+    rec = Recorder(str(dev), threads=threads, warmup=warmup, warmup_seconds=warmup_seconds)
     with rec.fixed():
         blk = Block(dims, device=dev, dtype=tdt, seed=seed)
         dims["params"] = blk.num_params()
@@ -341,8 +355,7 @@ def measure(
         x = torch.randn(shape, generator=g).to(dev, tdt).requires_grad_(True)
         gy = torch.randn(shape, generator=g).to(dev, tdt)
         params = list(blk.params.values())
-        for i in range(warmup + samples):
-            rec.keep = i >= warmup
+        for _ in rec.steps(samples):
             with rec.section("f"):
                 out = blk.forward(x)
             with rec.section("b"):
@@ -353,7 +366,8 @@ def measure(
                 res = torch.autograd.grad(y, [x] + [t[3] for t in tape], gy, allow_unused=True)
             with rec.section("w"):
                 Block.weight_grads(tape, list(res[1:]))
-            step(1)
+            if rec.keep:
+                step(1)
     t: dict[str, Timing] = rec.timings()
     med = {k: v.median for k, v in t.items()}
     notes = []
@@ -371,7 +385,8 @@ def measure(
         w=med["w"],
         fb=med["f"] + med["b"],
         samples=samples,
-        warmup=warmup,
+        warmup=rec.warmup,
+        warmup_seconds=warmup_seconds,
         threads=t["f"].threads,
         spread={k: {"p20": v.p20, "p80": v.p80} for k, v in t.items()},
         notes=tuple(notes),
