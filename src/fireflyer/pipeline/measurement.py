@@ -34,8 +34,8 @@ DEFAULT_EXPERTS = 16
 DEFAULT_TOKENS = 256
 WARMUP_SECONDS = 1.0
 """Minimum warm-up time of ``measure``: on a shared 2-core VM the block's first steps run 3-11% slower
-than the steady state that follows (allocator and thread pool settling), so a count of steps alone is not
-enough."""
+than the steady state that follows (measured; the cause is not pinned down), so a count of steps alone
+is not enough."""
 
 
 @dataclass(frozen=True, kw_only=True)
