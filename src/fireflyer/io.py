@@ -100,6 +100,15 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, mode: int | None
 def atomic_writer(path: str | os.PathLike, *, mode: int | None = None) -> Iterator[BinaryIO]:
     """``atomic_write`` for output too large to hold in memory: yields a binary file to write to, which
     replaces ``path`` (temp file, fsync, rename) when the block ends without an exception."""
+    with atomic_path(path, mode=mode) as tmp, open(tmp, "wb") as fh:
+        yield fh
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, mode: int | None = None) -> Iterator[Path]:
+    """``atomic_write`` for a writer that takes a path (a profiler's export, a library's ``save``): yields a
+    temporary path in the target's directory; when the block ends without an exception, the file written
+    there is fsynced and replaces ``path`` with one rename. On failure the temporary file is removed."""
     given = Path(path).expanduser()
     target = Path(os.path.realpath(given))
     parent = target.parent
@@ -122,14 +131,17 @@ def atomic_writer(path: str | os.PathLike, *, mode: int | None = None) -> Iterat
             mode = 0o666 & ~umask
     try:
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
     except OSError as e:
         raise InputError(f"cannot create a file in {parent}: {e.strerror}", file=str(given)) from None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
+        yield Path(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
             # NOTE: fsync before rename, or a crash can leave an empty file under the final name.
-            os.fsync(fh.fileno())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as e:

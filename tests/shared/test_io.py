@@ -8,7 +8,15 @@ import msgspec
 import pytest
 
 from fireflyer.errors import InputError
-from fireflyer.io import MAX_DEPTH, atomic_write, check_outputs, convert, load_document, parse_document
+from fireflyer.io import (
+    MAX_DEPTH,
+    atomic_path,
+    atomic_write,
+    check_outputs,
+    convert,
+    load_document,
+    parse_document,
+)
 
 
 def _err(text: str, fmt: str = "json") -> InputError:
@@ -93,6 +101,19 @@ def test_outputs_may_not_replace_inputs_or_each_other(tmp_path):
     with pytest.raises(InputError, match="same file"):
         check_outputs([tmp_path / "o.svg", tmp_path / "." / "o.svg"])
     check_outputs([tmp_path / "o.json", None], [a, None])
+
+
+def test_atomic_path_replaces_only_on_success(tmp_path):
+    target = tmp_path / "trace.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp != target
+        tmp.write_text("half")
+        raise RuntimeError("writer failed")
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["trace.json"]
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")  # a writer that takes a path, as a profiler's export does
+    assert target.read_text() == "new" and os.listdir(tmp_path) == ["trace.json"]
 
 
 def test_atomic_write_follows_symlinks_and_refuses_special_files(tmp_path):

@@ -35,6 +35,7 @@ import msgspec
 
 from .. import trace_events
 from ..errors import InputError
+from ..io import atomic_path
 from .analysis import scan
 from .host_metrics import Sampler
 
@@ -227,11 +228,10 @@ class Session:
         self.cycle += 1
         rank, _, _ = _rank_and_world()
         path = self._path(rank)
-        tmp = path.with_name(f".{path.name}.tmp")
-        profiler.export_chrome_trace(str(tmp))
-        if self._sampler is not None:
-            self._add_host_metrics(tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            profiler.export_chrome_trace(str(tmp))
+            if self._sampler is not None:
+                self._add_host_metrics(tmp)
         self.files.append(path)
         self._tagged = False  # the next cycle's trace needs its own metadata
 
