@@ -146,6 +146,11 @@ class Output:
             yield advance
 
 
+def fmt_pct(v: float | None) -> str | None:
+    """A percentage to one decimal with its sign, None (a dash in tables) when there is none."""
+    return None if v is None else f"{v:.1f}%"
+
+
 def fmt(v: Any) -> str:
     """Human formatting of one cell: floats to 4 significant digits, None as a dash."""
     if v is None:

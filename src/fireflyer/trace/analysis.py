@@ -246,7 +246,8 @@ def _id(text: str) -> int | str:
 # ---- Figures --------------------------------------------------------------------------------------------
 
 
-def _pct(part: float, whole: float) -> float | None:
+def percent(part: float, whole: float) -> float | None:
+    """100 · part / whole; None when whole is not positive (nothing to be a share of)."""
     return 100.0 * part / whole if whole > 0 else None
 
 
@@ -256,7 +257,7 @@ def _cpu(c: _core.CpuFigures) -> CpuBreakdown:
         span_us=c.span_us,
         busy_us=c.busy_us,
         comm_us=c.comm_us,
-        idle_pct=_pct(c.span_us - c.busy_us, c.span_us),
+        idle_pct=percent(c.span_us - c.busy_us, c.span_us),
         threads=[
             Thread(pid=_id(t.pid), tid=_id(t.tid), ops=t.ops, busy_us=t.busy_us, comm_us=t.comm_us)
             for t in c.threads
@@ -287,9 +288,9 @@ def rank_figures(f: _core.TraceFigures, rank: int | None) -> list[RankFigures]:
                 comm_us=d.comm_us,
                 memory_us=d.memory_us,
                 overlap_us=d.overlap_us,
-                comm_hidden_pct=_pct(d.overlap_us, d.comm_us),
+                comm_hidden_pct=percent(d.overlap_us, d.comm_us),
                 exposed_comm_us=d.comm_us - d.overlap_us,
-                idle_pct=_pct(d.span_us - d.busy_us, d.span_us),
+                idle_pct=percent(d.span_us - d.busy_us, d.span_us),
                 steps=f.steps,
                 streams=[
                     Stream(
@@ -377,7 +378,7 @@ def summarize(entries: Sequence[RankFigures], files: int) -> Summary:
             by=key if gpu else "cpu_busy_us",
             value_us=vals[i],
             median_us=med,
-            over_median_pct=_pct(vals[i] - med, med),
+            over_median_pct=percent(vals[i] - med, med),
         )
     return Summary(
         files=files, ranks=len(entries), with_kernels=len(gpu), metrics=metrics, straggler=straggler

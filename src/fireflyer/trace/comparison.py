@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from .analysis import RankFigures, rank_figures, ranks_of, scan, trace_files
+from .analysis import RankFigures, percent, rank_figures, ranks_of, scan, trace_files
 
 
 class Side(msgspec.Struct, kw_only=True):
@@ -63,10 +63,6 @@ def _side(paths: Iterable[str | os.PathLike], patterns: Sequence[str] | None, th
     ranks = ranks_of(figures)
     entries = [e for f, r in zip(figures, ranks) for e in rank_figures(f, r)]
     return given, files, figures, entries
-
-
-def _pct(delta: float, base: float) -> float | None:
-    return 100.0 * delta / base if base > 0 else None
 
 
 def diff(
@@ -123,7 +119,7 @@ def diff(
                 a_us=va,
                 b_us=vb,
                 delta_us=vb - va,
-                delta_pct=_pct(vb - va, va) if name in ta else None,
+                delta_pct=percent(vb - va, va) if name in ta else None,
             )
         )
     rows.sort(key=lambda r: (-abs(r.delta_us), r.name))
@@ -137,7 +133,7 @@ def diff(
             return sum(getattr(e.cpu, metric) for e in entries if e.cpu is not None) / den
 
         va, vb = value(a_entries, a_den), value(b_entries, b_den)
-        return Total(metric=metric, a=va, b=vb, delta=vb - va, delta_pct=_pct(vb - va, va))
+        return Total(metric=metric, a=va, b=vb, delta=vb - va, delta_pct=percent(vb - va, va))
 
     metrics = (
         ("busy_us", "compute_us", "comm_us", "overlap_us", "exposed_comm_us")

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from ...kernels.cases import CASE_TYPES
-from .._output import Output
+from .._output import Output, fmt_pct
 
 
 def _defaults(op: str) -> dict[str, Any]:
@@ -57,10 +57,6 @@ def catalog(o: Output, data: dict) -> None:
     )
 
 
-def _pct(v: float | None) -> str | None:
-    return None if v is None else f"{v:.1f}%"
-
-
 def _us(v: float | None) -> str | None:
     """Microseconds without exponents: 158,400 / 613.8 / 4.21."""
     if v is None:
@@ -100,8 +96,8 @@ def bench(o: Output, data: dict) -> None:
                 None if r["p20_us"] is None else f"{_us(r['p20_us'])}-{_us(r['p80_us'])}",
                 r["tflops"],
                 r["gbps"],
-                _pct(r["pct_peak_flops"]),
-                _pct(r["pct_peak_bw"]),
+                fmt_pct(r["pct_peak_flops"]),
+                fmt_pct(r["pct_peak_bw"]),
                 r["correct"],
             )
             for r in data["results"]

@@ -8,17 +8,13 @@ from ...trace.analysis import Analysis, RankFigures
 from ...trace.capturing import CaptureRun
 from ...trace.comparison import Comparison
 from ...trace.merging import MergeResult
-from .._output import Output
+from .._output import Output, fmt_pct
 
 NAME_WIDTH = 52
 
 
 def _ms(us: float | None) -> float | None:
     return None if us is None else us / 1000.0
-
-
-def _pct(v: float | None) -> str | None:
-    return None if v is None else f"{v:.1f}%"
 
 
 def _name(name: str) -> str:
@@ -56,7 +52,7 @@ def _detail(o: Output, e: RankFigures) -> None:
                     _ms(s.compute_us),
                     _ms(s.comm_us),
                     _ms(s.memory_us),
-                    _pct(100 * s.busy_us / e.span_us if e.span_us else None),
+                    fmt_pct(100 * s.busy_us / e.span_us if e.span_us else None),
                 )
                 for s in e.streams
             ],
@@ -76,7 +72,7 @@ def _detail(o: Output, e: RankFigures) -> None:
                 "CPU span ms": _ms(c.span_us),
                 "CPU busy ms": _ms(c.busy_us),
                 "CPU communication ms": _ms(c.comm_us),
-                "CPU idle": _pct(c.idle_pct),
+                "CPU idle": fmt_pct(c.idle_pct),
                 "CPU ops": c.ops,
             },
             title=f"CPU side of {e.label}",
@@ -121,9 +117,9 @@ def analyzed(o: Output, a: Analysis) -> None:
                     _ms(e.compute_us),
                     _ms(e.comm_us),
                     _ms(e.overlap_us),
-                    _pct(e.comm_hidden_pct),
+                    fmt_pct(e.comm_hidden_pct),
                     _ms(e.exposed_comm_us),
-                    _pct(e.idle_pct),
+                    fmt_pct(e.idle_pct),
                     e.kernels,
                     e.steps,
                 )
@@ -145,7 +141,7 @@ def analyzed(o: Output, a: Analysis) -> None:
                     _ms(e.cpu.span_us),
                     _ms(e.cpu.busy_us),
                     _ms(e.cpu.comm_us),
-                    _pct(e.cpu.idle_pct),
+                    fmt_pct(e.cpu.idle_pct),
                     e.cpu.ops,
                     e.steps,
                 )
@@ -161,7 +157,7 @@ def analyzed(o: Output, a: Analysis) -> None:
                 (
                     _label(name),
                     *(
-                        (_pct(v) for v in (m.min, m.median, m.max))
+                        (fmt_pct(v) for v in (m.min, m.median, m.max))
                         if name.endswith("pct")
                         else (_ms(v) for v in (m.min, m.median, m.max))
                     ),
@@ -228,7 +224,7 @@ def diffed(o: Output, d: Comparison) -> None:
     unit = "per step" if d.per == "step" else "per rank"
     o.table(
         ["figure", "A ms", "B ms", "delta ms", "delta"],
-        [(_label(t.metric), _ms(t.a), _ms(t.b), _ms(t.delta), _pct(t.delta_pct)) for t in d.totals],
+        [(_label(t.metric), _ms(t.a), _ms(t.b), _ms(t.delta), fmt_pct(t.delta_pct)) for t in d.totals],
         title=f"totals {unit} (A: {d.a.ranks} rank(s), {d.a.steps} steps; B: {d.b.ranks}, {d.b.steps})",
     )
     what = "kernel" if d.what == "kernels" else "CPU op (self time)"
@@ -241,7 +237,7 @@ def diffed(o: Output, d: Comparison) -> None:
                 r.a_us,
                 r.b_us,
                 r.delta_us,
-                _pct(r.delta_pct) or "new",
+                fmt_pct(r.delta_pct) or "new",
                 r.count_a,
                 r.count_b,
             )
