@@ -17,6 +17,8 @@ import json
 import subprocess
 import sys
 
+from _util import report
+
 KINDS = ("f", "b", "w", "matmul", "python_loop")
 
 
@@ -51,8 +53,6 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--child"]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True)
         runs.append(json.loads(out.stdout))
-    from _util import report
-
     rows = []
     for k in KINDS:
         v = [r[k] for r in runs]
