@@ -98,7 +98,14 @@ def main() -> None:
         ],
         rows,
         a.json,
-        {"device": device, "threads": threads, "hidden": a.hidden, "tokens": a.tokens, "samples": a.samples},
+        {
+            "device": device,
+            "threads": threads,
+            "hidden": a.hidden,
+            "tokens": a.tokens,
+            "samples": a.samples,
+            "sample_seconds": pm.SAMPLE_SECONDS,
+        },
     )
 
 

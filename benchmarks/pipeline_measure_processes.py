@@ -1,11 +1,13 @@
-"""How far `pipeline measure` moves between separate processes, against how far this machine itself moves.
+"""How far `pipeline measure` moves between runs: the baseline against its minimum sampling time and its
+fresh process.
 
-Runs N fresh processes one after the other. Each measures the default block (`fireflyer.pipeline.measure`,
-as `flyer pipeline measure` does) and then, in the same process, two controls on the same timing protocol:
-a 512 x 512 float32 matmul (compute in cache) and a pure-Python loop (one core, no memory traffic). For F,
-B, W and each control it prints the range over all processes (max / min - 1) and the largest difference
-between two consecutive processes: when the controls move as much as the block, the spread is the
-machine's, not the measurement's.
+Runs N processes one after the other. Each measures the default block (`fireflyer.pipeline.measure`) three
+ways: the baseline, in that process with the 20 timed steps alone (``sample_seconds=0``, about 1 s); in that
+process for the default minimum sampling time (``SAMPLE_SECONDS``); and as `flyer pipeline measure` does,
+for that time in a fresh process with the steady heap (``fresh_process=True``). A control, a 512 x 512
+float32 matmul (compute in cache) timed on the same protocol for the same time, shows how far this machine
+itself moves. For each it prints the range over all processes (max / min - 1) and the largest difference
+between two consecutive processes, the figure behind "two runs agree within 10%".
 
     python benchmarks/pipeline_measure_processes.py [--runs 10] [--json]
 """
@@ -19,7 +21,7 @@ import sys
 
 from _util import report
 
-KINDS = ("f", "b", "w", "matmul", "python_loop")
+KINDS = ("f", "b", "w")
 
 
 def child() -> None:
@@ -27,20 +29,25 @@ def child() -> None:
 
     from fireflyer import host
     from fireflyer.pipeline import measure
+    from fireflyer.pipeline.measurement import SAMPLE_SECONDS, WARMUP_SECONDS
     from fireflyer.timing import time_fn
 
-    m = measure()
+    short = measure(sample_seconds=0)
+    here = measure()
+    fresh = measure(fresh_process=True)
     a = torch.randn(512, 512)
-    threads = host.threads_available()
-    mm = time_fn(lambda: a @ a, samples=50, warmup=10, threads=threads, warmup_seconds=0.5).median
-
-    def loop() -> None:
-        s = 0
-        for i in range(200_000):
-            s += i
-
-    py = time_fn(loop, samples=20, warmup=2).median
-    print(json.dumps({"f": m.f, "b": m.b, "w": m.w, "matmul": mm, "python_loop": py}))
+    mm = time_fn(
+        lambda: a @ a,
+        samples=50,
+        threads=host.threads_available(),
+        warmup_seconds=WARMUP_SECONDS,
+        sample_seconds=SAMPLE_SECONDS,
+    ).median
+    res = {f"{k}_20_samples": getattr(short, k) for k in KINDS}
+    res |= {f"{k}_in_process": getattr(here, k) for k in KINDS}
+    res |= {k: getattr(fresh, k) for k in KINDS}
+    res |= {"samples": fresh.samples, "sample_seconds": fresh.sample_seconds, "matmul": mm}
+    print(json.dumps(res))
 
 
 def main() -> None:
@@ -53,11 +60,18 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--child"]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True)
         runs.append(json.loads(out.stdout))
+    seconds = runs[0]["sample_seconds"]
+    variants = [
+        ("_20_samples", "20 samples, in process (baseline)"),
+        ("_in_process", f"{seconds:g} s, in process"),
+        ("", f"{seconds:g} s, fresh process (default)"),
+    ]
+    labels = [(f"{k}{suffix}", f"{k.upper()}, {text}") for suffix, text in variants for k in KINDS]
     rows = []
-    for k in KINDS:
+    for k, label in [*labels, ("matmul", f"512 x 512 matmul ({seconds:g} s)")]:
         v = [r[k] for r in runs]
         consecutive = max(abs(x / y - 1) for x, y in zip(v[1:], v)) if len(v) > 1 else 0.0
-        rows.append([k, min(v) * 1e3, max(v) * 1e3, max(v) / min(v) - 1, consecutive])
+        rows.append([label, min(v) * 1e3, max(v) * 1e3, max(v) / min(v) - 1, consecutive])
     report(
         f"pipeline measure between {a.runs} processes (ms; range and worst consecutive pair as fractions)",
         ["kind", "min_ms", "max_ms", "range", "worst_consecutive"],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import math
+import os
 import statistics
 import sys
 import time
@@ -145,7 +146,8 @@ class Recorder:
                     y = f(x)
 
     ``steps`` runs ``warmup`` untimed steps, more while fewer than ``warmup_seconds`` have passed, then the
-    timed ones; a caller that drives its own loop sets ``keep`` itself.
+    timed ones, more than asked while fewer than ``sample_seconds`` have passed; a caller that drives its
+    own loop sets ``keep`` itself.
     """
 
     def __init__(
@@ -156,6 +158,7 @@ class Recorder:
         flush: bool = False,
         warmup: int = WARMUP,
         warmup_seconds: float = 0.0,
+        sample_seconds: float = 0.0,
     ):
         if threads is not None and threads < 1:
             raise InputError(f"threads must be at least 1, got {threads}", field="threads")
@@ -164,6 +167,11 @@ class Recorder:
         self.threads = threads
         self.warmup = warmup
         self.warmup_seconds = warmup_seconds
+        self.sample_seconds = sample_seconds
+        self.samples = 0
+        """Timed steps run so far by ``steps``."""
+        self.done = 0.0
+        """Share of ``steps``' timed phase done, 0 to 1: the lesser of the shares of steps and of time."""
         self.keep = True
         self._flush = _Flusher(device) if flush else None
         self._samples: dict[str, list[float]] = {}
@@ -177,9 +185,11 @@ class Recorder:
             self._threads_used = None if self.cuda else used
             yield
 
-    def steps(self, samples: int) -> Iterator[int]:
+    def steps(self, samples: int, progress: Callable[[float], object] | None = None) -> Iterator[int]:
         """Step indexes: the warm-up (at least ``warmup`` steps and ``warmup_seconds`` of wall time), then
-        ``samples`` timed steps. ``keep`` is set accordingly; ``warmup`` ends as the count actually run."""
+        the timed steps (at least ``samples`` and ``sample_seconds`` of wall time). ``keep`` is set
+        accordingly; ``warmup`` and ``samples`` end as the counts actually run. After each timed step
+        ``progress(share)`` gets the share of the timed phase it completed; the shares add up to 1."""
         start = time.perf_counter()
         i = 0
         self.keep = False
@@ -188,8 +198,18 @@ class Recorder:
             i += 1
         self.warmup = i
         self.keep = True
-        for j in range(samples):
-            yield i + j
+        self.samples = 0
+        self.done = 0.0 if samples > 0 or self.sample_seconds > 0 else 1.0
+        start = time.perf_counter()
+        while self.done < 1.0:
+            yield i + self.samples
+            self.samples += 1
+            by_count = self.samples / samples if samples > 0 else 1.0
+            elapsed = time.perf_counter() - start
+            by_time = elapsed / self.sample_seconds if self.sample_seconds > 0 else 1.0
+            before, self.done = self.done, min(1.0, by_count, by_time)
+            if progress is not None:
+                progress(self.done - before)
 
     @contextlib.contextmanager
     def section(self, name: str) -> Iterator[None]:
@@ -240,9 +260,10 @@ def time_fn(
     threads: int | None = None,
     flush: bool | None = None,
     warmup_seconds: float = 0.0,
+    sample_seconds: float = 0.0,
 ) -> Timing:
     """Time ``fn()``: ``warmup`` untimed calls (more until ``warmup_seconds`` have passed), then ``samples``
-    timed ones.
+    timed ones (more until ``sample_seconds`` have passed).
 
     ``flush`` (default: on for CUDA) writes FLUSH_BYTES before each sample; on CUDA each sample is timed
     by CUDA events around the call; on CPU torch's thread count is fixed to ``threads`` (default: as is).
@@ -257,6 +278,7 @@ def time_fn(
         flush=device.startswith("cuda") if flush is None else flush,
         warmup=warmup,
         warmup_seconds=warmup_seconds,
+        sample_seconds=sample_seconds,
     )
     if rec.cuda:
         _torch().cuda.synchronize()
@@ -265,3 +287,80 @@ def time_fn(
             with rec.section("fn"):
                 fn()
     return rec.timings()["fn"]
+
+
+STEADY_HEAP = (
+    "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=2147483647:glibc.malloc.trim_threshold=2147483647"
+)
+"""glibc tunables of a fresh measuring process: allocations come from the heap, which is kept (never trimmed
+back to the kernel) and backed by transparent huge pages, so steady-state steps take no page faults. With
+glibc's defaults a step of the pipeline block took 400-2,000 of them, a number that varied from process to
+process. torch's own CPU launcher (``torch.backends.xeon.run_cpu``) swaps in tcmalloc or jemalloc by
+default for the same reason: better memory reuse and fewer page faults."""
+
+
+def _fresh_process_main(conn: Any, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    try:
+        conn.send(("result", fn(**kwargs, progress=lambda share: conn.send(("progress", share)))))
+    except InputError as e:
+        conn.send(("input-error", (e.message, e.file, e.field, e.hint)))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises it there
+        import traceback
+
+        conn.send(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}"))
+    finally:
+        conn.close()
+
+
+def in_fresh_process(
+    fn: Callable[..., Any],
+    kwargs: dict[str, Any],
+    progress: Callable[[float], object] | None = None,
+) -> Any:
+    """``fn(**kwargs, progress=...)`` in a fresh Python process with the STEADY_HEAP allocator (on glibc);
+    returns its result. ``fn`` must be importable (top level) and its result picklable; ``progress`` gets
+    what the child's progress callback is given. An InputError in the child is raised here as it was; any
+    other failure as a RuntimeError carrying the child's traceback."""
+    import multiprocessing
+    import platform
+
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_fresh_process_main, args=(theirs, fn, kwargs), daemon=True)
+    before = os.environ.get("GLIBC_TUNABLES")
+    if platform.libc_ver()[0] == "glibc":
+        # NOTE: the user's own tunables come last, so they win over ours.
+        os.environ["GLIBC_TUNABLES"] = STEADY_HEAP + (f":{before}" if before else "")
+    try:
+        child.start()
+    finally:
+        if before is None:
+            os.environ.pop("GLIBC_TUNABLES", None)
+        else:
+            os.environ["GLIBC_TUNABLES"] = before
+    theirs.close()
+    try:
+        while True:
+            try:
+                kind, value = ours.recv()
+            except EOFError:
+                child.join()
+                raise RuntimeError(
+                    f"the measuring process ended without a result (exit code {child.exitcode})"
+                ) from None
+            if kind == "progress":
+                if progress is not None:
+                    progress(value)
+            elif kind == "result":
+                return value
+            elif kind == "input-error":
+                message, file, field, hint = value
+                raise InputError(message, file=file, field=field, hint=hint)
+            else:
+                raise RuntimeError(f"the measuring process failed: {value}")
+    finally:
+        ours.close()
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+            child.join()

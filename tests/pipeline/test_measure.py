@@ -21,6 +21,7 @@ TINY = {
     "samples": 3,
     "warmup": 1,
     "warmup_seconds": 0.0,
+    "sample_seconds": 0.0,
     "device": "cpu",
 }
 
@@ -47,6 +48,26 @@ def test_warm_up_lasts_its_minimum_time():
     res = pm.measure("deepseek-v3", **{**TINY, "warmup_seconds": 0.3})
     assert time.perf_counter() - t0 >= 0.3
     assert res.warmup >= 1 and res.warmup_seconds == 0.3 and res.samples == 3
+
+
+def test_sampling_lasts_its_minimum_time_and_reports_progress():
+    shares: list[float] = []
+    t0 = time.perf_counter()
+    res = pm.measure("deepseek-v3", **{**TINY, "sample_seconds": 0.3}, progress=shares.append)
+    assert time.perf_counter() - t0 >= 0.3
+    assert res.samples > 3 and res.sample_seconds == 0.3 and len(shares) == res.samples
+    assert sum(shares) == pytest.approx(1.0)
+    with pytest.raises(InputError) as e:
+        pm.measure("deepseek-v3", **{**TINY, "sample_seconds": -1})
+    assert e.value.field == "sample_seconds"
+
+
+def test_fresh_process_measures_the_same_block():
+    shares: list[float] = []
+    res = pm.measure("deepseek-v3", **TINY, fresh_process=True, progress=shares.append)
+    assert res.fresh_process and res.samples == 3 and res.dims["hidden"] == 64
+    assert min(res.f, res.b, res.b_input, res.w) > 0 and res.threads is not None
+    assert sum(shares) == pytest.approx(1.0)
 
 
 def test_dims_follow_the_profile(tiny):
@@ -100,10 +121,12 @@ def test_to_dict_is_json_and_ordered(tiny):
         "w",
         "fb",
         "samples",
+        "sample_seconds",
         "warmup",
         "warmup_seconds",
         "threads",
         "spread",
+        "fresh_process",
         "notes",
     ]
     assert json.loads(json.dumps(d)) == d

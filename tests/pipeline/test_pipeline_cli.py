@@ -134,6 +134,8 @@ def test_measure_json_feeds_the_simulator():
         "4",
         "--repeats",
         "2",
+        "--sample-seconds",
+        "0",
         "-s",
         "dualpipe",
         "-p",
@@ -146,6 +148,7 @@ def test_measure_json_feeds_the_simulator():
     assert all(m[k] > 0 for k in ("f", "b", "b_input", "w")) and m["w"] <= m["b"]
     assert sim["schedule"] == "dualpipe" and sim["ranks"] == 4 and sim["makespan"] > 0
     assert [r["peak_activations"] for r in sim["per_rank"]] == [5] * 4
+    assert m["samples"] == 2 and m["sample_seconds"] == 0 and m["fresh_process"]
 
 
 @pytest.mark.parametrize(

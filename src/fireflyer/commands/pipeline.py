@@ -307,9 +307,20 @@ def measure(
             "--repeats",
             parser=integer,
             metavar="N",
-            help="Timed samples after the warm-up (at least 3 steps and 1 s); medians with p20 and p80.",
+            help="Fewest timed samples, after a warm-up of at least 3 steps and 1 s; medians with p20 "
+            "and p80.",
         ),
     ] = 20,
+    sample_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--sample-seconds",
+            parser=number(),
+            metavar="SECONDS",
+            help="Keep sampling until this many seconds have passed (default 5: speed drifts over seconds "
+            "on a shared machine); 0 for the sample count alone.",
+        ),
+    ] = None,
     threads: Annotated[
         int | None,
         typer.Option(
@@ -319,6 +330,14 @@ def measure(
             help="CPU threads, fixed while measuring (default: every core this process may use).",
         ),
     ] = None,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process",
+            help="Measure in this process, not in a fresh one whose allocator keeps a huge-page heap "
+            "(about 2 s faster to start, less steady between runs).",
+        ),
+    ] = False,
     schedule: ScheduleOpt = "dualpipe",
     ranks: RanksOpt = 8,
     microbatches: MicroOpt = 20,
@@ -345,7 +364,8 @@ def measure(
       flyer pipeline measure -s zb1p -p 4 -n 16 --samples 5 --json
     """
     out = Output(json)
-    with out.progress("measuring F, B, B-input, W (after a 1 s warm-up)", total=samples) as advance:
+    seconds = {} if sample_seconds is None else {"sample_seconds": sample_seconds}
+    with out.progress("measuring F, B, B-input, W (1 s warm-up, then sampling)", total=1.0) as advance:
         m, result = lib.measure_and_simulate(
             schedule,
             ranks,
@@ -360,7 +380,9 @@ def measure(
             device=device,
             samples=samples,
             threads=threads,
+            fresh_process=not in_process,
             progress=advance,
+            **seconds,
         )
     data = {"measured": m.to_dict(), "simulated": result.to_dict()}
     out.emit(

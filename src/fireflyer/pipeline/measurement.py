@@ -15,6 +15,7 @@ This module imports torch; ``import fireflyer.pipeline`` does not import it unti
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ import torch.nn.functional as fn
 from .. import device as devices
 from .. import host, profiles
 from ..errors import InputError
-from ..timing import WARMUP, Recorder, Timing
+from ..timing import WARMUP, Recorder, Timing, in_fresh_process
 from .schedules import check_config
 from .simulator import ChunkTimes, SimResult, simulate
 
@@ -36,6 +37,11 @@ WARMUP_SECONDS = 1.0
 """Minimum warm-up time of ``measure``: on a shared 2-core VM the block's first steps run 3-11% slower
 than the steady state that follows (measured; the cause is not pinned down), so a count of steps alone
 is not enough."""
+SAMPLE_SECONDS = 5.0
+"""Minimum time of ``measure``'s timed steps. A shared machine's speed drifts over seconds: on a 2-core VM
+the 20 default steps alone (about 1 s) gave F, B and W that differed by up to 28% between two runs in a
+row, at least 5 s of steps by at most 11% and mostly under 6%, and 10 s did no better (measured:
+``benchmarks/pipeline_measure_processes.py`` and ``pipeline_measure_windows.py``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +67,9 @@ class MeasureResult:
     fb: float
     """F&B: F + B, as one device runs them one after the other."""
     samples: int
+    """Timed steps actually run: at least the count asked for, more until ``sample_seconds`` passed."""
+    sample_seconds: float
+    """The minimum time of the timed steps asked for."""
     warmup: int
     """Untimed warm-up steps actually run."""
     warmup_seconds: float
@@ -69,6 +78,8 @@ class MeasureResult:
     """CPU threads torch was fixed to (None on CUDA)."""
     spread: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per chunk kind, p20 and p80 of the samples in seconds."""
+    fresh_process: bool = False
+    """Measured in a fresh process with the steady heap (``fireflyer.timing.STEADY_HEAP``)."""
     notes: tuple[str, ...] = field(default=())
 
     def chunk_times(self, latency: float = 0.0) -> ChunkTimes:
@@ -87,10 +98,12 @@ class MeasureResult:
             "w": self.w,
             "fb": self.fb,
             "samples": self.samples,
+            "sample_seconds": self.sample_seconds,
             "warmup": self.warmup,
             "warmup_seconds": self.warmup_seconds,
             "threads": self.threads,
             "spread": self.spread,
+            "fresh_process": self.fresh_process,
             "notes": list(self.notes),
         }
 
@@ -311,26 +324,30 @@ def measure(
     samples: int = 20,
     warmup: int = WARMUP,
     warmup_seconds: float = WARMUP_SECONDS,
+    sample_seconds: float = SAMPLE_SECONDS,
     threads: int | None = None,
     seed: int = 0,
+    fresh_process: bool = False,
     progress: Any = None,
 ) -> MeasureResult:
     """Time F, B, B-input and W of one block scaled down from ``model`` on the shared timing protocol:
-    at least ``warmup`` untimed steps and ``warmup_seconds`` of them, then ``samples`` timed ones; medians,
-    with p20 and p80 in ``spread``. ``progress(1)`` is called after each timed step.
+    at least ``warmup`` untimed steps and ``warmup_seconds`` of them, then at least ``samples`` timed ones
+    and ``sample_seconds`` of them; medians, with p20 and p80 in ``spread``. After each timed step
+    ``progress(share)`` is called with the share of the timed phase it completed (the shares add up to 1).
 
     ``hidden`` (default 256), ``experts`` (default min(16, the profile's)) and ``tokens`` (sequence length
     of a micro-batch, default 256; ``batch`` sequences) size the block. ``dtype`` defaults to float32 on
     CPU and bfloat16 on CUDA. On CPU torch runs ``threads`` threads (default: every core this process may
-    use), fixed for the measurement.
+    use), fixed for the measurement. ``fresh_process`` measures in a fresh Python process whose allocator
+    keeps a huge-page heap (``fireflyer.timing.in_fresh_process``), as ``flyer pipeline measure`` does:
+    steadier between runs, at the cost of starting the process (about 2 s).
     """
     for name, v, lo in (("samples", samples, 1), ("warmup", warmup, 0)):
         if not isinstance(v, int) or isinstance(v, bool) or v < lo:
             raise InputError(f"{name} must be an integer >= {lo}, got {v!r}", field=name)
-    if not isinstance(warmup_seconds, (int, float)) or not 0 <= warmup_seconds <= 600:
-        raise InputError(
-            f"warmup_seconds must be between 0 and 600, got {warmup_seconds!r}", field="warmup_seconds"
-        )
+    for name, v in (("warmup_seconds", warmup_seconds), ("sample_seconds", sample_seconds)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 600:
+            raise InputError(f"{name} must be between 0 and 600 seconds, got {v!r}", field=name)
     if threads is not None and not 1 <= threads <= host.threads_available():
         raise InputError(
             f"threads must be between 1 and the {host.threads_available()} cores this process may "
@@ -345,8 +362,31 @@ def measure(
     tdt = getattr(torch, dtype) if dtype else devices.default_dtype(dev)
     devices.check_fits(estimate_bytes(dims, tdt.itemsize), dev, "a block of this size", field="hidden")
     threads = None if dev.type == "cuda" else (threads or host.threads_available())
-    step = progress or (lambda *a, **k: None)
-    rec = Recorder(str(dev), threads=threads, warmup=warmup, warmup_seconds=warmup_seconds)
+    if fresh_process:
+        kwargs = {
+            "model": model,
+            "hidden": hidden,
+            "experts": experts,
+            "tokens": tokens,
+            "batch": batch,
+            "device": device,
+            "dtype": dtype,
+            "samples": samples,
+            "warmup": warmup,
+            "warmup_seconds": warmup_seconds,
+            "sample_seconds": sample_seconds,
+            "threads": threads,
+            "seed": seed,
+        }
+        res = in_fresh_process(measure, kwargs, progress)
+        return dataclasses.replace(res, fresh_process=True)
+    rec = Recorder(
+        str(dev),
+        threads=threads,
+        warmup=warmup,
+        warmup_seconds=warmup_seconds,
+        sample_seconds=sample_seconds,
+    )
     with rec.fixed():
         blk = Block(dims, device=dev, dtype=tdt, seed=seed)
         dims["params"] = blk.num_params()
@@ -355,7 +395,7 @@ def measure(
         x = torch.randn(shape, generator=g).to(dev, tdt).requires_grad_(True)
         gy = torch.randn(shape, generator=g).to(dev, tdt)
         params = list(blk.params.values())
-        for _ in rec.steps(samples):
+        for _ in rec.steps(samples, progress):
             with rec.section("f"):
                 out = blk.forward(x)
             with rec.section("b"):
@@ -366,8 +406,6 @@ def measure(
                 res = torch.autograd.grad(y, [x] + [t[3] for t in tape], gy, allow_unused=True)
             with rec.section("w"):
                 Block.weight_grads(tape, list(res[1:]))
-            if rec.keep:
-                step(1)
     t: dict[str, Timing] = rec.timings()
     med = {k: v.median for k, v in t.items()}
     notes = []
@@ -384,7 +422,8 @@ def measure(
         b_input=med["b_input"],
         w=med["w"],
         fb=med["f"] + med["b"],
-        samples=samples,
+        samples=rec.samples,
+        sample_seconds=sample_seconds,
         warmup=rec.warmup,
         warmup_seconds=warmup_seconds,
         threads=t["f"].threads,

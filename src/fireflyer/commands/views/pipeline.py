@@ -145,7 +145,7 @@ def measured(o: Output, m: Any, sim: dict, title: str) -> None:
             for name, key in (("F", "f"), ("B", "b"), ("B-input", "b_input"), ("W", "w"))
         ]
         + [("F&B", f"{m.fb * 1e3:.3f}", "-", "-")],
-        title=f"{m.samples} samples after {m.warmup} warm-up steps",
+        title=f"{m.samples} samples, {m.warmup} warm-up steps",
     )
     o.kv(
         {
