@@ -38,10 +38,10 @@ WARMUP_SECONDS = 1.0
 than the steady state that follows (measured; the cause is not pinned down), so a count of steps alone
 is not enough."""
 SAMPLE_SECONDS = 5.0
-"""Minimum time of ``measure``'s timed steps. A shared machine's speed drifts over seconds: on a 2-core VM
-the 20 default steps alone (about 1 s) gave F, B and W that differed by up to 28% between two runs in a
-row, at least 5 s of steps by at most 11% and mostly under 6%, and 10 s did no better (measured:
-``benchmarks/pipeline_measure_processes.py`` and ``pipeline_measure_windows.py``)."""
+"""Minimum time of ``measure``'s timed steps. A shared machine's speed drifts over seconds: measured round
+after round in one process on a 2-core VM, F, B and W differed between consecutive rounds by up to 11%
+with the 20 default steps alone (about 1 s), 22% with 2 s, 5.8% with 5 s and 8.9% with 10 s
+(``benchmarks/pipeline_measure_windows.py``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
