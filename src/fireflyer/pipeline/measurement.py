@@ -342,6 +342,8 @@ def measure(
     keeps a huge-page heap (``fireflyer.timing.in_fresh_process``), as ``flyer pipeline measure`` does:
     steadier between runs, at the cost of starting the process (about 2 s).
     """
+    # NOTE: the arguments as given, taken before any is resolved: a fresh process gets them unchanged.
+    call = {k: v for k, v in locals().items() if k not in ("fresh_process", "progress")}
     for name, v, lo in (("samples", samples, 1), ("warmup", warmup, 0)):
         if not isinstance(v, int) or isinstance(v, bool) or v < lo:
             raise InputError(f"{name} must be an integer >= {lo}, got {v!r}", field=name)
@@ -363,22 +365,7 @@ def measure(
     devices.check_fits(estimate_bytes(dims, tdt.itemsize), dev, "a block of this size", field="hidden")
     threads = None if dev.type == "cuda" else (threads or host.threads_available())
     if fresh_process:
-        kwargs = {
-            "model": model,
-            "hidden": hidden,
-            "experts": experts,
-            "tokens": tokens,
-            "batch": batch,
-            "device": device,
-            "dtype": dtype,
-            "samples": samples,
-            "warmup": warmup,
-            "warmup_seconds": warmup_seconds,
-            "sample_seconds": sample_seconds,
-            "threads": threads,
-            "seed": seed,
-        }
-        res = in_fresh_process(measure, kwargs, progress)
+        res = in_fresh_process(measure, call, progress)
         return dataclasses.replace(res, fresh_process=True)
     rec = Recorder(
         str(dev),
