@@ -21,11 +21,9 @@
 namespace ff::fs3_bench {
 namespace {
 
-constexpr int64_t kMaxJobs = 4096;
 constexpr int64_t kMaxDepth = 1024;
 constexpr int64_t kMaxBlock = int64_t(1) << 30;
 constexpr int64_t kDirectAlign = 4096;
-constexpr size_t kLatencyCap = size_t(1) << 22;
 constexpr int64_t kLayoutChunk = int64_t(1) << 20;
 
 // Linux native AIO through its system calls, so no libaio is needed at build or run time.
@@ -34,10 +32,6 @@ long sys_io_destroy(aio_context_t ctx) { return syscall(SYS_io_destroy, ctx); }
 long sys_io_submit(aio_context_t ctx, long n, iocb** cbs) { return syscall(SYS_io_submit, ctx, n, cbs); }
 long sys_io_getevents(aio_context_t ctx, long lo, long hi, io_event* ev, timespec* timeout) {
   return syscall(SYS_io_getevents, ctx, lo, hi, ev, timeout);
-}
-
-[[noreturn]] void os_fail(const std::string& what, const std::string& path, int err) {
-  throw InputError(what + " " + path + ": " + std::strerror(err));
 }
 
 class Fd {

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -25,6 +26,15 @@ using Clock = std::chrono::steady_clock;
 
 inline double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
+}
+
+// Limits both workloads share: jobs per run, and latency samples kept per run (split between its jobs).
+constexpr int64_t kMaxJobs = 4096;
+constexpr size_t kLatencyCap = size_t(1) << 22;
+
+// A system call failed on a path: an InputError naming what was tried, the path and errno's text.
+[[noreturn]] inline void os_fail(const std::string& what, const std::string& path, int err) {
+  throw InputError(what + " " + path + ": " + std::strerror(err));
 }
 
 // SplitMix64: the seeded generator behind offsets, payloads and reservoir sampling.

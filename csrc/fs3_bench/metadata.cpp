@@ -16,16 +16,10 @@
 namespace ff::fs3_bench {
 namespace {
 
-constexpr int64_t kMaxJobs = 4096;
 constexpr int64_t kMaxFiles = int64_t(1) << 32;
 constexpr int64_t kMaxFileBytes = int64_t(1) << 30;
-constexpr size_t kLatencyCap = size_t(1) << 22;
 const char* const kPhases[] = {"create", "stat", "rename", "delete"};
 constexpr int kNumPhases = 4;
-
-[[noreturn]] void os_fail(const char* what, const std::string& path, int err) {
-  throw InputError(std::string(what) + " " + path + ": " + std::strerror(err));
-}
 
 std::string dir_path(const std::string& root, int64_t d) {
   char name[32];

@@ -56,7 +56,7 @@ Timeout = Annotated[
         help="SSH connect timeout per host.",
     ),
 ]
-DEFAULT_KH = "~/.ssh/known_hosts"
+DEFAULT_KH = "~/.ssh/known_hosts"  # NOTE: fs3.transport.DEFAULT_KNOWN_HOSTS; that module imports asyncssh
 
 
 def _ssh(known_hosts: str, accept: bool, timeout: float) -> dict:

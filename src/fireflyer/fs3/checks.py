@@ -7,16 +7,13 @@ import fnmatch
 from dataclasses import asdict, dataclass
 
 from .. import host
+from .spec import AIO_MAX_NR
 
 FUSE_MIN = (3, 16)
-AIO_MAX_NR = 67108864
 NOFILE = 1_000_000
 NIC_PATTERNS = ("en*", "eth*", "bond*", "xgbe*")
 SERVICE_ROLES = {"mgmtd", "meta", "storage", "fuse", "monitor"}
-FACT_NAMES = (
-    "kernel", "os", "cpu", "memory", "nics", "rdma", "block_devices", "mounts", "aio_max_nr",
-    "limits", "init", "fuse", "clock", "listening_ports", "disk_space", "paths",
-)  # fmt: skip
+FACT_NAMES = tuple(host.FACTS)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ teardown removes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import shlex
 from collections.abc import Callable
@@ -90,6 +91,9 @@ class _Run:
         self.changed: dict[str, set[str]] = {n.name: set() for n in c.nodes}
         self.node = {n.name: n for n in c.nodes}
         self.admin = self.node[bundle.admin_node]
+        # NOTE: every node gets the same release binaries: read and hash each once per run, not per node.
+        self.read = functools.cache(lambda path: Path(path).read_bytes())
+        self.digest = functools.cache(_digest)
 
     def act(self, host: str, step: str, what: str, changed: bool) -> None:
         self.plan.actions.append(Action(host, step, what, changed))
@@ -101,11 +105,9 @@ class _Run:
     def wanted(self, n: Node) -> list[File]:
         fl = list(self.b.files[n.name])
         p = self.p(n)
-        fl.append(File(p["fdb"], Path(self.c.foundationdb.cluster_file).read_bytes()))
-        bins = ["admin_cli", *(SERVICES[r].binary for r in START_ORDER if r in n.roles)]
-        for b in bins:
-            src = Path(self.c.release.bin_dir) / b
-            fl.append(File(f"{p['bin']}/{b}", src.read_bytes(), 0o755))
+        fl.append(File(p["fdb"], self.read(self.c.foundationdb.cluster_file)))
+        for b in rendering.binaries(n.roles):
+            fl.append(File(f"{p['bin']}/{b}", self.read(str(Path(self.c.release.bin_dir) / b)), 0o755))
         return fl
 
     def dirs(self, n: Node) -> list[str]:
@@ -159,7 +161,7 @@ class _Run:
             self.act(n.name, "files", f"directory {d}", d in missing)
         uploads = []
         for f in want:
-            change = have.get(f.path) != _digest(f.data)
+            change = have.get(f.path) != self.digest(f.data)
             self.act(n.name, "files", f"{'upload' if change else 'same'} {f.path}", change)
             if change:
                 self.changed[n.name].add(f.path)
@@ -225,11 +227,7 @@ class _Run:
         )
 
     def admin_cli(self, cmd: str, *, token: bool = False) -> str:
-        p = self.p(self.admin)
-        base = f"{p['bin']}/admin_cli -cfg {shlex.quote(p['admin_cfg'])}"
-        if token:
-            base += f' --config.user_info.token "$(cat {shlex.quote(p["token"])})"'
-        return f"{base} {cmd}"
+        return f"{rendering.admin_cli(self.c, self.admin, token=token)} {cmd}"
 
     async def service(self, role: str) -> None:
         """Start the role's service on each of its hosts where it is not running; restart it where one of its
@@ -333,17 +331,8 @@ async def _deploy(c: Cluster, b: Bundle, eps: list[Endpoint], dry: bool, note) -
             note("monitor")
             await r.service("monitor")
         note("init-cluster, mgmtd")
-        s = c.storage
-        await r.step(
-            "init-cluster",
-            "1",
-            r.admin_cli(
-                shlex.quote(
-                    f"init-cluster --mgmtd {pa['etc']}/mgmtd_main.toml "
-                    f"{s.chain_table_id} {s.chunk_size} {s.stripe_size}"
-                )
-            ),
-        )
+        cmd = dict(rendering.admin_steps(c, r.admin))
+        await r.step("init-cluster", "1", r.admin_cli(shlex.quote(cmd["init-cluster"])))
         await r.service("mgmtd")
         note("meta")
         await r.set_config("META", "meta", "meta_main.toml")
@@ -356,31 +345,25 @@ async def _deploy(c: Cluster, b: Bundle, eps: list[Endpoint], dry: bool, note) -
         await r.step(
             "user-add",
             "1",
-            f"umask 077 && {r.admin_cli(shlex.quote('user-add --root --admin 0 root'))} "
-            f"| sed -n 's/^Token *\\([^( ]*\\)(.*/\\1/p' | head -n 1 > {tok}.tmp && test -s {tok}.tmp && "
+            f"umask 077 && {r.admin_cli(shlex.quote(cmd['user-add']))} "
+            f"| {rendering.TOKEN_FILTER} > {tok}.tmp && test -s {tok}.tmp && "
             f"mv -f {tok}.tmp {tok} && (grep -qxF {tok} {shlex.quote(pa['install'])}/{MANIFEST} || "
             f"echo {tok} >> {shlex.quote(pa['install'])}/{MANIFEST})",
         )
         await r.step(
             "create-targets",
             _chain_digest(b, "create_target_cmd.txt"),
-            r.admin_cli(f"< {shlex.quote(pa['chains'])}/create_target_cmd.txt", token=True),
+            r.admin_cli(cmd["create-targets"], token=True),
         )
         await r.step(
             "upload-chains",
             _chain_digest(b, "generated_chains.csv"),
-            r.admin_cli(shlex.quote(f"upload-chains {pa['chains']}/generated_chains.csv"), token=True),
+            r.admin_cli(shlex.quote(cmd["upload-chains"]), token=True),
         )
         await r.step(
             "upload-chain-table",
             _chain_digest(b, "generated_chain_table.csv"),
-            r.admin_cli(
-                shlex.quote(
-                    f"upload-chain-table --desc {c.cluster_id} {s.chain_table_id} "
-                    f"{pa['chains']}/generated_chain_table.csv"
-                ),
-                token=True,
-            ),
+            r.admin_cli(shlex.quote(cmd["upload-chain-table"]), token=True),
         )
         fuse = c.with_role("fuse")
         if fuse:
@@ -411,7 +394,7 @@ def deploy(
 ) -> Plan:
     """Bring every host to the rendered state (see the module docstring); ``dry_run`` only compares."""
     eps = endpoints(c, known_hosts=known_hosts, accept_new=accept_new_host_keys, timeout=timeout)
-    needed = {"admin_cli", *(SERVICES[r].binary for n in c.nodes for r in n.roles if r in SERVICES)}
+    needed = {b for n in c.nodes for b in rendering.binaries(n.roles)}
     missing = sorted(b for b in needed if not (Path(c.release.bin_dir) / b).is_file())
     if missing:
         raise InputError(
@@ -541,12 +524,9 @@ def listings(
     async def go() -> dict[str, str]:
         hosts = await open_all([ep])
         try:
-            p = rendering.paths(c, admin)
             out = {}
             for cmd in ("list-nodes", "list-targets", "list-chains"):
-                _, text, _ = await hosts[admin.name].run(
-                    f"{p['bin']}/admin_cli -cfg {shlex.quote(p['admin_cfg'])} {cmd}"
-                )
+                _, text, _ = await hosts[admin.name].run(f"{rendering.admin_cli(c, admin)} {cmd}")
                 out[cmd] = text
             return out
         finally:

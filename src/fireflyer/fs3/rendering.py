@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -47,7 +48,11 @@ SERVICES = {
     "fuse": Service("fuse", "hf3fs_fuse_main", "hf3fs_fuse_main", "hf3fs_fuse_main", app=False),
 }
 START_ORDER = ("monitor", "mgmtd", "meta", "storage", "fuse")
-BINARIES = ("admin_cli", *(SERVICES[r].binary for r in START_ORDER))
+
+
+def binaries(roles: Iterable[str]) -> list[str]:
+    """The release binaries a node with these roles runs: admin_cli and each service's, in start order."""
+    return ["admin_cli", *(SERVICES[r].binary for r in START_ORDER if r in roles)]
 
 
 @dataclass
@@ -417,6 +422,19 @@ def monitor_sql(db: str = "3fs") -> str:
     return "\n".join(out)
 
 
+TOKEN_FILTER = "sed -n 's/^Token *\\([^( ]*\\)(.*/\\1/p' | head -n 1"
+"""Shell filter from ``admin_cli user-add``'s output to the token alone (its line ``Token <token>(...)``)."""
+
+
+def admin_cli(c: Cluster, node: Node, *, token: bool = False) -> str:
+    """The admin_cli command line on ``node``, with the admin token file's content when ``token``."""
+    p = paths(c, node)
+    base = f"{p['bin']}/admin_cli -cfg {shlex.quote(p['admin_cfg'])}"
+    if token:
+        base += f' --config.user_info.token "$(cat {shlex.quote(p["token"])})"'
+    return base
+
+
 def admin_steps(c: Cluster, admin: Node) -> list[tuple[str, str]]:
     """(name, admin_cli command) in the guide's order, run on the admin node (token steps read it)."""
     p = paths(c, admin)
@@ -431,7 +449,7 @@ def admin_steps(c: Cluster, admin: Node) -> list[tuple[str, str]]:
     steps.append(("set-config-meta", f"set-config --type META --file {p['etc']}/meta_main.toml"))
     steps.append(("set-config-storage", f"set-config --type STORAGE --file {p['etc']}/storage_main.toml"))
     steps.append(("user-add", "user-add --root --admin 0 root"))
-    steps.append(("create-targets", f"< {p['chains']}/create_target_cmd.txt"))
+    steps.append(("create-targets", f"< {shlex.quote(p['chains'])}/create_target_cmd.txt"))
     steps.append(("upload-chains", f"upload-chains {p['chains']}/generated_chains.csv"))
     steps.append(
         (
@@ -448,8 +466,7 @@ def admin_steps(c: Cluster, admin: Node) -> list[tuple[str, str]]:
 def script(c: Cluster, admin: Node) -> str:
     """A shell script of the whole initialisation in the guide's order, for reading or running by hand."""
     p = paths(c, admin)
-    admin_cli = f"{p['bin']}/admin_cli -cfg {p['admin_cfg']}"
-    with_token = f'{admin_cli} --config.user_info.token "$(cat {p["token"]})"'
+    cli, with_token = admin_cli(c, admin), admin_cli(c, admin, token=True)
     lines = [
         "#!/bin/sh",
         f"# 3FS cluster {c.cluster_id}: initialisation in the deployment guide's order "
@@ -471,15 +488,12 @@ def script(c: Cluster, admin: Node) -> str:
         if name == "user-add":
             lines.append("# start storage_main on: " + ", ".join(n.name for n in c.with_role("storage")))
             lines.append(f"# the admin token is written to {p['token']} (mode 0600), never printed")
-            lines.append(
-                f"(umask 077; {admin_cli} {shlex.quote(cmd)} "
-                f"| sed -n 's/^Token *\\([^(]*\\)(.*/\\1/p' | head -n 1 > {p['token']})"
-            )
+            lines.append(f"(umask 077; {cli} {shlex.quote(cmd)} | {TOKEN_FILTER} > {p['token']})")
             continue
         if name == "create-targets":
             lines.append(f"{with_token} {cmd}")
             continue
-        lines.append(f"{with_token if name.startswith('upload') else admin_cli} {shlex.quote(cmd)}")
+        lines.append(f"{with_token if name.startswith('upload') else cli} {shlex.quote(cmd)}")
     if c.with_role("fuse"):
         lines.append(
             "# copy the token file to, then start hf3fs_fuse_main on: "

@@ -23,6 +23,8 @@ ClusterId = Annotated[str, Meta(min_length=1, max_length=63, pattern=r"^[A-Za-z0
 AbsPath = Annotated[str, Meta(min_length=1, pattern=r"^/")]
 Role = Literal["mgmtd", "meta", "storage", "fuse", "monitor", "fdb"]
 ROLES = ("mgmtd", "meta", "storage", "fuse", "monitor", "fdb")
+AIO_MAX_NR = 67108864
+"""Default fs.aio-max-nr for storage nodes: what deploy sets and preflight checks for at least."""
 
 
 class _Base(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
@@ -77,7 +79,7 @@ class Storage(_Base):
     chain_table_id: PosInt = 1
     target_prefix: Annotated[int, Meta(ge=0, le=99)] = 1
     chain_prefix: Annotated[int, Meta(ge=0, le=42)] = 9
-    aio_max_nr: PosInt = 67108864
+    aio_max_nr: PosInt = AIO_MAX_NR
     """fs.aio-max-nr the storage hosts need."""
     seed: Annotated[int, Meta(ge=0)] = 0
     """Seed of the placement search (same seed, same chains)."""

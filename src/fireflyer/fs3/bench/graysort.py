@@ -30,6 +30,7 @@ import numpy as np
 from ... import host
 from ..._core import fs3_bench as _core
 from ...errors import CheckFailed, FireflyerError, InputError
+from ...host import GiB
 from ...io import format_size
 from ...timing import Recorder
 from . import records
@@ -37,7 +38,6 @@ from .published import Reference, sort_reference
 from .scratch import scratch_dir
 from .workloads import Progress
 
-GiB = 1 << 30
 MAX_PARTITIONS = 65536
 RANGE_RECORDS = 1 << 20
 """Records generated per Smallpond generator call (100 MiB)."""

@@ -13,13 +13,13 @@ import numpy as np
 from ... import __version__, host
 from ..._core import fs3_bench as _core
 from ...errors import InputError
+from ...host import GiB, KiB, MiB
 from ...io import format_size
 from ...timing import Timing, percentile
 from .fio import fio_version, run_fio
 from .published import Reference, io_reference
 from .scratch import scratch_dir
 
-KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 PATTERNS = ("seq-read", "seq-write", "rand-read", "rand-write")
 ENGINES = ("auto", "builtin", "fio")
 DEFAULT_BLOCK = {"seq-read": MiB, "seq-write": MiB, "rand-read": 4 * KiB, "rand-write": 4 * KiB}

@@ -11,7 +11,7 @@ set -eu
 /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml 'set-config --type STORAGE --file /opt/3fs/etc/storage_main.toml'
 # start storage_main on: storage1, storage2, storage3
 # the admin token is written to /opt/3fs/etc/token.txt (mode 0600), never printed
-(umask 077; /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml 'user-add --root --admin 0 root' | sed -n 's/^Token *\([^(]*\)(.*/\1/p' | head -n 1 > /opt/3fs/etc/token.txt)
+(umask 077; /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml 'user-add --root --admin 0 root' | sed -n 's/^Token *\([^( ]*\)(.*/\1/p' | head -n 1 > /opt/3fs/etc/token.txt)
 /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml --config.user_info.token "$(cat /opt/3fs/etc/token.txt)" < /opt/3fs/etc/chains/create_target_cmd.txt
 /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml --config.user_info.token "$(cat /opt/3fs/etc/token.txt)" 'upload-chains /opt/3fs/etc/chains/generated_chains.csv'
 /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml --config.user_info.token "$(cat /opt/3fs/etc/token.txt)" 'upload-chain-table --desc stage 1 /opt/3fs/etc/chains/generated_chain_table.csv'
