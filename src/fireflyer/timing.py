@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputError
+from .errors import FireflyerError, InputError
 
 WARMUP = 3
 SAMPLES = 30
@@ -302,8 +302,8 @@ default for the same reason: better memory reuse and fewer page faults."""
 def _fresh_process_main(conn: Any, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
     try:
         conn.send(("result", fn(**kwargs, progress=lambda share: conn.send(("progress", share)))))
-    except InputError as e:
-        conn.send(("input-error", (e.message, e.file, e.field, e.hint)))
+    except FireflyerError as e:  # NOTE: pickles whole (message, file, field, hint); raised again there
+        conn.send(("raise", e))
     except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises it there
         import traceback
 
@@ -319,8 +319,8 @@ def in_fresh_process(
 ) -> Any:
     """``fn(**kwargs, progress=...)`` in a fresh Python process with the STEADY_HEAP allocator (on glibc);
     returns its result. ``fn`` must be importable (top level) and its result picklable; ``progress`` gets
-    what the child's progress callback is given. An InputError in the child is raised here as it was; any
-    other failure as a RuntimeError carrying the child's traceback."""
+    what the child's progress callback is given. The library's own errors (InputError, CheckFailed...) in
+    the child are raised here as they were; any other failure as a RuntimeError with the child's traceback."""
     import multiprocessing
     import platform
 
@@ -353,9 +353,8 @@ def in_fresh_process(
                     progress(value)
             elif kind == "result":
                 return value
-            elif kind == "input-error":
-                message, file, field, hint = value
-                raise InputError(message, file=file, field=field, hint=hint)
+            elif kind == "raise":
+                raise value
             else:
                 raise RuntimeError(f"the measuring process failed: {value}")
     finally:

@@ -358,15 +358,17 @@ def measure(
         )
     dims = block_dims(model, hidden=hidden, experts=experts, tokens=tokens, batch=batch)
     name = dims.pop("model")
-    dev = devices.choose(device)
     if dtype is not None and dtype not in ("float32", "bfloat16", "float16"):
         raise InputError(f"unknown dtype {dtype!r}", field="dtype", hint="use float32, bfloat16 or float16")
+    if fresh_process:
+        # NOTE: the device is chosen and the fit checked in the child only: a CUDA context made here would
+        # hold memory the child's measurement then lacks.
+        res = in_fresh_process(measure, call, progress)
+        return dataclasses.replace(res, fresh_process=True)
+    dev = devices.choose(device)
     tdt = getattr(torch, dtype) if dtype else devices.default_dtype(dev)
     devices.check_fits(estimate_bytes(dims, tdt.itemsize), dev, "a block of this size", field="hidden")
     threads = None if dev.type == "cuda" else (threads or host.threads_available())
-    if fresh_process:
-        res = in_fresh_process(measure, call, progress)
-        return dataclasses.replace(res, fresh_process=True)
     rec = Recorder(
         str(dev),
         threads=threads,
