@@ -26,7 +26,8 @@ import torch.distributed as dist
 from ..timing import Recorder
 from .backends import Unsupported, load_vendor
 from .cases import EpCase
-from .formulas import SCALE_BLOCK, ep_combine, ep_dispatch, ep_low_latency_combine, ep_low_latency_dispatch
+from .formulas import ep_combine, ep_dispatch, ep_low_latency_combine, ep_low_latency_dispatch
+from .gemm import dequantize_rows, quantize_rows
 from .metrics import calc_diff
 
 TOLERANCE = 1e-5
@@ -63,22 +64,9 @@ def make_routing(case: EpCase, rank: int, dev: torch.device | str = "cpu") -> Ro
     return Routing(x.to(dev), idx.to(dev), weights.to(dev))
 
 
-def quantize_tokens(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token FP8 cast with one fp32 scale per 128 values (DeepEP's ``per_token_cast_to_fp8``)."""
-    t, h = x.shape
-    v = x.float().view(t, h // SCALE_BLOCK, SCALE_BLOCK)
-    s = v.abs().amax(dim=-1).clamp_min(1e-4) / 448.0
-    return (v / s.unsqueeze(-1)).to(torch.float8_e4m3fn).view(t, h), s
-
-
 def dequantize_tokens(x8: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     """[..., hidden] e4m3 with [..., hidden / 128] scales -> bf16."""
-    h = x8.shape[-1]
-    return (
-        (x8.float().unflatten(-1, (h // SCALE_BLOCK, SCALE_BLOCK)) * s.unsqueeze(-1))
-        .flatten(-2)
-        .to(torch.bfloat16)
-    )
+    return dequantize_rows(x8, s).to(torch.bfloat16)
 
 
 Payload = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
@@ -101,7 +89,7 @@ def _cat(parts: list[Payload]) -> Payload:
 
 def sent_tokens(case: EpCase, routing: Routing) -> torch.Tensor:
     """What dispatch carries, as bf16: x itself, or x after the FP8 round trip."""
-    return dequantize_tokens(*quantize_tokens(routing.x)) if case.fp8 else routing.x
+    return dequantize_tokens(*quantize_rows(routing.x)) if case.fp8 else routing.x
 
 
 def expected_combine(case: EpCase, routing: Routing) -> torch.Tensor:
@@ -153,7 +141,7 @@ class _Exchange:
 
     def payload(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.case.fp8:
-            return quantize_tokens(self.routing.x)
+            return quantize_rows(self.routing.x)
         return self.routing.x, None
 
     def expert_outputs(self, rec: Received) -> torch.Tensor:
@@ -488,8 +476,8 @@ def run_case(
         cuda = dev.type == "cuda"
         rec_t = Recorder("cuda" if cuda else "cpu", threads=threads, flush=cuda, warmup=warmup)
         with rec_t.fixed():
-            for i in range(warmup + samples):
-                rec_t.keep = i >= warmup
+            # NOTE: counts only (no minimum times), so every rank runs the same steps to its barriers
+            for _ in rec_t.steps(samples):
                 dist.barrier()
                 with rec_t.section("dispatch"):
                     got = ex.dispatch()

@@ -12,6 +12,8 @@ BF16 = 2
 FP32 = 4
 SCALE_BLOCK = 128
 """Elements per FP8 scale along K (DeepGEMM's 1x128 and 128x128 blocks; FlashMLA's and DeepEP's tiles)."""
+FP8_MAX = 448.0
+"""Largest finite e4m3 value: an FP8 scale maps a block's absolute maximum to it."""
 FP8_TOKEN_BYTES = 656
 """FlashMLA's FP8 KV-cache token: 512 e4m3 values, 4 fp32 scales (16 bytes), 64 bf16 RoPE values (128)."""
 LL_META_BYTES = 16
@@ -23,7 +25,7 @@ class Cost(NamedTuple):
     bytes: float
 
 
-def _ceil(a: int, b: int) -> int:
+def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
@@ -65,7 +67,7 @@ def gemm_fp8(m: int, n: int, k: int, *, groups: int = 1) -> Cost:
 def fp8_payload_bytes(hidden: int) -> int:
     """Bytes of one token in FP8 with one fp32 scale per 128 values: hidden + hidden / 128 * 4
     (= 0.515625 of the bf16 token at hidden 7168)."""
-    return hidden + _ceil(hidden, SCALE_BLOCK) * FP32
+    return hidden + ceil_div(hidden, SCALE_BLOCK) * FP32
 
 
 def ep_dispatch(received: int, hidden: int, *, fp8: bool) -> Cost:

@@ -20,15 +20,10 @@ from .. import device as devices
 from ..errors import InputError
 from .backends import Unsupported, load_vendor
 from .cases import GEMM_ALIGN, GemmCase
-from .formulas import SCALE_BLOCK, Cost, gemm_fp8
+from .formulas import FP8_MAX, SCALE_BLOCK, Cost, ceil_div, gemm_fp8
 from .metrics import Check, calc_diff
 
-FP8_MAX = 448.0
 TOLERANCE = 1e-3
-
-
-def _ceil(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 def _scale(amax: torch.Tensor, ue8m0: bool) -> torch.Tensor:
@@ -53,7 +48,7 @@ def quantize_blocks(x: torch.Tensor, *, ue8m0: bool = False) -> tuple[torch.Tens
     *lead, n, k = x.shape
     if k % SCALE_BLOCK:
         raise InputError(f"k {k} is not a multiple of {SCALE_BLOCK}", field="k")
-    nb = _ceil(n, SCALE_BLOCK)
+    nb = ceil_div(n, SCALE_BLOCK)
     pad = torch.zeros(*lead, nb * SCALE_BLOCK, k, dtype=torch.float32, device=x.device)
     pad[..., :n, :] = x.float()
     v = pad.view(*lead, nb, SCALE_BLOCK, k // SCALE_BLOCK, SCALE_BLOCK)
@@ -160,7 +155,7 @@ def make_inputs(case: GemmCase, dev: torch.device | str = "cpu", *, ue8m0: bool 
             group_m = [max(1, r - rng.randrange(min(r, SCALE_BLOCK))) for r in rows]
         else:
             group_m = [max(1, int(case.m * rng.uniform(0.7, 1.3))) for _ in range(g)]
-            rows = [_ceil(n, GEMM_ALIGN) * GEMM_ALIGN for n in group_m]
+            rows = [ceil_div(n, GEMM_ALIGN) * GEMM_ALIGN for n in group_m]
         total = sum(rows)
     elif case.layout == "masked":
         assert case.expected_m is not None
@@ -248,7 +243,7 @@ def reference(inp: GemmInputs) -> torch.Tensor:
 def _broadcast_dequant(inp: GemmInputs) -> tuple[Callable[[], torch.Tensor], Callable[[], torch.Tensor]]:
     """Dequantizers that scale by broadcasting over [blocks, 128] views (no expanded scale tensors)."""
     c = inp.case
-    kb, nb = c.k // SCALE_BLOCK, _ceil(c.n, SCALE_BLOCK)
+    kb, nb = c.k // SCALE_BLOCK, ceil_div(c.n, SCALE_BLOCK)
 
     def a() -> torch.Tensor:
         return (inp.a8.float().unflatten(-1, (kb, SCALE_BLOCK)) * inp.sa.unsqueeze(-1)).flatten(-2)

@@ -24,10 +24,9 @@ from .. import device as devices
 from ..errors import InputError
 from .backends import Unsupported, load_vendor
 from .cases import MlaCase
-from .formulas import FP8_TOKEN_BYTES, SCALE_BLOCK, Cost, mla_dense, mla_sparse_fp8
+from .formulas import FP8_MAX, FP8_TOKEN_BYTES, SCALE_BLOCK, Cost, mla_dense, mla_sparse_fp8
 from .metrics import Check, Closeness, check_close
 
-FP8_MAX = 448.0
 NOPE = 512
 ROPE = 64
 INVALID_BLOCK = 2147480000
