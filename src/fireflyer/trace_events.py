@@ -162,14 +162,16 @@ def write_stream(
     return count
 
 
-def append(path: str | os.PathLike, events: Iterable[TraceEvent]) -> int:
+def append(path: str | os.PathLike, events: Iterable[TraceEvent], header: Any = None) -> int:
     """Add ``events`` at the end of the ``traceEvents`` of an existing (uncompressed) trace file, in place
     and atomically; the rest of the file is copied as it is (the core's streaming reader checks the file
-    and finds where traceEvents ends). Returns the number of events added."""
+    and finds where traceEvents ends, unless ``header``, the core's header of this file as read, says it).
+    Returns the number of events added."""
     events = list(events)
     if not events:
         return 0
-    header = _core.read_header(os.fspath(path))
+    if header is None:
+        header = _core.read_header(os.fspath(path))
     with open(path, "rb") as src:
         if src.read(2) == b"\x1f\x8b":
             raise InputError("cannot add events to a gzip-compressed trace", file=os.fspath(path))

@@ -236,12 +236,13 @@ class Session:
         self._tagged = False  # the next cycle's trace needs its own metadata
 
     def _add_host_metrics(self, path: Path) -> None:
-        [f] = scan([path], top=1)
+        # NOTE: one thread: this runs inside every rank of the job, whose cores are the job's
+        [f] = scan([path], top=1, threads=1)
         base = f.header.base_time_ns
         start_ns = base + round((f.origin_us + f.start_us) * 1000)
         end_ns = base + round((f.origin_us + f.end_us) * 1000)
         events = self._sampler.counters(start_ns, end_ns, pid=os.getpid(), base_ns=base)
-        trace_events.append(path, events)
+        trace_events.append(path, events, header=f.header)  # the scan read the file whole
 
 
 @contextlib.contextmanager
