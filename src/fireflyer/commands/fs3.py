@@ -163,24 +163,15 @@ def plan_chains(
     out = Output(json)
     if cluster is not None:
         c = lib.load(cluster)
-        ids = c.node_ids()
-        storage = c.with_role("storage")
-        node_ids = [ids[(n.name, "storage")] for n in storage]
-        s = c.storage
-        p = lib.place(
-            len(storage),
-            s.replication,
-            s.min_targets_per_disk,
-            targets_per_disk=s.targets_per_disk,
-            seed=s.seed,
-        )
-        disks, target_prefix, chain_prefix = len(c.disks_of(storage[0])), s.target_prefix, s.chain_prefix
+        p = lib.chain_layout(c)
+        chains = lib.chain_table(c, p)
+        disks = len(c.disks_of(c.with_role("storage")[0]))
     else:
         if nodes is None:
             raise InputError("give --nodes V or a cluster description", field="--nodes")
         p = lib.place(nodes, replication, min_targets, targets_per_disk=targets, seed=seed)
         node_ids = list(range(node_id_begin, node_id_begin + nodes))
-    chains = lib.build(p.blocks, node_ids, disks, target_prefix=target_prefix, chain_prefix=chain_prefix)
+        chains = lib.build(p.blocks, node_ids, disks, target_prefix=target_prefix, chain_prefix=chain_prefix)
     data = {
         **p.summary(),
         "disks": disks,
@@ -337,47 +328,16 @@ def preflight(
     from ..fs3 import checks
 
     if local:
-        rs = tuple(r.strip() for r in roles.split(",") if r.strip())
-        bad = [r for r in rs if r not in lib.spec.ROLES]
-        if bad:
-            raise InputError(
-                f"unknown role {bad[0]!r}; roles are {', '.join(lib.spec.ROLES)}", field="--roles"
-            )
-        ports = lib.spec.Ports()
-        want_ports = []
-        for r in ("mgmtd", "meta", "storage"):
-            if r in rs:
-                pp = getattr(ports, r)
-                want_ports += [(f"{r} rdma", pp.rdma), (f"{r} tcp", pp.tcp)]
-        if "monitor" in rs:
-            want_ports.append(("monitor", ports.monitor))
-        w = checks.Want("localhost", rs, tuple(disk or ()), tuple(want_ports), systemd=True)
-        results = checks.local_checks(w)
+        results = checks.local_checks(checks.want_here(roles, disk or ()))
     else:
         c = lib.load(cluster)
-        wants = {n.name: _want(c, n) for n in c.nodes}
+        wants = {n.name: checks.want_of(c, n) for n in c.nodes}
         got = lib.deployment.remote_facts(c, wants, **_ssh(known_hosts, accept_new, timeout))
         results = [chk for n in c.nodes for chk in checks.judge(wants[n.name], got[n.name])]
     data = checks.summarize(results)
     out.emit(data, lambda o: view.preflight(o, data))
     if data["counts"]["fail"] or (strict and data["counts"]["warn"]):
         raise CheckFailed(f"{data['counts']['fail']} checks failed, {data['counts']['warn']} warned")
-
-
-def _want(c, n):
-    from ..fs3 import checks
-
-    ports = []
-    for r in ("mgmtd", "meta", "storage"):
-        if r in n.roles:
-            pp = getattr(c.ports, r)
-            ports += [(f"{r} rdma", pp.rdma), (f"{r} tcp", pp.tcp)]
-    if "monitor" in n.roles:
-        ports.append(("monitor", c.ports.monitor))
-    disks = tuple(lib.spec.remote(n, d.path) for d in c.disks_of(n)) if "storage" in n.roles else ()
-    return checks.Want(
-        n.name, tuple(n.roles), disks, tuple(ports), c.service_manager == "systemd", c.storage.aio_max_nr
-    )
 
 
 @app.command()

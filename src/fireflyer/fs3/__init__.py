@@ -12,7 +12,7 @@ __getattr__, __dir__, __all__ = attach(
         "deployment": ["Plan", "deploy", "teardown"],
         "health": ["Health", "assess", "parse_table"],
         "placement": ["Placement", "Shape", "extend", "pair_histogram", "place", "shape"],
-        "rendering": ["Bundle", "render", "validate"],
+        "rendering": ["Bundle", "chain_layout", "chain_table", "render", "validate"],
         "spec": ["Cluster", "Node", "load"],
         "example": ["example_fdb_cluster", "example_yaml"],
         "bench": [],

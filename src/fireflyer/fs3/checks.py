@@ -4,10 +4,12 @@ fix."""
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from .. import host
-from .spec import AIO_MAX_NR
+from ..errors import InputError
+from .spec import AIO_MAX_NR, ROLES, Cluster, Node, Ports, remote
 
 FUSE_MIN = (3, 16)
 NOFILE = 1_000_000
@@ -38,6 +40,23 @@ class Want:
     ports: tuple[tuple[str, int], ...] = ()
     systemd: bool = True
     aio_max_nr: int = AIO_MAX_NR
+
+
+def want_of(c: Cluster, n: Node) -> Want:
+    """What node ``n`` of cluster ``c`` should have."""
+    disks = tuple(remote(n, d.path) for d in c.disks_of(n)) if "storage" in n.roles else ()
+    ports = tuple((what, port) for what, _, port in c.ports.of_roles(n.roles))
+    return Want(n.name, tuple(n.roles), disks, ports, c.service_manager == "systemd", c.storage.aio_max_nr)
+
+
+def want_here(roles: str, disks: Sequence[str] = ()) -> Want:
+    """What this host should have for the comma-separated ``roles`` (default ports, systemd)."""
+    rs = tuple(r.strip() for r in roles.split(",") if r.strip())
+    bad = [r for r in rs if r not in ROLES]
+    if bad:
+        raise InputError(f"unknown role {bad[0]!r}; roles are {', '.join(ROLES)}", field="--roles")
+    ports = tuple((what, port) for what, _, port in Ports().of_roles(rs))
+    return Want("localhost", rs, tuple(disks), ports, systemd=True)
 
 
 def _mount_of(path: str, mounts: list[dict]) -> dict | None:

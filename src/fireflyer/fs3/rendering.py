@@ -100,6 +100,31 @@ def paths(c: Cluster, node: Node) -> dict[str, str]:
 # ---- validation -------------------------------------------------------------------------------------------
 
 
+def chain_layout(c: Cluster) -> placement.Placement:
+    """The chain layout of ``c``: its storage nodes placed with its storage settings."""
+    s = c.storage
+    return placement.place(
+        len(c.with_role("storage")),
+        s.replication,
+        s.min_targets_per_disk,
+        targets_per_disk=s.targets_per_disk,
+        seed=s.seed,
+    )
+
+
+def chain_table(c: Cluster, layout: placement.Placement) -> list[chain_files.Chain]:
+    """The chains of ``layout`` on ``c``'s storage node ids and disks, with its target and chain prefixes."""
+    ids = c.node_ids()
+    storage = c.with_role("storage")
+    return chain_files.build(
+        layout.blocks,
+        [ids[(n.name, "storage")] for n in storage],
+        len(c.disks_of(storage[0])),
+        target_prefix=c.storage.target_prefix,
+        chain_prefix=c.storage.chain_prefix,
+    )
+
+
 def validate(c: Cluster, *, check_local_files: bool = True) -> placement.Placement:
     """Refuse a description 3FS would fail on, one InputError naming the field; returns the chain layout."""
     f = source(c)
@@ -162,17 +187,10 @@ def validate(c: Cluster, *, check_local_files: bool = True) -> placement.Placeme
             raise InputError(f"disk path {d} is listed twice", file=f, field="storage.disks")
     for n in c.nodes:
         used: dict[int, str] = {}
-        for role in ("mgmtd", "meta", "storage"):
-            if role in n.roles:
-                p = getattr(c.ports, role)
-                for kind, port in (("rdma", p.rdma), ("tcp", p.tcp)):
-                    _port(used, port, f"{role} {kind}", c, n, names, f"ports.{role}.{kind}")
-        if "monitor" in n.roles:
-            _port(used, c.ports.monitor, "monitor", c, n, names, "ports.monitor")
+        for what, where, port in c.ports.of_roles(n.roles):
+            _port(used, port, what, c, n, names, where)
     s = c.storage
-    layout = placement.place(
-        len(storage), s.replication, s.min_targets_per_disk, targets_per_disk=s.targets_per_disk, seed=s.seed
-    )
+    layout = chain_layout(c)
     total = layout.shape.chains_per_disk * len(disks[0])
     if s.stripe_size > total:
         raise InputError(
@@ -509,14 +527,7 @@ def render(c: Cluster, *, check_local_files: bool = True) -> Bundle:
     """Validate, plan the chains and build every file of every node."""
     layout = validate(c, check_local_files=check_local_files)
     ids = c.node_ids()
-    storage = c.with_role("storage")
-    chains = chain_files.build(
-        layout.blocks,
-        [ids[(n.name, "storage")] for n in storage],
-        len(c.disks_of(storage[0])),
-        target_prefix=c.storage.target_prefix,
-        chain_prefix=c.storage.chain_prefix,
-    )
+    chains = chain_table(c, layout)
     admin = c.with_role("mgmtd")[0]
     files: dict[str, list[File]] = {}
     for n in c.nodes:

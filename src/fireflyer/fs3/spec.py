@@ -9,6 +9,7 @@ in the order the nodes are listed.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -63,6 +64,20 @@ class Ports(_Base, frozen=True):
     meta: ServicePorts = ServicePorts(rdma=8001, tcp=9001)
     storage: ServicePorts = ServicePorts(rdma=8002, tcp=9002)
     monitor: Port = 10000
+
+    def of_roles(self, roles: Iterable[str]) -> list[tuple[str, str, int]]:
+        """(what, field, port) of each port these roles listen on: rdma and tcp of mgmtd, meta and storage,
+        and the monitor's, e.g. ``("meta tcp", "ports.meta.tcp", 9001)``."""
+        out = []
+        for role in ("mgmtd", "meta", "storage"):
+            if role in roles:
+                p = getattr(self, role)
+                out += [
+                    (f"{role} {kind}", f"ports.{role}.{kind}", getattr(p, kind)) for kind in ("rdma", "tcp")
+                ]
+        if "monitor" in roles:
+            out.append(("monitor", "ports.monitor", self.monitor))
+        return out
 
 
 class Storage(_Base):
