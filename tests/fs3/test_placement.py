@@ -3,6 +3,8 @@ balance on the guide's example and the issue's node counts."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 from fireflyer._core import fs3 as core
@@ -99,3 +101,13 @@ def test_extend_moves_few_and_stays_balanced(add):
     # each new node needs r memberships; the new chains hold at most (b' - b) of them
     lower = add * max(0, r - (p.shape.chains_per_disk - 10)) // 3
     assert lower <= p.moved <= 10 * 3
+
+
+@given(st.integers(2, 24), st.integers(2, 4), st.integers(0, 40), st.integers(0, 2**31 - 1))
+@settings(max_examples=60, deadline=None)
+def test_pair_histogram_matches_reference(v, k, b, seed):
+    k = min(k, v)
+    rng = np.random.default_rng(seed)
+    blocks = np.array([rng.choice(v, k, replace=False) for _ in range(b)], dtype=np.int32).reshape(b, k)
+    want = Counter(pair_counts(blocks.tolist(), v).values())
+    assert fs3.pair_histogram(blocks, v) == dict(sorted(want.items()))
