@@ -15,6 +15,8 @@ class DistEnv:
     local_rank: int
     master_addr: str
     master_port: int
+    local_world_size: int
+    """Ranks on this machine (torchrun's LOCAL_WORLD_SIZE; the whole world where it is not set)."""
 
 
 def dist_env() -> DistEnv | None:
@@ -26,6 +28,7 @@ def dist_env() -> DistEnv | None:
             local_rank=int(os.environ.get("LOCAL_RANK", os.environ["RANK"])),
             master_addr=os.environ["MASTER_ADDR"],
             master_port=int(os.environ["MASTER_PORT"]),
+            local_world_size=int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])),
         )
     except (KeyError, ValueError):
         return None

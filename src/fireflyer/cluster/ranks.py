@@ -28,6 +28,7 @@ def _worker(
         RANK=str(local_rank),
         WORLD_SIZE=str(world),
         LOCAL_RANK=str(local_rank),
+        LOCAL_WORLD_SIZE=str(world),
     )
     if backend == "nccl":
         torch.cuda.set_device(local_rank)

@@ -16,13 +16,13 @@ the job's own under torchrun.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
+from ..cluster import dist_env
 from ..timing import Recorder
 from .backends import Unsupported, load_vendor
 from .cases import EpCase
@@ -499,7 +499,8 @@ def run_rank(
     """Everything one rank does: every case with every backend. ``launch_local`` and torchrun jobs call it
     inside an initialised process group; results come back per case, per backend."""
     if torch.cuda.is_available() and dist.get_backend() == "nccl":
-        local = int(os.environ.get("LOCAL_RANK", rank))
+        env = dist_env()
+        local = env.local_rank if env is not None else rank
         torch.cuda.set_device(local)
         dev = torch.device("cuda", local)
     else:

@@ -319,7 +319,9 @@ def _run_ep(
         )
     per_rank_threads = None
     if dev.type == "cpu":
-        per_rank_threads = max(1, (threads or host.threads_available()) // (env.world_size if env else world))
+        per_rank_threads = max(
+            1, (threads or host.threads_available()) // (env.local_world_size if env else world)
+        )
     options = {"threads": per_rank_threads, "warmup": warmup, "samples": samples}
     if env is None:
         backend = "nccl" if dev.type == "cuda" else "gloo"
@@ -387,8 +389,7 @@ def bench(
     else:
         nodes = 1
         if env is not None:
-            local = int(os.environ.get("LOCAL_WORLD_SIZE", env.world_size))
-            nodes = max(1, env.world_size // max(local, 1))
+            nodes = max(1, env.world_size // max(env.local_world_size, 1))
         roof = rooflines.for_gpu(torch.cuda.get_device_name(dev), nodes=nodes)
         if roof is None:
             notes.append(

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     env = dist_env()
     if env is not None:
-        dist.init_process_group(devices.distributed_backend(env.world_size))
+        dist.init_process_group(devices.distributed_backend(env.local_world_size))
     dev = devices.choose("auto")
     if dev.type == "cuda" and env is not None:
         dev = torch.device("cuda", env.local_rank % torch.cuda.device_count())
