@@ -328,25 +328,34 @@ def timeline_bands(schedule: Schedule, start, end, width: int, *, max_bands: int
     ``3.1``),
     idle time shows as dots, so it reads without colour. InputError when it needs more than ``max_bands``."""
     n = len(schedule.kind)
-    labels = [_label(schedule, i) for i in range(n)]
     dur = np.asarray(end, float) - np.asarray(start, float)
+    makespan = float(np.max(end)) if n else 0.0
+
+    def fits(cols_per_unit: float, at_least: str = "") -> tuple[int, int, int]:
+        total = math.ceil(makespan * cols_per_unit)
+        bands = max(1, math.ceil(total / max(width, 10)))
+        if bands > max_bands:
+            raise InputError(
+                f"the timeline needs {at_least}{total} columns ({bands} bands of {math.ceil(total / bands)}) "
+                "to label every op",
+                field="timeline",
+                hint="use --svg or --chrome-trace, or widen the terminal (COLUMNS=...)",
+            )
+        return total, bands, math.ceil(total / bands)  # NOTE: equal bands, so the last is not a sliver
+
+    # NOTE: refuse before labelling millions of ops: every label and its separator take 3 columns or more
+    positive = dur[dur > 0]
+    if positive.size:
+        fits(3 / float(positive.min()), "at least ")
+    labels = [_label(schedule, i) for i in range(n)]
     need = [(len(labels[i]) + 1) / dur[i] for i in range(n) if dur[i] > 0]
     cols_per_unit = max(need, default=1.0) * (1 + 1e-9)
-    makespan = float(np.max(end)) if n else 0.0
-    total = math.ceil(makespan * cols_per_unit)
-    bands = max(1, math.ceil(total / max(width, 10)))
-    width = math.ceil(total / bands)  # NOTE: equal bands, so the last is not a sliver
-    if bands > max_bands:
-        raise InputError(
-            f"the timeline needs {total} columns ({bands} bands of {width}) to label every op",
-            field="timeline",
-            hint="use --svg or --chrome-trace, or widen the terminal (COLUMNS=...)",
-        )
+    total, bands, width = fits(cols_per_unit)
     grid: list[list[tuple[str, str | None]]] = []
     for r in range(schedule.ranks):
         cells: list[tuple[str, str | None]] = [("·", None)] * total
-        for _, i, s, e in (sp for sp in _spans(schedule, start, end) if sp[0] == r):
-            a, z = round(s * cols_per_unit), min(total, round(e * cols_per_unit))
+        for i in range(int(schedule.rank_ptr[r]), int(schedule.rank_ptr[r + 1])):
+            a, z = round(float(start[i]) * cols_per_unit), min(total, round(float(end[i]) * cols_per_unit))
             if z <= a:
                 continue
             kind = KINDS[int(schedule.kind[i])]
