@@ -90,11 +90,17 @@ class Availability:
         }
 
 
+@functools.cache
+def _distributions() -> dict[str, list[str]]:
+    """Top-level module -> distributions: one scan of every installed package's metadata per process."""
+    return dict(importlib.metadata.packages_distributions())
+
+
 def installed(vendor: Vendor) -> tuple[bool, str | None, str | None]:
     """(installed, distribution, version) of a vendor module, without importing it."""
     if importlib.util.find_spec(vendor.module) is None:
         return False, None, None
-    dists = importlib.metadata.packages_distributions().get(vendor.module, [])
+    dists = _distributions().get(vendor.module, [])
     for dist in dists:
         try:
             return True, dist, importlib.metadata.version(dist)
