@@ -7,6 +7,6 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "environment": ["DistEnv", "dist_env", "free_port"],
-        "ranks": ["launch_local"],
+        "ranks": ["launch_local", "process_group"],
     },
 )

@@ -6,9 +6,10 @@ fireflyer never speaks its own cluster protocol: ranks rendezvous through torch.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -16,7 +17,32 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from .. import device
-from .environment import free_port
+from .environment import DistEnv, dist_env, free_port
+
+
+@contextlib.contextmanager
+def process_group(backend: str | None = None) -> Iterator[DistEnv]:
+    """Be this rank of torchrun's (or ``launch_local``'s) job for the duration of the block: join the
+    process group through env:// and leave it at the end. A group the caller already joined is used as it
+    is and left open.
+
+    ``backend`` defaults to ``fireflyer.device.distributed_backend`` for the ranks on this machine: NCCL
+    with a GPU per rank, else gloo. With NCCL each rank takes the GPU numbered by its LOCAL_RANK.
+    """
+    env = dist_env()
+    if env is None:
+        raise RuntimeError("not a torch.distributed rank: RANK, WORLD_SIZE and MASTER_ADDR/PORT are not set")
+    owned = not dist.is_initialized()
+    if owned:
+        backend = backend or device.distributed_backend(env.local_world_size)
+        if backend == "nccl":
+            torch.cuda.set_device(env.local_rank)
+        dist.init_process_group(backend=backend)
+    try:
+        yield env
+    finally:
+        if owned:
+            dist.destroy_process_group()
 
 
 def _worker(
@@ -30,14 +56,8 @@ def _worker(
         LOCAL_RANK=str(local_rank),
         LOCAL_WORLD_SIZE=str(world),
     )
-    if backend == "nccl":
-        torch.cuda.set_device(local_rank)
-    dist.init_process_group(backend=backend, rank=local_rank, world_size=world)
-    try:
-        result = fn(local_rank, world, *args)
-        queue.put((local_rank, result))
-    finally:
-        dist.destroy_process_group()
+    with process_group(backend):
+        queue.put((local_rank, fn(local_rank, world, *args)))
 
 
 def launch_local(

@@ -23,7 +23,7 @@ import torch.distributed as dist
 
 from .. import __version__, host
 from .. import device as devices
-from ..cluster import dist_env, launch_local
+from ..cluster import dist_env, launch_local, process_group
 from ..errors import InputError
 from ..timing import SAMPLES, WARMUP, time_fn
 from . import ep, gemm, mla, rooflines, suites
@@ -330,14 +330,10 @@ def _run_ep(
             [[results[r][ci][bi] for r in range(world)] for bi in range(len(backends))]
             for ci in range(len(cases))
         ]
-    ours = not dist.is_initialized()
-    if ours:
-        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo")
-    mine = ep.run_rank(env.rank, world, cases, backends, options)
-    gathered: list[Any] = [None] * world if env.rank == 0 else []
-    dist.gather_object(mine, gathered if env.rank == 0 else None, dst=0)
-    if ours:
-        dist.destroy_process_group()
+    with process_group("nccl" if dev.type == "cuda" else "gloo"):
+        mine = ep.run_rank(env.rank, world, cases, backends, options)
+        gathered: list[Any] = [None] * world if env.rank == 0 else []
+        dist.gather_object(mine, gathered if env.rank == 0 else None, dst=0)
     if env.rank != 0:
         return world, []
     return world, [

@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 
 from .. import host
-from ..cluster import dist_env, launch_local
+from ..cluster import dist_env, launch_local, process_group
 from ..errors import CheckFailed, InputError
 from .schedules import B_INPUT, FB, KINDS, B, F, Schedule, W, check_config, generate
 from .simulator import ChunkTimes, simulate_schedule
@@ -469,18 +469,10 @@ def run(cfg: RunConfig, *, backend: str | None = None) -> RunResult:
             raise InputError(
                 f"--ranks {cfg.ranks} does not match torchrun's WORLD_SIZE {env.world_size}", field="ranks"
             )
-        owned = not dist.is_initialized()
-        if owned:
-            use_nccl = torch.cuda.is_available() and backend != "gloo"
-            if use_nccl:
-                torch.cuda.set_device(env.local_rank)
-            dist.init_process_group(backend="nccl" if use_nccl else "gloo")
-        mine = rank_main(env.rank, env.world_size, cfg)
-        gathered: list[Any] = [None] * env.world_size
-        dist.all_gather_object(gathered, mine)
-        results = gathered
-        if owned:
-            dist.destroy_process_group()
+        with process_group(backend):
+            mine = rank_main(env.rank, env.world_size, cfg)
+            results: list[Any] = [None] * env.world_size
+            dist.all_gather_object(results, mine)
     else:
         results = launch_local(rank_main, cfg.ranks, cfg, backend=backend)
     return _assemble(cfg, results, time.perf_counter() - t0)

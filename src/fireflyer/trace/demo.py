@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 
 import torch
-import torch.distributed as dist
 
 from .. import device as devices
-from ..cluster import dist_env
+from ..cluster import dist_env, process_group
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,29 +22,34 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--hidden", type=int, default=256, help="width of the MLP (default 256)")
     ap.add_argument("--batch", type=int, default=512, help="rows per step (default 512)")
     a = ap.parse_args(argv)
-    env = dist_env()
-    if env is not None:
-        dist.init_process_group(devices.distributed_backend(env.local_world_size))
+    if dist_env() is None:
+        train(a.steps, a.hidden, a.batch, rank=None)
+        return
+    with process_group() as env:
+        train(a.steps, a.hidden, a.batch, rank=env.local_rank)
+
+
+def train(steps: int, hidden: int, batch: int, *, rank: int | None) -> None:
+    """``steps`` AdamW steps of the MLP; with DistributedDataParallel when ``rank`` (on this machine) is
+    given."""
     dev = devices.choose("auto")
-    if dev.type == "cuda" and env is not None:
-        dev = torch.device("cuda", env.local_rank % torch.cuda.device_count())
+    if dev.type == "cuda" and rank is not None:
+        dev = torch.device("cuda", rank % torch.cuda.device_count())
         torch.cuda.set_device(dev)
     torch.manual_seed(0)
     model = torch.nn.Sequential(
-        torch.nn.Linear(a.hidden, 4 * a.hidden), torch.nn.GELU(), torch.nn.Linear(4 * a.hidden, a.hidden)
+        torch.nn.Linear(hidden, 4 * hidden), torch.nn.GELU(), torch.nn.Linear(4 * hidden, hidden)
     ).to(dev)
-    if env is not None:
+    if rank is not None:
         model = torch.nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x = torch.randn(a.batch, a.hidden, device=dev)
-    for _ in range(a.steps):
+    x = torch.randn(batch, hidden, device=dev)
+    for _ in range(steps):
         opt.zero_grad(set_to_none=True)
         loss = model(x).pow(2).mean()
         loss.backward()
         opt.step()
     devices.synchronize(dev)
-    if env is not None:
-        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
