@@ -124,7 +124,7 @@ def test_bad_load_files(tmp_path, name):
         (["--replicas", "288", "--groups", "8", "--nodes", "4", "--gpus", "0"], "gpus: must be positive"),
         (["--replicas", "288", "--groups", "6", "--nodes", "4", "--gpus", "32", "--hierarchical"], "groups"),
         (["--policy", "greedy"], "unknown policy"),
-        (["--format", "xml"], "unknown format"),
+        (["--format", "xml"], "unknown plan format"),
     ],
 )
 def test_bad_layouts(tmp_path, load, args, words):
@@ -183,7 +183,7 @@ def test_engine_format_without_layer_ids_warns(tmp_path, load):
     [
         (["--format", "trtllm", "--out", "p.json"], "trtllm plan is written to .yaml"),
         (["--format", "native", "--out", "p.pt"], "native plan is written to .json"),
-        (["--format", "vllm", "--out", "p.json"], "unknown format 'vllm'"),
+        (["--format", "vllm", "--out", "p.json"], "unknown plan format 'vllm'"),
         (["--model", "deepseek-v3", "--first-moe-layer", "-1"], "first-moe-layer: must be non-negative"),
         (["--model", "deepseek-v3", "--first-moe-layer", "10"], "row for decoder layer 67"),
     ],

@@ -96,30 +96,6 @@ PlanArg = Annotated[
     Path,
     typer.Argument(metavar="PLAN", help="Plan file: native .json, SGLang .json/.pt, TensorRT-LLM .yaml."),
 ]
-SUFFIX_FORMAT = {".yaml": "trtllm", ".yml": "trtllm", ".pt": "sglang"}
-FORMAT_SUFFIXES = {"native": (".json",), "sglang": (".json", ".pt"), "trtllm": (".yaml", ".yml")}
-
-
-def _plan_format(fmt: str | None, out_file: Path | None) -> str:
-    """--format, else from --out's suffix (.yaml: trtllm, .pt: sglang, else native); the two must agree."""
-    suffix = out_file.suffix.lower() if out_file is not None else ""
-    fmt = fmt or SUFFIX_FORMAT.get(suffix, "native")
-    if fmt not in lib.FORMATS:
-        hint = (
-            "vLLM reads no plan file: it plans in-process with FLYER_VLLM_EPLB=balanced"
-            if fmt == "vllm"
-            else None
-        )
-        raise InputError(
-            f"unknown format {fmt!r}; expected one of {', '.join(lib.FORMATS)}", field="format", hint=hint
-        )
-    if out_file is not None and suffix not in FORMAT_SUFFIXES[fmt]:
-        raise InputError(
-            f"a {fmt} plan is written to {' or '.join(FORMAT_SUFFIXES[fmt])}, not {suffix or 'no suffix'}",
-            file=str(out_file),
-            field="out",
-        )
-    return fmt
 
 
 @app.command()
@@ -181,7 +157,7 @@ def plan(
       flyer eplb plan next-load.npy --previous plan.json --model deepseek-v3 --out next.json
     """
     out = Output(json)
-    fmt = _plan_format(fmt, out_file)
+    fmt = lib.plan_format(fmt, out_file)
     check_outputs([out_file], [load, previous])
     if load is None:
         model = model or lib.samples.SAMPLE_MODEL
@@ -192,43 +168,25 @@ def plan(
         )
     else:
         loads = lib.read_loads(load)
-    rows, experts = loads.counts.shape
     prev = None
     if previous is not None:
         prev = lib.read_plan(previous, gpus=gpus, nodes=nodes, model=model, first_moe_layer=first_moe_layer)
-        replicas = prev.replicas if replicas is None else replicas
-        gpus, nodes = prev.gpus, prev.nodes
-        groups = groups if groups is not None else prev.meta.get("groups")
-    lay = lib.layout(
-        experts,
+    made = lib.plan_loads(
+        loads,
+        file=load,
         model=model,
         deployment=deployment,
         replicas=replicas,
         groups=groups,
         nodes=nodes,
         gpus=gpus,
+        first_moe_layer=first_moe_layer,
+        policy=policy,
+        hierarchical=hierarchical,
+        previous=prev,
+        tolerance=tolerance,
     )
-    with about_file(load, "weight", "layer_ids"):
-        ids = lib.layer_ids(rows, given=loads.layer_ids, model=lay.model, first_moe_layer=first_moe_layer)
-        w, layer_ids = ids.moe(loads.counts)
-        given = loads.layer_ids
-        decoder_layers = ids.decoder_layers or (int(given.max()) + 1 if given is not None else None)
-        if prev is not None:
-            w = lib.align_loads(prev, w, layer_ids)
-            layer_ids, decoder_layers = prev.layer_ids, prev.decoder_layers or ids.decoder_layers
-        p = lib.plan(
-            w,
-            lay.replicas,
-            lay.groups,
-            lay.nodes,
-            lay.gpus,
-            policy=policy,
-            hierarchical=hierarchical,
-            previous=prev,
-            tolerance=tolerance,
-            layer_ids=layer_ids,
-            decoder_layers=decoder_layers,
-        )
+    p, lay = made.plan, made.layout
     moves = None
     if prev is not None:
         eb, src = lib.expert_bytes(lay.model, expert_bytes)
@@ -238,9 +196,9 @@ def plan(
     if out_file is not None:
         lib.write_plan(p, out_file, fmt)
         step = lib.engine_step(fmt, out_file, p)
-    if ids.source.startswith("row order") and fmt != "native":
+    if made.layer_ids_from.startswith("row order") and fmt != "native":
         out.warn(
-            f"rows taken as decoder layers {int(layer_ids[0])}..{int(layer_ids[-1])}: pass --model or "
+            f"rows taken as decoder layers {int(p.layer_ids[0])}..{int(p.layer_ids[-1])}: pass --model or "
             "--first-moe-layer if the model has dense layers first, or the engine will place the wrong layers"
         )
     data = {
@@ -248,7 +206,7 @@ def plan(
         **(moves or {}),
         "load": loads.source,
         "layout_from": lay.sources,
-        "layer_ids_from": "the previous plan" if prev is not None else ids.source,
+        "layer_ids_from": made.layer_ids_from,
         "format": fmt,
         "written": str(out_file) if out_file else None,
         "next_step": step,
@@ -399,10 +357,7 @@ def rebalance(
     out.emit({**r.__dict__, "message": r.line()}, lambda o: view.rebalance(o, r))
 
 
-SAMPLE_SUFFIX = {
-    "load": {".npy": "npy", ".json": "json", ".csv": "csv", ".pt": "pt"},
-    "plan": {".json": "native", ".yaml": "trtllm", ".yml": "trtllm", ".pt": "sglang"},
-}
+LOAD_SUFFIX_FORMAT = {".npy": "npy", ".json": "json", ".csv": "csv", ".pt": "pt"}
 
 
 @app.command()
@@ -454,9 +409,9 @@ def sample(
     out = Output(json)
     if kind not in ("load", "next-load", "plan"):
         raise InputError(f"unknown kind {kind!r}; expected load, next-load or plan", field="kind")
-    group = "plan" if kind == "plan" else "load"
-    fmt = fmt or SAMPLE_SUFFIX[group].get(out_path.suffix.lower())
-    if fmt is None:
+    if kind == "plan":
+        fmt = lib.plan_format(fmt, out_path)
+    elif fmt is None and (fmt := LOAD_SUFFIX_FORMAT.get(out_path.suffix.lower())) is None:
         raise InputError(
             f"cannot tell the format from {out_path.suffix or 'no suffix'}",
             file=str(out_path),
@@ -467,21 +422,11 @@ def sample(
     ids = lib.layer_ids(58, model=model)
     counts = lib.sample_load("load" if kind == "plan" else kind)
     if kind == "plan":
-        if fmt not in lib.FORMATS:
-            raise InputError(
-                f"unknown plan format {fmt!r}; expected {', '.join(lib.FORMATS)}", field="format"
-            )
         check_outputs([out_path])
-        lay = lib.layout(counts.shape[1], model=model, deployment=deployment)
-        p = lib.plan(
-            counts,
-            lay.replicas,
-            lay.groups,
-            lay.nodes,
-            lay.gpus,
-            layer_ids=ids.ids,
-            decoder_layers=ids.decoder_layers,
+        made = lib.plan_loads(
+            lib.Loads(counts, None, "the shipped sample"), model=model, deployment=deployment
         )
+        p, lay = made.plan, made.layout
         written = [lib.write_plan(p, out_path, fmt)]
         what = f"a {fmt} plan of the sample load for {deployment} ({lay.replicas} slots on {lay.gpus} GPUs)"
     else:

@@ -10,12 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import profiles
-from ..errors import Busy, InputError, about_file
+from ..errors import Busy, InputError
 from .io import engine_step, read_loads, read_plan, write_plan
-from .layouts import layer_ids
-from .metrics import align_loads, copies, evaluate
-from .solver import plan as make_plan
+from .metrics import copies, evaluate
+from .planning import plan_loads
 
 
 @dataclass
@@ -109,34 +107,22 @@ def rebalance(
         raise InputError("plan file not found", file=str(current), hint="make one with flyer eplb plan --out")
     with plan_lock(current):
         old = read_plan(current, gpus=gpus, nodes=nodes, model=model, first_moe_layer=first_moe_layer)
-        loads = read_loads(load)
-        with about_file(load, "weight", "layer_ids"):
-            ids = layer_ids(
-                loads.counts.shape[0], given=loads.layer_ids, model=model, first_moe_layer=first_moe_layer
-            )
-            counts, rows = ids.moe(loads.counts)
-            w = align_loads(old, counts, rows)
-            before = evaluate(old, w, layer_ids=old.layer_ids, file=str(current))["overall"]
-        m = old.meta
-        groups = int(m.get("groups") or (profiles.model(model).expert_groups if model else 1))
-        new = make_plan(
-            w,
-            old.replicas,
-            groups,
-            old.nodes,
-            old.gpus,
-            policy="balanced",
-            hierarchical=bool(m.get("hierarchical", False)),
+        made = plan_loads(
+            read_loads(load),
+            file=load,
+            model=model,
+            first_moe_layer=first_moe_layer,
+            hierarchical=bool(old.meta.get("hierarchical", False)),
             previous=old,
             tolerance=tolerance,
             max_copies=max_moves,
-            layer_ids=old.layer_ids,
-            decoder_layers=old.decoder_layers or ids.decoder_layers,
         )
+        new, w = made.plan, made.loads
+        before = evaluate(old, w, layer_ids=old.layer_ids, file=str(current))["overall"]
         after = evaluate(new, w, layer_ids=new.layer_ids)["overall"]
         n = int(copies(old, new).sum())
         gain = (before - after) / before if before > 0 else 0.0
-        fmt = m.get("format", "native")
+        fmt = old.meta.get("format", "native")
         out = Outcome(False, "", before, after, gain, n, n * expert_bytes, str(current), format=fmt)
         if gain <= min_gain:
             out.reason = f"gain is not above --min-gain {min_gain * 100:g}%"

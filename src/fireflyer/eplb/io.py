@@ -35,6 +35,8 @@ LOAD_FORMATS = ("npy", "json", "csv", "pt", "sglang", "trtllm", "vllm")
 """Formats ``write_loads`` writes (``flyer eplb sample``); ``read_loads`` reads them all."""
 FORMATS = ("native", "sglang", "trtllm")
 """Plan formats."""
+PLAN_SUFFIXES = {"native": (".json",), "sglang": (".json", ".pt"), "trtllm": (".yaml", ".yml")}
+"""The suffixes a plan of each format is written to."""
 TRTLLM_META = "meta_info.json"
 ENGINE_STEPS = {
     "sglang": "SGLang reads the plan at start: restart the server with --init-expert-location {path} "
@@ -395,6 +397,29 @@ def sglang_table(plan: Plan) -> np.ndarray:
     return table
 
 
+def plan_format(fmt: str | None, path: str | Path | None = None) -> str:
+    """The format of a plan to write to ``path``: ``fmt``, else what the suffix says (.yaml or .yml: trtllm,
+    .pt: sglang, else native). The two must agree."""
+    suffix = Path(path).suffix.lower() if path is not None else ""
+    fmt = fmt or next((f for f in FORMATS if suffix in PLAN_SUFFIXES[f]), "native")
+    if fmt not in FORMATS:
+        hint = (
+            "vLLM reads no plan file: it plans in-process with FLYER_VLLM_EPLB=balanced"
+            if fmt == "vllm"
+            else None
+        )
+        raise InputError(
+            f"unknown plan format {fmt!r}; expected one of {', '.join(FORMATS)}", field="format", hint=hint
+        )
+    if path is not None and suffix not in PLAN_SUFFIXES[fmt]:
+        raise InputError(
+            f"a {fmt} plan is written to {' or '.join(PLAN_SUFFIXES[fmt])}, not {suffix or 'no suffix'}",
+            file=str(path),
+            field="out",
+        )
+    return fmt
+
+
 def plan_document(plan: Plan, fmt: str = "native", *, suffix: str = ".json") -> tuple[bytes | str, str]:
     """The file content of a plan in one of FORMATS (``sglang`` with a ``.pt`` suffix: torch.save bytes), and
     what loads it."""
@@ -432,7 +457,7 @@ def plan_document(plan: Plan, fmt: str = "native", *, suffix: str = ".json") -> 
         }
         text = yaml.safe_dump(doc, default_flow_style=None, sort_keys=True, width=1 << 20)
         return text, "TensorRT-LLM moe_config.load_balancer (MoeLoadBalancerConfig)"
-    raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}", field="format")
+    raise InputError(f"unknown plan format {fmt!r}; expected one of {', '.join(FORMATS)}", field="format")
 
 
 def write_plan(plan: Plan, path: str | Path, fmt: str = "native") -> Path:
