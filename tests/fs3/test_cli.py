@@ -33,6 +33,11 @@ def test_plan_add_nodes(tmp_path):
                  "--out", str(tmp_path / "grow"))  # fmt: skip
     assert d["balanced"] and d["new_node_ids"] == [10006] and d["targets_moved"] == 2 * d["moved"]
     assert (tmp_path / "grow" / "migrate_cmd.txt").read_text().startswith("update-chain --mode add")
+    before = (tmp_path / "now" / "generated_chains.csv").read_bytes()
+    r = run_flyer("fs3", "plan", "add-nodes", str(tmp_path / "now" / "generated_chains.csv"), "--add", "1",
+                  "--out", str(tmp_path / "now"))  # fmt: skip
+    assert r.returncode == 2 and "would replace the input" in r.stderr, r.stderr
+    assert (tmp_path / "now" / "generated_chains.csv").read_bytes() == before
 
 
 def test_init_writes_an_example_that_renders(tmp_path):

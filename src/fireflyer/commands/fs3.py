@@ -252,11 +252,7 @@ def plan_add_nodes(
         "written": [],
     }
     if out_dir is not None:
-        if out_dir.resolve() == chains_csv.resolve().parent:
-            raise InputError(
-                "would replace the input chains file", file=str(out_dir), hint="write to another directory"
-            )
-        data["written"] = chain_files.write(chain_files.render_migration(m), out_dir)
+        data["written"] = chain_files.write(chain_files.render_migration(m), out_dir, inputs=[chains_csv])
     out.emit(data, lambda o: view.add_nodes(o, data))
     if p.shape.note:
         out.warn(p.shape.note)

@@ -15,13 +15,14 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from ..io import atomic_write, read_bytes
+from ..io import atomic_write, check_outputs, read_bytes
 
 MAX_PREFIX = 99
 MAX_DISKS = 999
@@ -134,9 +135,13 @@ def render(chains: list[Chain], *, new_chunk_engine: bool = True) -> dict[str, s
     return dict(zip(FILES, (rows.getvalue(), table, create, remove)))
 
 
-def write(files: dict[str, str], out_dir: str | os.PathLike) -> list[str]:
-    """Write each file atomically into ``out_dir`` (created if missing); returns the paths."""
+def write(
+    files: dict[str, str], out_dir: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()
+) -> list[str]:
+    """Write each file atomically into ``out_dir`` (created if missing); returns the paths. None may replace
+    one of the command's ``inputs``."""
     d = Path(out_dir)
+    check_outputs([d / name for name in files], inputs)
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as e:
