@@ -89,3 +89,24 @@ def test_terminal_bands_label_every_op_and_read_without_colour():
     with pytest.raises(InputError, match="bands"):
         big = pp.simulate("dualpipe", 64, 1024)
         pp.timeline_bands(big.schedule, big.start, big.end, 80)
+
+
+def test_runs_merge_as_the_sequential_rule_does():
+    from fireflyer.pipeline.render import _runs
+
+    def reference(s, e, k, min_gap):
+        out: list[list] = []
+        for a, b, kind in zip(s, e, k):
+            if out and out[-1][2] == kind and a - out[-1][1] < min_gap:
+                out[-1][1], out[-1][3] = max(out[-1][1], b), out[-1][3] + 1
+            else:
+                out.append([a, b, kind, 1])
+        return [tuple(r) for r in out]
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = int(rng.integers(0, 40))
+        gaps, lens = rng.exponential(1.0, n), rng.exponential(1.0, n)
+        s = np.cumsum(gaps + np.concatenate([[0.0], lens[:-1]])) if n else np.zeros(0)
+        e, k = s + lens, rng.integers(0, 3, n)
+        assert _runs(s, e, k, 0.8) == reference(s.tolist(), e.tolist(), k.tolist(), 0.8)

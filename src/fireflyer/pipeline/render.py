@@ -105,16 +105,22 @@ def _rank_ops(schedule: Schedule, start, end, r: int) -> tuple[np.ndarray, np.nd
     return s[order], e[order], k[order]
 
 
+def _run_starts(s: np.ndarray, e: np.ndarray, k: np.ndarray, min_gap: float) -> np.ndarray:
+    """Which of a rank's sorted ops start a run: the first, and each one of another kind than the op before
+    it or starting ``min_gap`` or more after that op ends."""
+    starts = np.ones(len(s), dtype=bool)
+    starts[1:] = (k[1:] != k[:-1]) | (s[1:] - e[:-1] >= min_gap)
+    return starts
+
+
 def _runs(s: np.ndarray, e: np.ndarray, k: np.ndarray, min_gap: float) -> list[tuple[float, float, int, int]]:
-    """Consecutive ops of one kind separated by less than ``min_gap``, merged: (start, end, kind, count)."""
-    out: list[list[float]] = []
-    for a, b, kind in zip(s.tolist(), e.tolist(), k.tolist()):
-        if out and out[-1][2] == kind and a - out[-1][1] < min_gap:
-            out[-1][1] = max(out[-1][1], b)
-            out[-1][3] += 1
-        else:
-            out.append([a, b, kind, 1])
-    return [(a, b, int(kind), int(n)) for a, b, kind, n in out]
+    """A rank's sorted ops merged into runs (``_run_starts``): (start, end, kind, count)."""
+    if len(s) == 0:
+        return []
+    first = np.flatnonzero(_run_starts(s, e, k, min_gap))
+    ends = np.maximum.reduceat(e, first)
+    counts = np.diff(np.append(first, len(s)))
+    return [(float(s[i]), float(b), int(k[i]), int(n)) for i, b, n in zip(first, ends, counts)]
 
 
 def _png(pixels: np.ndarray, palette: list[tuple[int, int, int]]) -> bytes:
@@ -187,7 +193,7 @@ def svg_layout(schedule: Schedule, start, end, width: int = 1200) -> SvgLayout:
         rects = 0
         for r in range(schedule.ranks):
             s, e, k = _rank_ops(schedule, start, end, r)
-            rects += int(np.count_nonzero((k[1:] != k[:-1]) | (s[1:] - e[:-1] >= min_gap))) + 1
+            rects += int(np.count_nonzero(_run_starts(s, e, k, min_gap)))
             if rects > RUNS_MAX_RECTS:
                 break
         mode = "runs" if rects <= RUNS_MAX_RECTS else "pixels"
