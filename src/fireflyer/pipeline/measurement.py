@@ -15,7 +15,6 @@ This module imports torch; ``import fireflyer.pipeline`` does not import it unti
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -312,6 +311,74 @@ def estimate_bytes(dims: dict[str, Any], dtype_bytes: int) -> float:
     return float(dtype_bytes) * (3.0 * params + 4.0 * acts)
 
 
+@dataclass(frozen=True)
+class _Sampled:
+    """What one process measured: the samples of each part, with where and how."""
+
+    samples: dict[str, tuple[float, ...]]
+    device: str
+    dtype: str
+    dims: dict[str, Any]
+    warmup: int
+    threads: int | None
+
+
+def _sample(
+    dims: dict[str, Any],
+    *,
+    device: str,
+    dtype: str | None,
+    samples: int,
+    warmup: int,
+    warmup_seconds: float,
+    sample_seconds: float,
+    threads: int | None,
+    seed: int,
+    progress: Any = None,
+) -> _Sampled:
+    """Build the block on ``device``, warm it up and time its parts here (``measure``'s work in one
+    process)."""
+    dev = devices.choose(device)
+    tdt = getattr(torch, dtype) if dtype else devices.default_dtype(dev)
+    devices.check_fits(estimate_bytes(dims, tdt.itemsize), dev, "a block of this size", field="hidden")
+    threads = None if dev.type == "cuda" else (threads or host.threads_available())
+    rec = Recorder(
+        str(dev),
+        threads=threads,
+        warmup=warmup,
+        warmup_seconds=warmup_seconds,
+        sample_seconds=sample_seconds,
+    )
+    with rec.fixed():
+        blk = Block(dims, device=dev, dtype=tdt, seed=seed)
+        dims = {**dims, "params": blk.num_params()}
+        g = torch.Generator().manual_seed(seed + 1)
+        shape = (dims["batch"], dims["seq_len"], dims["hidden"])
+        x = torch.randn(shape, generator=g).to(dev, tdt).requires_grad_(True)
+        gy = torch.randn(shape, generator=g).to(dev, tdt)
+        params = list(blk.params.values())
+        for _ in rec.steps(samples, progress):
+            with rec.section("f"):
+                out = blk.forward(x)
+            with rec.section("b"):
+                torch.autograd.grad(out, [x, *params], gy)
+            tape: list = []
+            y = blk.forward(x, tape)
+            with rec.section("b_input"):
+                res = torch.autograd.grad(y, [x] + [t[3] for t in tape], gy, allow_unused=True)
+            with rec.section("w"):
+                Block.weight_grads(tape, list(res[1:]))
+    t = rec.timings()
+    return _Sampled(
+        samples={k: v.samples for k, v in t.items()},
+        device=devices.describe(dev),
+        dtype=str(tdt).removeprefix("torch."),
+        dims=dims,
+        warmup=rec.warmup,
+        threads=t["f"].threads,
+    )
+
+
 def measure(
     model: str = "deepseek-v3",
     *,
@@ -342,8 +409,6 @@ def measure(
     keeps a huge-page heap (``fireflyer.timing.in_fresh_process``), as ``flyer pipeline measure`` does:
     steadier between runs, at the cost of starting the process (about 2 s).
     """
-    # NOTE: the arguments as given, taken before any is resolved: a fresh process gets them unchanged.
-    call = {k: v for k, v in locals().items() if k not in ("fresh_process", "progress")}
     for name, v, lo in (("samples", samples, 1), ("warmup", warmup, 0)):
         if not isinstance(v, int) or isinstance(v, bool) or v < lo:
             raise InputError(f"{name} must be an integer >= {lo}, got {v!r}", field=name)
@@ -360,42 +425,23 @@ def measure(
     name = dims.pop("model")
     if dtype is not None and dtype not in ("float32", "bfloat16", "float16"):
         raise InputError(f"unknown dtype {dtype!r}", field="dtype", hint="use float32, bfloat16 or float16")
+    share = {
+        "device": device,
+        "dtype": dtype,
+        "samples": samples,
+        "warmup": warmup,
+        "warmup_seconds": warmup_seconds,
+        "sample_seconds": sample_seconds,
+        "threads": threads,
+        "seed": seed,
+    }
     if fresh_process:
         # NOTE: the device is chosen and the fit checked in the child only: a CUDA context made here would
         # hold memory the child's measurement then lacks.
-        res = in_fresh_process(measure, call, progress)
-        return dataclasses.replace(res, fresh_process=True)
-    dev = devices.choose(device)
-    tdt = getattr(torch, dtype) if dtype else devices.default_dtype(dev)
-    devices.check_fits(estimate_bytes(dims, tdt.itemsize), dev, "a block of this size", field="hidden")
-    threads = None if dev.type == "cuda" else (threads or host.threads_available())
-    rec = Recorder(
-        str(dev),
-        threads=threads,
-        warmup=warmup,
-        warmup_seconds=warmup_seconds,
-        sample_seconds=sample_seconds,
-    )
-    with rec.fixed():
-        blk = Block(dims, device=dev, dtype=tdt, seed=seed)
-        dims["params"] = blk.num_params()
-        g = torch.Generator().manual_seed(seed + 1)
-        shape = (dims["batch"], dims["seq_len"], dims["hidden"])
-        x = torch.randn(shape, generator=g).to(dev, tdt).requires_grad_(True)
-        gy = torch.randn(shape, generator=g).to(dev, tdt)
-        params = list(blk.params.values())
-        for _ in rec.steps(samples, progress):
-            with rec.section("f"):
-                out = blk.forward(x)
-            with rec.section("b"):
-                torch.autograd.grad(out, [x, *params], gy)
-            tape: list = []
-            y = blk.forward(x, tape)
-            with rec.section("b_input"):
-                res = torch.autograd.grad(y, [x] + [t[3] for t in tape], gy, allow_unused=True)
-            with rec.section("w"):
-                Block.weight_grads(tape, list(res[1:]))
-    t: dict[str, Timing] = rec.timings()
+        got = in_fresh_process(_sample, {"dims": dims, **share}, progress)
+    else:
+        got = _sample(dims, **share, progress=progress)
+    t = {k: Timing(v, threads=got.threads) for k, v in got.samples.items()}
     med = {k: v.median for k, v in t.items()}
     notes = []
     if med["w"] > med["b"]:
@@ -403,20 +449,21 @@ def measure(
         med["w"] = med["b"]
     return MeasureResult(
         model=name,
-        device=devices.describe(dev),
-        dtype=str(tdt).removeprefix("torch."),
-        dims=dims,
+        device=got.device,
+        dtype=got.dtype,
+        dims=got.dims,
         f=med["f"],
         b=med["b"],
         b_input=med["b_input"],
         w=med["w"],
         fb=med["f"] + med["b"],
-        samples=rec.samples,
+        samples=len(t["f"].samples),
         sample_seconds=sample_seconds,
-        warmup=rec.warmup,
+        warmup=got.warmup,
         warmup_seconds=warmup_seconds,
-        threads=t["f"].threads,
+        threads=got.threads,
         spread={k: {"p20": v.p20, "p80": v.p80} for k, v in t.items()},
+        fresh_process=fresh_process,
         notes=tuple(notes),
     )
 
