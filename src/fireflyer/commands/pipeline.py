@@ -317,8 +317,8 @@ def measure(
             "--sample-seconds",
             parser=number(),
             metavar="SECONDS",
-            help="Keep sampling until this many seconds have passed (default 5: speed drifts over seconds "
-            "on a shared machine); 0 for the sample count alone.",
+            help="Keep sampling until this many seconds have passed (default 10: speed drifts over "
+            "seconds on a shared machine); 0 for the sample count alone.",
         ),
     ] = None,
     threads: Annotated[
