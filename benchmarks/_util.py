@@ -34,6 +34,11 @@ def report(
         print(f"{k}: {_fmt(v)}")
 
 
+def apart(a: float, b: float) -> float:
+    """How far apart two timings are: the larger over the smaller, minus 1 (symmetric)."""
+    return max(a, b) / min(a, b) - 1
+
+
 def _fmt(v: object) -> str:
     return f"{v:.3f}" if isinstance(v, float) else str(v)
 

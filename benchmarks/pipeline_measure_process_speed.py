@@ -17,16 +17,12 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from _util import report
+from _util import apart, report
 
 from fireflyer.pipeline.measurement import WARMUP_SECONDS, _sample, block_dims
 from fireflyer.timing import WARMUP, in_fresh_process
 
 KINDS = ("f", "w")
-
-
-def differ(a: float, b: float) -> float:
-    return max(a, b) / min(a, b) - 1
 
 
 def main() -> None:
@@ -47,16 +43,17 @@ def main() -> None:
         "threads": None,
         "seed": 0,
     }
-    runs = [in_fresh_process(_sample, {"dims": dims, **share}).samples for _ in range(a.processes)]
+    got = [in_fresh_process(_sample, {"dims": dims, **share}).timings for _ in range(a.processes)]
+    runs = [{k: t.samples for k, t in timings.items()} for timings in got]
     rows = []
     for k in KINDS:
         halves = [
             (statistics.median(s[k][: len(s[k]) // 2]), statistics.median(s[k][len(s[k]) // 2 :]))
             for s in runs
         ]
-        within = [differ(x, y) for x, y in halves]
+        within = [apart(x, y) for x, y in halves]
         medians = [statistics.median(s[k]) for s in runs]
-        across = [differ(x, y) for x, y in zip(medians, medians[1:])]
+        across = [apart(x, y) for x, y in zip(medians, medians[1:])]
         rows.append(
             [
                 f"{k.upper()}, within a process (half to half)",

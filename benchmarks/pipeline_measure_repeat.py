@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import sys
 
-from _util import report
+from _util import apart, report
 
 KINDS = ("f", "b", "b_input", "w")
 
@@ -49,7 +49,7 @@ def main() -> None:
     for name, rs in runs.items():
         for k in KINDS:
             v = [r[k] for r in rs]
-            pairs = [max(x, y) / min(x, y) - 1 for x, y in zip(v, v[1:])] or [0.0]
+            pairs = [apart(x, y) for x, y in zip(v, v[1:])] or [0.0]
             over = sum(p > 0.10 for p in pairs)
             part = k.upper().replace("_INPUT", "-input")
             rows.append(

@@ -147,7 +147,7 @@ class Output:
 
 
 def fmt_pct(v: float | None) -> str | None:
-    """A percentage to one decimal with its sign, None (a dash in tables) when there is none."""
+    """A percentage to one decimal, None (a dash in tables) when there is none."""
     return None if v is None else f"{v:.1f}%"
 
 

@@ -17,16 +17,13 @@ def calc_diff(x: Any, y: Any) -> float:
     if hasattr(x, "double") and hasattr(y, "double"):
         # NOTE: two torch tensors: summed on their own device, as DeepGEMM does; only the sums leave it.
         xa, ya = x.double(), y.double()
-        denom = float((xa * xa).sum() + (ya * ya).sum())
-        xy = float((xa * ya).sum()) if denom else 0.0
     else:
         xa = np.asarray(x.double().cpu() if hasattr(x, "double") else x, dtype=np.float64)
         ya = np.asarray(y.double().cpu() if hasattr(y, "double") else y, dtype=np.float64)
-        denom = float((xa * xa).sum() + (ya * ya).sum())
-        xy = float((xa * ya).sum())
+    denom = float((xa * xa).sum() + (ya * ya).sum())
     if denom == 0.0:
         return 0.0
-    return 1.0 - 2.0 * xy / denom
+    return 1.0 - 2.0 * float((xa * ya).sum()) / denom
 
 
 @dataclass(frozen=True)

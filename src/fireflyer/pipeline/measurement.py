@@ -316,14 +316,12 @@ def estimate_bytes(dims: dict[str, Any], dtype_bytes: int) -> float:
 
 @dataclass(frozen=True)
 class _Sampled:
-    """What one process measured: the samples of each part, with where and how."""
+    """What one process measured: the timing of each part, and on what."""
 
-    samples: dict[str, tuple[float, ...]]
+    timings: dict[str, Timing]
     device: str
     dtype: str
     dims: dict[str, Any]
-    warmup: int
-    threads: int | None
 
 
 def _sample(
@@ -371,15 +369,7 @@ def _sample(
                 res = torch.autograd.grad(y, [x] + [t[3] for t in tape], gy, allow_unused=True)
             with rec.section("w"):
                 Block.weight_grads(tape, list(res[1:]))
-    t = rec.timings()
-    return _Sampled(
-        samples={k: v.samples for k, v in t.items()},
-        device=devices.describe(dev),
-        dtype=str(tdt).removeprefix("torch."),
-        dims=dims,
-        warmup=rec.warmup,
-        threads=t["f"].threads,
-    )
+    return _Sampled(rec.timings(), devices.describe(dev), str(tdt).removeprefix("torch."), dims)
 
 
 def measure(
@@ -444,7 +434,7 @@ def measure(
         got = in_fresh_process(_sample, {"dims": dims, **share}, progress)
     else:
         got = _sample(dims, **share, progress=progress)
-    t = {k: Timing(v, threads=got.threads) for k, v in got.samples.items()}
+    t = got.timings
     med = {k: v.median for k, v in t.items()}
     notes = []
     if med["w"] > med["b"]:
@@ -462,9 +452,9 @@ def measure(
         fb=med["f"] + med["b"],
         samples=len(t["f"].samples),
         sample_seconds=sample_seconds,
-        warmup=got.warmup,
+        warmup=t["f"].warmup,
         warmup_seconds=warmup_seconds,
-        threads=got.threads,
+        threads=t["f"].threads,
         spread={k: {"p20": v.p20, "p80": v.p80} for k, v in t.items()},
         fresh_process=fresh_process,
         notes=tuple(notes),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...trace.analysis import Analysis, RankFigures
+from ...trace.analysis import Analysis, RankFigures, percent
 from ...trace.capturing import CaptureRun
 from ...trace.comparison import Comparison
 from ...trace.merging import MergeResult
@@ -52,7 +52,7 @@ def _detail(o: Output, e: RankFigures) -> None:
                     _ms(s.compute_us),
                     _ms(s.comm_us),
                     _ms(s.memory_us),
-                    fmt_pct(100 * s.busy_us / e.span_us if e.span_us else None),
+                    fmt_pct(percent(s.busy_us, e.span_us)),
                 )
                 for s in e.streams
             ],
