@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Annotated
@@ -122,14 +123,20 @@ class FlyerGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Runs `flyer`; usage errors become one line on stderr with the command's usage (exit 2)."""
         _bare_flags(self)
+        args = list(sys.argv[1:] if args is None else args)
         try:
-            code = super().main(
-                args=args,
-                prog_name=prog_name or "flyer",
-                complete_var=complete_var,
-                standalone_mode=False,
-                **extra,
-            )
+            with warnings.catch_warnings():
+                # Third-party warnings (a dependency's deprecation notice, for any version pip resolves) are
+                # not ours to show the user: one line on stderr stays one line. --debug shows them.
+                if not (_debug() or "--debug" in args):
+                    warnings.simplefilter("ignore")
+                code = super().main(
+                    args=args,
+                    prog_name=prog_name or "flyer",
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
         except click.exceptions.UsageError as e:
             typer.echo(_usage_line(e), err=True)
             code = e.exit_code
@@ -159,6 +166,13 @@ class FlyerGroup(TyperGroup):
             raise typer.Exit(130) from None
         except BrokenPipeError:  # `flyer ... | head`: the reader left; click would exit 1 on EPIPE
             raise typer.Exit(0) from None
+        except OSError as e:
+            # What the system refused (a path that cannot be opened or created, a program that cannot be
+            # started, a full disk) is the input's or the machine's, not a bug: exit 2 naming the path.
+            if _debug():
+                traceback.print_exc()
+            typer.echo(f"flyer: error: {_os_error_line(e)}", err=True)
+            raise typer.Exit(2) from None
         except Exception as e:  # a bug: say so in one line, traceback on request
             if _debug():
                 traceback.print_exc()
@@ -200,6 +214,12 @@ def root(
     """Operations suite for DeepSeek's open MoE infrastructure."""
     if debug:
         os.environ["FLYER_DEBUG"] = "1"
+
+
+def _os_error_line(e: OSError) -> str:
+    what = e.strerror or str(e) or type(e).__name__
+    files = [os.fspath(f) for f in (e.filename, e.filename2) if f is not None]
+    return f"{' -> '.join(map(str, files))}: {what}" if files else what
 
 
 def _usage_line(e: click.exceptions.UsageError) -> str:

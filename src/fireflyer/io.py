@@ -1,10 +1,13 @@
 """Files in and out, for every group: input documents whose errors name the file and the field, typed
 conversion through msgspec schemas, deterministic JSON, and atomic writes.
 
-Inputs are refused once, here, for what no group accepts: unreadable, empty or non-UTF-8 files, malformed
-JSON or YAML, duplicate keys, nesting deeper than ``MAX_DEPTH``, and NaN or infinite numbers. Outputs are
-refused once, here, when they would replace an input of the same command, when two outputs share a path,
-or when the destination is not a regular file that can be written.
+Inputs are refused once, here, for what no group accepts: anything but a regular file (FIFOs, devices,
+directories; a link is followed to what it names), files over the size cap of their kind, unreadable, empty
+or non-UTF-8 files, malformed JSON or YAML, duplicate keys, YAML aliases that expand past ``MAX_VALUES``,
+nesting deeper than ``MAX_DEPTH``, and NaN or infinite numbers. Outputs are refused once, here, when they
+would replace an input of the same command (a file inside an input directory included), when two outputs
+share a path, or when the destination is not a regular file that can be written. A multi-file output is
+written into a temporary folder and moved into place whole (``atomic_dir``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import math
 import os
 import re
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -28,6 +32,31 @@ from .errors import InputError
 T = TypeVar("T")
 MAX_DEPTH = 64
 """Deepest nesting of lists and mappings an input document may have."""
+
+MiB = 1 << 20
+GiB = 1 << 30
+MAX_BYTES = 256 * MiB
+"""Default size cap of an input file; a kind with its own cap passes ``limit`` (see ``LIMITS``)."""
+
+LIMITS = {
+    "profile": 1 * MiB,
+    "suite": 1 * MiB,
+    "cluster": 16 * MiB,
+    "key": 1 * MiB,
+    "known_hosts": 64 * MiB,
+    "password": 64 * 1024,
+    "listing": 64 * MiB,
+    "document": MAX_BYTES,
+    "load": 4 * GiB,
+    "plan": 1 * GiB,
+    "trace": 64 * GiB,
+}
+"""Size caps per kind of input, in bytes: far above any real file of the kind, far below what would
+exhaust the memory of the machine reading it."""
+
+MAX_VALUES = 1_000_000
+"""Values a YAML document may expand to through aliases beyond 16 per byte of its text (a 1 KB "billion
+laughs" document is refused at once, a file that reuses a block through an anchor is not)."""
 
 _json_encoder = msgspec.json.Encoder(order="deterministic")
 
@@ -60,13 +89,15 @@ def check_outputs(
     outputs: Iterable[str | os.PathLike | None], inputs: Iterable[str | os.PathLike | None] = ()
 ) -> None:
     """Refuse outputs that would replace one of the command's inputs, or each other (same file, any
-    spelling)."""
+    spelling, links resolved). An input that is a directory (a statistics folder) stands for every file in
+    it: an output that would replace an existing file under it is refused too."""
 
     def key(p: str | os.PathLike) -> str:
         return os.path.realpath(os.path.expanduser(os.fspath(p)))
 
     seen: dict[str, str] = {}
     ins = {key(p): os.fspath(p) for p in inputs if p is not None}
+    dirs = {k: v for k, v in ins.items() if os.path.isdir(k)}
     for p in outputs:
         if p is None:
             continue
@@ -75,6 +106,13 @@ def check_outputs(
             raise InputError(
                 f"output would replace the input {ins[k]}", file=os.fspath(p), hint="write to another file"
             )
+        for d, given in dirs.items():
+            if os.path.lexists(k) and os.path.commonpath([d, k]) == d:
+                raise InputError(
+                    f"output would replace a file of the input directory {given}",
+                    file=os.fspath(p),
+                    hint="write outside it",
+                )
         if k in seen:
             raise InputError(f"two outputs of this command are the same file ({seen[k]})", file=os.fspath(p))
         seen[k] = os.fspath(p)
@@ -158,6 +196,73 @@ def atomic_path(path: str | os.PathLike, *, mode: int | None = None) -> Iterator
             os.close(dfd)
 
 
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """A multi-file output that appears whole or not at all: yields an empty temporary folder beside
+    ``path``; when the block ends without an exception, every file written there is fsynced and moved into
+    ``path`` (created if missing; a file already there of the same name is replaced, other files are left
+    alone). On failure, or on an interrupt, the temporary folder is removed and ``path`` is as it was."""
+    given = Path(path).expanduser()
+    target = Path(os.path.realpath(given))
+    parent = target.parent
+    if not parent.is_dir():
+        raise InputError("directory does not exist", file=str(given.parent), hint="create it first")
+    if target.exists() and not target.is_dir():
+        raise InputError("expected a directory to write into, found a file", file=str(given))
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp"))
+    except OSError as e:
+        raise InputError(f"cannot create a folder in {parent}: {e.strerror}", file=str(given)) from None
+    try:
+        yield tmp
+        _fsync_tree(tmp)
+        if not target.exists():
+            os.rename(tmp, target)
+        else:
+            _merge_into(tmp, target)
+            shutil.rmtree(tmp)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise InputError(f"cannot write: {e.strerror or e}", file=str(given)) from None
+        raise
+    _fsync_dir(parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        dfd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            fd = os.open(os.path.join(dirpath, f), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(dirpath))
+
+
+def _merge_into(src: Path, dst: Path) -> None:
+    """Move every entry of ``src`` into ``dst``: files replace files by rename, folders merge."""
+    for entry in sorted(src.iterdir()):
+        there = dst / entry.name
+        if entry.is_dir() and not entry.is_symlink():
+            if there.is_dir() and not there.is_symlink():
+                _merge_into(entry, there)
+                continue
+            if there.exists() or there.is_symlink():
+                raise InputError("expected a directory, found a file", file=str(there))
+        os.replace(entry, there)
+    _fsync_dir(dst)
+
+
 # ---- Sizes ----------------------------------------------------------------------------------------------
 
 _SIZE_UNITS = {
@@ -213,19 +318,73 @@ def format_size(nbytes: float) -> str:
 # ---- Input ----------------------------------------------------------------------------------------------
 
 
-def read_bytes(path: str | os.PathLike, *, what: str = "file") -> bytes:
-    """Read a whole input file; a missing, unreadable or empty file is an InputError naming it."""
-    p = Path(path)
+def check_regular(path: str | os.PathLike, *, what: str = "file", limit: int | None = None) -> os.stat_result:
+    """Refuse anything but a regular file (a link is followed to what it names): a FIFO would block the
+    reader forever, a device such as /dev/zero would be read until memory runs out. With ``limit``, refuse a
+    file larger than that many bytes. Returns the file's stat."""
+    p = os.fspath(path)
     try:
-        data = p.read_bytes()
+        st = os.stat(p)
     except FileNotFoundError:
-        raise InputError(f"{what} not found", file=str(p)) from None
-    except IsADirectoryError:
-        raise InputError(f"expected a {what}, found a directory", file=str(p)) from None
+        raise InputError(f"{what} not found", file=p) from None
     except OSError as e:
-        raise InputError(f"cannot read {what}: {e.strerror}", file=str(p)) from None
+        raise InputError(f"cannot read {what}: {e.strerror or e}", file=p) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"expected a {what}, found a directory", file=p)
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(
+            f"expected a {what}, found {_kind_of(st.st_mode)}", file=p, hint="give a regular file"
+        )
+    if limit is not None and st.st_size > limit:
+        raise InputError(
+            f"{what} is {format_size(st.st_size)}, over the {format_size(limit)} a {what} may have", file=p
+        )
+    return st
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "something that is not a regular file"
+
+
+def read_bytes(path: str | os.PathLike, *, what: str = "file", limit: int = MAX_BYTES) -> bytes:
+    """Read a whole input file: a regular file of at most ``limit`` bytes (``LIMITS`` has the caps per
+    kind); a missing, special, oversized, unreadable or empty file is an InputError naming it."""
+    p = os.fspath(path)
+    check_regular(p, what=what, limit=limit)
+    try:
+        # NOTE: O_NONBLOCK: a FIFO swapped in after the check must not block the open.
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise InputError(f"cannot read {what}: {e.strerror or e}", file=p) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"expected a {what}, found {_kind_of(st.st_mode)}", file=p)
+        chunks = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 16 * MiB))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as e:
+        raise InputError(f"cannot read {what}: {e.strerror or e}", file=p) from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise InputError(f"{what} is over the {format_size(limit)} a {what} may have", file=p)
     if not data.strip():
-        raise InputError(f"{what} is empty", file=str(p))
+        raise InputError(f"{what} is empty", file=p)
     return data
 
 
@@ -277,6 +436,7 @@ def parse_document(data: bytes | str, *, file: str, fmt: str) -> Any:
             )  # NaN and Infinity: refused below, by path
         elif fmt == "yaml":
             obj = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader
+            _check_expansion(obj, limit=max(MAX_VALUES, 16 * len(text)))
         else:
             raise ValueError(fmt)
     except InputError as e:
@@ -293,6 +453,47 @@ def parse_document(data: bytes | str, *, file: str, fmt: str) -> Any:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels", file=file) from None
     check_document(obj, file=file)
     return obj
+
+
+def _check_expansion(obj: Any, *, limit: int) -> None:
+    """Refuse a YAML document whose aliases expand it past ``limit`` values, or make it contain itself.
+
+    YAML's loader shares one object for every alias of an anchor, so the document is small in memory, but
+    every walk of it as a tree (ours, msgspec's, a caller's) visits each alias's values again: nine levels
+    of ten aliases are 10**9 values from 1 KB of text. The expanded size is counted once per distinct
+    object (memoised by identity), in time linear in the document's text.
+    """
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+    # Iterative post-order: (node, children pushed yet?)
+    stack: list[tuple[Any, bool]] = [(obj, False)]
+    while stack:
+        node, done = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        key = id(node)
+        if done:
+            children = node.values() if isinstance(node, dict) else node
+            total = 1 + sum(sizes.get(id(c), 1) for c in children)
+            if total > limit:
+                raise InputError(
+                    f"aliases expand the document past {limit:,} values (YAML anchors and *refs)"
+                )
+            sizes[key] = total
+            open_.discard(key)
+            continue
+        if key in sizes:
+            continue
+        if key in open_:
+            raise InputError("the document contains itself (a YAML alias inside its own anchor)")
+        open_.add(key)
+        stack.append((node, True))
+        children = node.values() if isinstance(node, dict) else node
+        for c in children:
+            if isinstance(c, (dict, list)):
+                if id(c) in open_:
+                    raise InputError("the document contains itself (a YAML alias inside its own anchor)")
+                stack.append((c, False))
 
 
 def check_document(obj: Any, *, file: str | None = None) -> None:
@@ -319,12 +520,14 @@ def format_of(path: str | os.PathLike) -> str | None:
     return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
 
 
-def load_document(path: str | os.PathLike, *, what: str = "file", fmt: str | None = None) -> Any:
+def load_document(
+    path: str | os.PathLike, *, what: str = "file", fmt: str | None = None, limit: int = MAX_BYTES
+) -> Any:
     """Read and parse one JSON or YAML file (by suffix unless ``fmt`` is given); errors name the file."""
     fmt = fmt or format_of(path)
     if fmt is None:
         raise InputError(f"expected a .json, .yaml or .yml {what}", file=str(path))
-    data = read_bytes(path, what=what)
+    data = read_bytes(path, what=what, limit=limit)
     return parse_document(data, file=str(path), fmt=fmt)
 
 
@@ -339,9 +542,9 @@ def convert(obj: Any, type_: type[T], *, file: str | None = None, field: str | N
         raise InputError(msg, file=file, field=where) from None
 
 
-def load_struct(path: str | os.PathLike, type_: type[T], *, what: str = "file") -> T:
+def load_struct(path: str | os.PathLike, type_: type[T], *, what: str = "file", limit: int = MAX_BYTES) -> T:
     """``load_document`` then ``convert``: a typed object from a JSON or YAML file."""
-    return convert(load_document(path, what=what), type_, file=str(path))
+    return convert(load_document(path, what=what, limit=limit), type_, file=str(path))
 
 
 def _split_validation_error(text: str) -> tuple[str, str | None]:
