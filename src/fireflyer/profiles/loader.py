@@ -73,10 +73,29 @@ def prepare_profile_path(path: str | os.PathLike) -> Path:
     return p
 
 
-def _files(directory: Path) -> list[Path]:
+MAX_ENTRIES = 10_000
+"""Entries a profile directory (subfolders included) may hold: a search path set to ``/`` or ``/proc`` by
+mistake is refused at once, not walked."""
+
+
+def _files(directory: Path, origin: str = "profile directory") -> list[Path]:
+    """The YAML files under ``directory`` (links to folders not followed; entries that vanish while
+    listed, as in /proc, skipped). A missing directory has none; more than MAX_ENTRIES is an InputError."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    found: list[Path] = []
+    seen = 0
+    for root, dirs, files in os.walk(directory, followlinks=False):
+        seen += len(dirs) + len(files)
+        if seen > MAX_ENTRIES:
+            raise InputError(
+                f"holds more than {MAX_ENTRIES:,} entries; expected a folder of profile YAML files",
+                file=str(directory),
+                field=origin if origin == "FLYER_PROFILES" else None,
+            )
+        dirs.sort()
+        found.extend(Path(root) / f for f in files if f.endswith((".yaml", ".yml")))
+    return sorted(f for f in found if f.is_file())
 
 
 def check_kind(kind: str | None) -> str | None:
@@ -110,7 +129,9 @@ def parse(data: object, *, file: str) -> Profile:
 
 def load_file(path: str | os.PathLike) -> Profile:
     """Load and validate one profile file (YAML, one document)."""
-    return parse(io.load_document(path, what="profile file", fmt="yaml"), file=str(path))
+    return parse(
+        io.load_document(path, what="profile file", fmt="yaml", limit=io.LIMITS["profile"]), file=str(path)
+    )
 
 
 @functools.cache
@@ -119,7 +140,7 @@ def _scan_cached(key: tuple) -> tuple[dict[str, Entry], tuple[InputError, ...]]:
     problems: list[InputError] = []
     sources = [*user_dirs(), (SHIPPED_DIR, "shipped")]
     for directory, origin in sources:
-        for f in _files(directory):
+        for f in _files(directory, origin):
             try:
                 prof = load_file(f)
             except InputError as e:
@@ -144,7 +165,7 @@ def _scan() -> tuple[dict[str, Entry], tuple[InputError, ...]]:
     # NOTE: cached per search path and file times, so a command that looks up several profiles reads them
     # once.
     dirs = [*user_dirs(), (SHIPPED_DIR, "shipped")]
-    key = tuple((str(d), tuple((str(f), f.stat().st_mtime_ns) for f in _files(d))) for d, _ in dirs)
+    key = tuple((str(d), tuple((str(f), f.stat().st_mtime_ns) for f in _files(d, o))) for d, o in dirs)
     return _scan_cached(key)
 
 

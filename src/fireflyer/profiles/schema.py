@@ -13,7 +13,7 @@ from msgspec import Meta, Struct
 PosInt = Annotated[int, Meta(gt=0)]
 NonNegInt = Annotated[int, Meta(ge=0)]
 PosFloat = Annotated[float, Meta(gt=0)]
-Name = Annotated[str, Meta(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+Name = Annotated[str, Meta(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")]
 
 
 class _Base(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
