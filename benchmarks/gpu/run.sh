@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every GPU path of fireflyer, checked and measured in one prepared run (issue 15).
+# Every GPU path of fireflyer, checked and measured in one prepared run (issues 15 and 27).
 #
 # On a fresh CUDA machine without network: installs fireflyer from this working tree with the wheels it is
 # given (.whl/, no build isolation, the machine's torch kept), then runs each step, timed, keeping its
@@ -77,8 +77,8 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 gpus = d["host"].get("gpus", [])
 print("GPUs:", [(g["device_name"], g.get("profile")) for g in gpus])
-if sys.argv[2] == "0" and not (gpus and gpus[0].get("profile") == "h200-sxm"):
-    sys.exit("the GPU did not match the h200-sxm profile")
+if sys.argv[2] == "0" and not (gpus and gpus[0].get("profile") in ("h100-sxm", "h200-sxm")):
+    sys.exit("the GPU did not match the h100-sxm or h200-sxm profile")
 PY
 }
 step detect detect
@@ -91,6 +91,13 @@ else
   step kernels-bench flyer kernels bench --device cuda --json --out "$results/kernels.json"
 fi
 step kernels-compare flyer kernels compare "$results/kernels.json" "$results/kernels.json" --json
+# The roofline picture, where this version of flyer draws it (issue 25).
+if flyer kernels bench --help 2>/dev/null | grep -q -- "--plot"; then
+  step kernels-plot flyer kernels compare "$results/kernels.json" "$results/kernels.json" \
+    --plot "$results/kernels-roofline.png"
+else
+  skip kernels-plot "this flyer has no kernels --plot yet"
+fi
 
 # 5. Pipeline: measured F/B/W of the MLA + MoE block, and a real NCCL run where there are GPUs enough.
 step pipeline-measure flyer pipeline measure --device "$device" --json
@@ -126,6 +133,18 @@ PY
 }
 step trace-analyze trace_analyze
 step trace-merge flyer trace merge "$results/trace" --out "$results/trace-merged.json" --json
+
+# 7. Inference: the estimate with the measured kernels beside the default one, where the group exists
+#    (issue 24).
+if flyer inference --help > /dev/null 2>&1; then
+  for phase in prefill decode; do
+    step "inference-$phase-default" flyer inference estimate --deployment "deepseek-v3-$phase" --json
+    step "inference-$phase-measured" flyer inference estimate --deployment "deepseek-v3-$phase" \
+      --kernels "$results/kernels.json" --json
+  done
+else
+  skip inference "this flyer has no inference group yet"
+fi
 
 echo "all steps done; summary: $summary"
 cat "$summary"
