@@ -183,3 +183,15 @@ def test_gpu_name_matching(isolated_profiles):
     assert profiles.match_gpu("NVIDIA H200").name == "h200-sxm"
     assert profiles.match_gpu("NVIDIA A100-SXM4-80GB").name == "a100-sxm-80g"
     assert profiles.match_gpu("NVIDIA GeForce RTX 4090") is None
+
+
+def test_gpu_name_matching_picks_the_most_specific_profile(isolated_profiles):
+    assert profiles.match_gpu("NVIDIA H100 PCIe").name == "h100-pcie"
+    assert profiles.match_gpu("NVIDIA H100 NVL").name == "h100-nvl"
+    assert profiles.match_gpu("NVIDIA H100 80GB HBM3").name == "h100-sxm"
+    assert profiles.match_gpu("NVIDIA B200").name == "b200"
+    # whole words only: a Grace Hopper or Grace Blackwell part is not the discrete GPU its name contains
+    assert profiles.match_gpu("NVIDIA GH200 480GB") is None
+    assert profiles.match_gpu("NVIDIA GB200") is None
+    pcie, sxm = profiles.hardware("h100-pcie"), profiles.hardware("h100-sxm")
+    assert pcie.hbm_gbps == 2000 and pcie.peak_tflops.bf16 == 756 and sxm.peak_tflops.bf16 == 989.4

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -260,12 +261,14 @@ def to_yaml(profile: Profile) -> str:
 
 
 def match_gpu(device_name: str) -> HardwareProfile | None:
-    """The hardware profile whose ``device_names`` occurs in a CUDA device name, if any (longest match)."""
+    """The hardware profile whose ``device_names`` occurs in a CUDA device name as whole words, if any; the
+    longest (most specific) match wins: ``NVIDIA H100 PCIe`` is h100-pcie, not h100-sxm's ``H100``, and
+    ``NVIDIA GH200`` is not an H200."""
     rows, _ = catalog("hardware")
     best: tuple[int, HardwareProfile] | None = None
-    low = device_name.lower()
     for e in rows:
         for pat in e.profile.device_names:  # type: ignore[union-attr]
-            if pat.lower() in low and (best is None or len(pat) > best[0]):
+            whole = re.search(rf"(?<![a-z0-9]){re.escape(pat.lower())}(?![a-z0-9])", device_name.lower())
+            if whole and (best is None or len(pat) > best[0]):
                 best = (len(pat), e.profile)  # type: ignore[assignment]
     return best[1] if best else None
