@@ -15,10 +15,35 @@ def test_flashmla_worked_example():
 
 
 def test_flashmla_sparse_bytes_per_token():
-    # top-k x 656 bytes per query token, plus q and out in bf16
-    flops, nbytes = formulas.mla_sparse_fp8(2048, b=1, s_q=1, h_q=128)
+    # every top-k slot computes; each distinct token is read once in 656 bytes; q and out in bf16
+    flops, nbytes = formulas.mla_sparse_fp8(2048, 2048, b=1, s_q=1, h_q=128)
     assert nbytes == 2048 * 656 + 2 * 128 * (576 + 512)
     assert flops == 2 * 2048 * 128 * (576 + 512)
+
+
+def flashmla_decode_count(b: int, s_q: int, h_q: int, d_qk: int, d_v: int, indices: list) -> tuple[int, int]:
+    """FlashMLA tests/lib.py ``count_flop_and_mem_vol_for_decode`` transcribed (no topk_length, no extra
+    cache): indices [b][s_q][topk]."""
+    topk = len(indices[0][0])
+    num_attended_tokens = b * s_q * topk
+    num_retrieved_tokens = len({i for seq in indices for row in seq for i in row})  # indices.unique().numel()
+    compute_flop = 2 * h_q * num_attended_tokens * (d_qk + d_v)
+    kv_token_size = 656 if d_qk == 576 else 576
+    mem_vol = sum([2 * b * s_q * h_q * d_qk, num_retrieved_tokens * kv_token_size, 2 * b * s_q * h_q * d_v])
+    return compute_flop, mem_vol
+
+
+def test_flashmla_sparse_count_matches_upstream_at_v32():
+    from fireflyer.kernels import mla
+
+    # DeepSeek-V3.2 decoding (the default suite's smallest batch): top-2048 of 32768, s_q 2, h_q 128
+    case = mla.MlaCase(mode="sparse_fp8", b=2, s_k=32768, h_q=128, s_q=2, varlen=True, topk=2048)
+    inp = mla.make_inputs(case)
+    flops, nbytes = inp.cost()
+    assert (flops, nbytes) == flashmla_decode_count(2, 2, 128, 576, 512, inp.indices.tolist())
+    # the two query tokens of a sequence share about topk^2 / s_k of their tokens: read once, not twice
+    valid = int((inp.indices >= 0).sum())
+    assert 0.02 < (valid * 656 - (nbytes - 2 * 2 * 2 * 128 * 1088)) / (valid * 656) < 0.05
 
 
 # DeepGEMM README (H800): M, N, K, TFLOPS, GB/s

@@ -40,7 +40,8 @@ def mla_dense(
 
 
 def mla_sparse_fp8(
-    selected: int,
+    attended: int,
+    retrieved: int,
     *,
     b: int,
     s_q: int,
@@ -49,10 +50,12 @@ def mla_sparse_fp8(
     dv: int = 512,
     token_bytes: int = FP8_TOKEN_BYTES,
 ) -> Cost:
-    """FlashMLA's sparse FP8 decode: each of ``selected`` (query token, cached token) pairs costs
-    2 h_q (d + dv) FLOPs and reads ``token_bytes`` (656) of cache; q and out are bf16 and read once."""
-    flops = 2.0 * selected * h_q * (d + dv)
-    nbytes = selected * token_bytes + BF16 * b * s_q * h_q * (d + dv)
+    """FlashMLA's sparse FP8 decode count (``count_flop_and_mem_vol_for_decode`` in its tests/lib.py):
+    FLOPs = 2 h_q (d + dv) over every ``attended`` top-k slot (b s_q topk, unused slots included); bytes =
+    ``retrieved`` distinct index values (``indices.unique()``: a token two queries select is read once; the
+    unused marker, when present, counts as one) x ``token_bytes`` (656), plus q and out in bf16."""
+    flops = 2.0 * attended * h_q * (d + dv)
+    nbytes = retrieved * token_bytes + BF16 * b * s_q * h_q * (d + dv)
     return Cost(flops, float(nbytes))
 
 

@@ -61,8 +61,8 @@ class MlaInputs:
         c = self.case
         if c.mode == "sparse_fp8":
             assert self.indices is not None
-            selected = int((self.indices >= 0).sum())
-            return mla_sparse_fp8(selected, b=c.b, s_q=c.s_q, h_q=c.h_q, d=c.d, dv=c.dv)
+            attended, retrieved = self.indices.numel(), int(self.indices.unique().numel())
+            return mla_sparse_fp8(attended, retrieved, b=c.b, s_q=c.s_q, h_q=c.h_q, d=c.d, dv=c.dv)
         return mla_dense(sum(self.lengths), b=c.b, s_q=c.s_q, h_q=c.h_q, h_kv=c.h_kv, d=c.d, dv=c.dv)
 
 
