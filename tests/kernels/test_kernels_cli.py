@@ -168,10 +168,31 @@ def test_compare_exit_codes(tmp_path):
     assert res.returncode == 1 and "failed its check" in res.stderr
     other = write("gpu.json", _doc(1.0, device="cuda (NVIDIA H800)", device_name="NVIDIA H800"))
     res = run_flyer("kernels", "compare", base, other)
-    assert res.returncode == 0 and "different devices" in res.stderr
+    assert res.returncode == 1 and "different devices" in res.stderr and "no case was compared" in res.stderr
+    assert run_flyer("kernels", "compare", base, other, "--allow-missing").returncode == 0
     broken = write("broken.json", {"schema": results.SCHEMA})
     res = run_flyer("kernels", "compare", base, broken)
     assert res.returncode == 2 and "broken.json" in res.stderr and "missing required field" in res.stderr
+
+
+def test_compare_gate_fails_on_missing_cases_and_negative_medians(tmp_path):
+    def write(name, doc):
+        p = tmp_path / name
+        p.write_text(json.dumps(doc))
+        return str(p)
+
+    two = _doc(100.0)
+    two["results"].append({**two["results"][0], "shape": {"m": 128, "n": 256, "k": 512}})
+    base, one = write("base.json", two), write("one.json", _doc(100.0))
+    res = run_flyer("kernels", "compare", base, one)
+    assert res.returncode == 1 and "1 baseline cases are missing from CURRENT" in res.stderr
+    assert "m=128" in res.stderr and "--allow-missing" in res.stderr
+    assert run_flyer("kernels", "compare", base, one, "--allow-missing").returncode == 0
+    data = json.loads(run_flyer("kernels", "compare", base, one, "--json").stdout)
+    assert data["counts"] == {"missing": 1, "same": 1}
+    negative = write("negative.json", _doc(-5.0))
+    res = run_flyer("kernels", "compare", base, negative)
+    assert res.returncode == 2 and "negative.json" in res.stderr and "results[0].median_us" in res.stderr
 
 
 def _tiny_roof(fresh: bool) -> rooflines.Roof:

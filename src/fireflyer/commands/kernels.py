@@ -145,16 +145,26 @@ def compare(
         str,
         typer.Option("--threshold", "-t", metavar="PCT", help="Slower by more than this fails (5% or 5)."),
     ] = "5%",
+    allow_missing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing",
+            help="Pass when baseline cases are missing from CURRENT or no case could be compared.",
+        ),
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """Compare two bench results case by case; exit 1 when any median is slower than the threshold allows.
 
     Cases match by operation, backend and shape. A case that failed its check in CURRENT also fails the
-    comparison. Results measured on different devices are skipped with a note, never compared.
+    comparison. Results measured on different devices are skipped with a note, never compared. Baseline
+    cases missing from CURRENT, or a comparison of nothing (every case skipped), fail too unless
+    --allow-missing.
 
     Examples:
       flyer kernels compare base.json new.json
       flyer kernels compare base.json new.json --threshold 10% --json
+      flyer kernels compare base.json subset.json --allow-missing
     """
     out = Output(json)
     pct = lib.parse_threshold(threshold)
@@ -167,3 +177,6 @@ def compare(
         label = f"{worst.op} {worst.backend} ({view.shape_label(worst.op, worst.shape)})"
         how = f"{worst.change_pct:+.1f}%" if worst.change_pct is not None else "failed its check"
         raise CheckFailed(f"{len(bad)} cases regressed beyond {pct:g}%; worst: {label} {how}")
+    gap = result.gap()
+    if gap and not allow_missing:
+        raise CheckFailed(f"{gap}; --allow-missing accepts that")

@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from .. import io
 from ..errors import InputError
 
 SCHEMA = "fireflyer.kernels.bench/1"
+NonNeg = Annotated[float, Meta(ge=0)]
+"""Times, counts and rates: a negative one in a results file is refused (exit 2 naming the field)."""
 
 
 class _S(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=False):
@@ -31,14 +33,14 @@ class Result(_S):
     device: str
     """Where it ran: ``cpu (Intel Xeon ..., 2 threads)`` or ``cuda (NVIDIA H800)``."""
     shape: dict[str, Any]
-    median_us: float | None
+    median_us: NonNeg | None
     """None when the result was not timed (it failed its correctness check)."""
-    p20_us: float | None
-    p80_us: float | None
-    flops: float
-    bytes: float
-    tflops: float | None
-    gbps: float | None
+    p20_us: NonNeg | None
+    p80_us: NonNeg | None
+    flops: NonNeg
+    bytes: NonNeg
+    tflops: NonNeg | None
+    gbps: NonNeg | None
     pct_peak_flops: float | None
     """Percent of the roof's peak FLOP rate for ``peak_dtype``; None when the operation does no FLOPs or the
     roof has no such peak."""
@@ -47,7 +49,7 @@ class Result(_S):
     error_metric: float | None
     error_kind: str
     """What ``error_metric`` is: ``cos_diff`` (mla: out vs reference), ``calc_diff`` (gemm, ep)."""
-    best_us: float | None = None
+    best_us: NonNeg | None = None
     samples: int = 0
     warmup: int = 0
     threads: int | None = None
@@ -100,9 +102,12 @@ class Report(_S):
         return out
 
 
+def _shape(shape: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in shape.items() if v is not None and k != "seed")
+
+
 def describe(r: Result) -> str:
-    shape = ", ".join(f"{k}={v}" for k, v in r.shape.items() if v is not None and k != "seed")
-    return f"{r.op} {r.backend} ({shape})"
+    return f"{r.op} {r.backend} ({_shape(r.shape)})"
 
 
 def load(path: str | os.PathLike) -> Report:
@@ -152,6 +157,26 @@ class Comparison:
     @property
     def regressions(self) -> list[Row]:
         return [r for r in self.rows if r.status in ("slower", "incorrect")]
+
+    @property
+    def compared(self) -> list[Row]:
+        """Rows whose two medians were compared (or whose current result failed its check)."""
+        return [r for r in self.rows if r.status in ("slower", "faster", "same", "incorrect")]
+
+    def gap(self) -> str | None:
+        """Why this comparison does not cover the baseline, or None: baseline cases missing from the
+        current run, or no case compared at all (every one skipped: the devices differ). A gate that
+        compared nothing must not pass unless asked to (``--allow-missing``)."""
+        missing = [r for r in self.rows if r.status == "missing"]
+        if missing:
+            first = f"{missing[0].op} {missing[0].backend} ({_shape(missing[0].shape)})"
+            more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+            return f"{len(missing)} baseline cases are missing from CURRENT: {first}{more}"
+        if not self.compared:
+            skipped = sum(1 for r in self.rows if r.status == "skipped")
+            why = f" ({skipped} skipped: measured on different devices)" if skipped else ""
+            return f"no case was compared{why}"
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
