@@ -9,6 +9,7 @@ import pytest
 from conftest import cuda_available, run_flyer, run_json
 from typer.testing import CliRunner
 
+from fireflyer import host
 from fireflyer.cli import app
 from fireflyer.kernels import backends, results, rooflines
 
@@ -85,7 +86,16 @@ def test_bench_small_suite(small, cache_home, tmp_path):
         (["bench", "mla", "--backend", "deep_gemm"], "runs none of the operations"),
         (["bench", "mla", "--backend", "flash_mla", "--device", "cpu"], "flash_mla cannot run mla here"),
         (["bench", "--quick", "--suite", "default"], "not both"),
-        (["bench", "ep", "--nproc", "3", "--quick"], "do not spread evenly over 3 ranks"),
+        (
+            ["bench", "ep", "--nproc", "3", "--quick"],
+            "do not spread evenly over 3 ranks"
+            if host.threads_available() >= 3
+            else "time-share the 2 cores",
+        ),
+        (["bench", "--threads", "99999999999", "--quick"], "must be 1.."),
+        (["bench", "--threads", "0", "--quick"], "must be 1.."),
+        (["bench", "ep", "--nproc", "-1", "--quick"], "must be 1..4096, got -1"),
+        (["bench", "--seed", "-1", "--quick"], "No such option"),
         (["bench", "--suite", "nonesuch"], "shipped: default, quick"),
         (["compare", "a.json", "b.json", "--threshold", "abc"], "expected a percentage"),
         (["compare", "missing.json", "missing2.json"], "not found"),
@@ -102,6 +112,21 @@ def test_bad_input_is_one_line_on_stderr(cache_home):
         res = run_flyer("kernels", *args, env=env(cache_home))
         assert res.returncode == 2 and res.stdout == ""
         assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+
+
+def test_a_case_whose_reference_does_not_fit_is_refused_before_work(tmp_path, cache_home, monkeypatch):
+    # q, cache and out are 40 MiB; the reference's scores for 64 x 128 query rows over 32768 keys are
+    # 1 GiB a copy (four copies at its peak), its naive float64 self-check 0.9 GiB more
+    p = tmp_path / "big.yaml"
+    p.write_text(
+        "name: big\ncases:\n  - {op: gemm, m: 64, n: 128, k: 128}\n"
+        "  - {op: mla, b: 1, s_k: 32768, h_q: 128, s_q: 64}\n"
+    )
+    monkeypatch.setattr(host, "memory_available", lambda: 4 * host.GiB)
+    res = CliRunner().invoke(app, ["kernels", "bench", "--suite", str(p)])
+    assert res.exit_code == 2, res.output
+    assert "mla case (b=1, s_k=32768, h_q=128, s_q=64" in res.output
+    assert "needs about 5.26 GiB" in res.output and "4 GiB available" in res.output
 
 
 @pytest.mark.skipif(cuda_available(), reason="this machine has a CUDA GPU")

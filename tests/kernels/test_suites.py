@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from fireflyer.errors import InputError
@@ -22,6 +24,20 @@ def test_shipped_suites_hold_the_anchors_shapes():
     assert ep == {("normal", 4096, 7168, 8, 256), ("low_latency", 128, 7168, 8, 288)}
     quick = suites.load("quick")
     assert {c.op for c in quick.cases} == {"mla", "gemm", "ep"}
+
+
+def test_expansion_is_counted_before_it_is_made(tmp_path):
+    p = tmp_path / "huge.yaml"
+    axis = ", ".join(str(128 * i) for i in range(1, 1001))
+    p.write_text(f"name: huge\ncases:\n  - {{op: gemm, m: [{axis}], n: [{axis}], k: [{axis}]}}\n")
+    t0 = time.perf_counter()
+    with pytest.raises(InputError) as e:
+        suites.load(p)
+    assert time.perf_counter() - t0 < 2  # NOTE: 10^9 cases made one by one would take hours
+    assert e.value.field == "cases[0]" and e.value.file == str(p)
+    assert (
+        "expands to 1,000,000,000 cases (1000 x 1000 x 1000); a suite holds at most 10,000" in e.value.message
+    )
 
 
 def test_expansion(tmp_path):

@@ -131,3 +131,17 @@ DeploymentOpt = Annotated[
         "--deployment", help="Deployment profile, e.g. deepseek-v3-decode: gives nodes, GPUs and slots."
     ),
 ]
+
+
+def integer_in(low: int, high: int | Callable[[], int]) -> Callable[[str], int]:
+    """A parser for a whole number in ``low..high``; ``high`` may be a function, asked when parsing (the
+    cores this process may run on), so a count handed to the core or torch is in range before any work."""
+
+    def parse(text: str) -> int:
+        v = integer(text)
+        top = high() if callable(high) else high
+        if not low <= v <= top:
+            raise typer.BadParameter(f"must be {low}..{top}, got {text}")
+        return v
+
+    return parse

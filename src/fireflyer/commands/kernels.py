@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
+from .. import host
 from .. import kernels as lib
 from ..errors import CheckFailed
 from ..io import atomic_write, check_outputs, dumps_json
-from ._options import JsonOpt, OutOpt, integer
+from ._options import JsonOpt, OutOpt, integer_in
 from ._output import Output
 from .views import kernels as view
 
@@ -19,6 +20,9 @@ app = typer.Typer(
     help="Benchmark MLA decoding, FP8 GEMM and MoE dispatch/combine: correctness, rooflines, CI gates.",
     no_args_is_help=True,
 )
+
+MAX_RANKS = 4096
+"""The most ranks --nproc may ask for (the library further holds CPU ranks to the cores here)."""
 
 DeviceOpt = Annotated[
     str, typer.Option("--device", "-d", metavar="DEVICE", help="auto (CUDA if present), cpu, cuda or cuda:N.")
@@ -79,14 +83,17 @@ def bench(
     threads: Annotated[
         int | None,
         typer.Option(
-            "--threads", parser=integer, metavar="N", help="CPU threads for torch (default: all available)."
+            "--threads",
+            parser=integer_in(1, host.threads_available),
+            metavar="N",
+            help="CPU threads for torch, at most the cores this process may run on (default: all).",
         ),
     ] = None,
     nproc: Annotated[
         int | None,
         typer.Option(
             "--nproc",
-            parser=integer,
+            parser=integer_in(1, MAX_RANKS),
             metavar="N",
             help="Ranks for ep cases (default: 2 on CPU, one per GPU); not under torchrun.",
         ),

@@ -64,6 +64,15 @@ def make_routing(case: EpCase, rank: int, dev: torch.device | str = "cpu") -> Ro
     return Routing(x.to(dev), idx.to(dev), weights.to(dev))
 
 
+def working_bytes(case: EpCase, world: int) -> int:
+    """Peak bytes of one rank's part of a case: its tokens and scores, the all-gathered tokens of every rank
+    (the reference), what it receives (at most every rank's tokens, once per selected expert in low-latency
+    mode) and the fp32 combine and its expected value."""
+    t, h = case.tokens, case.hidden
+    received = world * t * (case.topk if case.mode == "low_latency" else 1)
+    return t * case.experts * 4 + t * h * (2 + 4 + 4) + world * t * h * 2 + 2 * received * h * 2
+
+
 def dequantize_tokens(x8: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     """[..., hidden] e4m3 with [..., hidden / 128] scales -> bf16."""
     return dequantize_rows(x8, s).to(torch.bfloat16)

@@ -118,6 +118,18 @@ def input_bytes(case: GemmCase, rows: int) -> int:
     return rows * case.k * 8 + case.groups * case.n * case.k * 8 + rows * case.n * 10
 
 
+def working_bytes(case: GemmCase) -> int:
+    """Peak bytes of one case: its inputs and D, plus the fp32 copies of A, B and D the ground truth and
+    the reference multiply in (contiguous groups counted at their largest, 1.3 m rows each, aligned)."""
+    if case.layout == "contiguous":
+        most = ceil_div(int(case.m * 1.3) + 1, GEMM_ALIGN) * GEMM_ALIGN
+        rows = sum(case.group_rows or [most] * case.groups)
+    else:
+        rows = case.m * (case.groups if case.layout == "masked" else 1)
+    fp32 = 4 * (rows * case.k + case.groups * case.n * case.k + rows * case.n)
+    return input_bytes(case, rows) + fp32
+
+
 def check_contiguous(m_indices: torch.Tensor, groups: int) -> None:
     """A contiguous layout as DeepGEMM takes it: each group's rows (then its -1 padding) form one run that
     starts on a multiple of 128 rows; InputError naming the first group that does not."""

@@ -29,7 +29,7 @@ from ..timing import SAMPLES, WARMUP, time_fn
 from . import ep, gemm, mla, rooflines, suites
 from .backends import BACKENDS, VENDORS, Unsupported, availability, check_names
 from .cases import Case, EpCase, GemmCase, MlaCase
-from .results import SCHEMA, Report, Result, Skipped
+from .results import SCHEMA, Report, Result, Skipped, shape_text
 
 Progress = Callable[..., None]
 
@@ -280,6 +280,21 @@ def _merge_ranks(
     return rows, None
 
 
+def check_sizes(cases: list[Case], dev: torch.device, world: int, local: int) -> None:
+    """Refuse (exit 2), before any case runs, a case whose inputs and references need more memory than
+    ``dev`` has: the error names the case, the bytes and the memory available. ``ep`` cases count one
+    rank on a GPU, and the ``local`` ranks sharing this machine on CPU."""
+    for c in cases:
+        if isinstance(c, MlaCase):
+            need = mla.working_bytes(c)
+        elif isinstance(c, GemmCase):
+            need = gemm.working_bytes(c)
+        else:
+            need = ep.working_bytes(c, world) * (local if dev.type == "cpu" else 1)
+        what = f"{c.op} case ({shape_text(c.shape())}) with its reference"
+        devices.check_fits(need, dev, what, field="suite")
+
+
 def _peaks(roof: rooflines.Roof) -> str:
     return ", ".join(f"{k} {v:g} TFLOP/s" for k, v in sorted(roof.peak_tflops.items()))
 
@@ -376,6 +391,11 @@ def bench(
     dev = devices.choose(device)
     p = plan(list(s.cases), ops, backends, str(dev) if dev.type == "cuda" else "cpu")
     env = dist_env()
+    world = env.world_size if env is not None else nproc or default_ranks(dev)
+    cores = max(2, host.threads_available())
+    if env is None and dev.type == "cpu" and world > cores and any(c.op == "ep" for c in p.cases):
+        raise InputError(f"--nproc {world} CPU ranks would time-share the {cores} cores here", field="nproc")
+    check_sizes(p.cases, dev, world, env.local_world_size if env is not None else world)
     rank0 = env is None or env.rank == 0
     cpu_threads = (threads or host.threads_available()) if dev.type == "cpu" else None
     roof = None

@@ -84,6 +84,33 @@ def input_bytes(case: MlaCase, lengths: list[int]) -> int:
     return blocks * case.block_size * token + 2 * case.b * case.s_q * case.h_q * (case.d + case.dv)
 
 
+MAX_DRAWN = 1 << 24
+"""Sequences whose lengths are drawn to estimate a case's memory; a larger batch is sized at s_k each."""
+
+
+def working_bytes(case: MlaCase) -> int:
+    """Peak bytes of one case: its inputs (with the fp32 draw the cache is cast from), the reference's
+    largest per-sequence score matrix (scores, their masked copy, the shifted copy and the probabilities in
+    fp32) and the naive float64 self-check on the two shortest sequences. Estimated before anything is
+    allocated, from the lengths the case's seed draws."""
+    lengths = _lengths(case, random.Random(case.seed)) if case.b <= MAX_DRAWN else [case.s_k] * case.b
+    c, group = case, case.h_q // case.h_kv
+    tokens = (sum(-(-n // c.block_size) for n in lengths) + 1) * c.block_size
+    inputs = input_bytes(c, lengths) + tokens * c.h_kv * c.d * 4
+    short = max(sorted(n for n in lengths if n)[:2], default=0)
+    heads = min(4, c.h_q)
+    if c.mode == "sparse_fp8":
+        assert c.topk is not None
+        keys = c.s_q * c.topk
+        ref = 4 * c.h_q * keys * 4 + 3 * keys * c.d * 4
+        naive = keys * c.d * 8 + heads * c.topk * (c.d + 4) * 8
+    else:
+        longest = max(lengths, default=0)
+        ref = 4 * c.s_q * group * longest * 4 + c.s_q * group * longest + longest * c.d * 4
+        naive = heads * short * c.d * 8 + 4 * heads * c.s_q * short * 8
+    return inputs + ref + naive
+
+
 def make_inputs(case: MlaCase, dev: torch.device | str = "cpu") -> MlaInputs:
     """Seeded inputs as FlashMLA's tests make them: q and cache ~ N(0, 0.1) clipped to [-1, 1] in bf16,
     blocks in a random order, cache tails past each length NaN (sparse: every token no index selects).

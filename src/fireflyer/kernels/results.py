@@ -102,12 +102,13 @@ class Report(_S):
         return out
 
 
-def _shape(shape: dict[str, Any]) -> str:
+def shape_text(shape: dict[str, Any]) -> str:
+    """A shape as ``k=v, ...`` (seed and unset fields left out), for messages."""
     return ", ".join(f"{k}={v}" for k, v in shape.items() if v is not None and k != "seed")
 
 
 def describe(r: Result) -> str:
-    return f"{r.op} {r.backend} ({_shape(r.shape)})"
+    return f"{r.op} {r.backend} ({shape_text(r.shape)})"
 
 
 def load(path: str | os.PathLike) -> Report:
@@ -169,7 +170,7 @@ class Comparison:
         compared nothing must not pass unless asked to (``--allow-missing``)."""
         missing = [r for r in self.rows if r.status == "missing"]
         if missing:
-            first = f"{missing[0].op} {missing[0].backend} ({_shape(missing[0].shape)})"
+            first = f"{missing[0].op} {missing[0].backend} ({shape_text(missing[0].shape)})"
             more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
             return f"{len(missing)} baseline cases are missing from CURRENT: {first}{more}"
         if not self.compared:

@@ -14,6 +14,7 @@ over a list of lists. The shipped suites (``default``: the anchors' own shape se
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,8 @@ def shipped() -> list[str]:
     return sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml"))
 
 
-def _expand(entry: dict[str, Any]) -> list[dict[str, Any]]:
+def _expand(entry: dict[str, Any], room: int) -> list[dict[str, Any]]:
+    """One case per combination of the list values, counted before any is made (at most ``room``)."""
     axes: list[tuple[str, list[Any]]] = []
     for key, value in entry.items():
         many = isinstance(value, list) and (
@@ -52,6 +54,10 @@ def _expand(entry: dict[str, Any]) -> list[dict[str, Any]]:
     for key, values in axes:
         if not values:
             raise InputError("an empty list expands to no cases", field=key)
+    count = math.prod(len(v) for _, v in axes)
+    if count > room:
+        sizes = " x ".join(str(len(v)) for _, v in axes if len(v) > 1)
+        raise InputError(f"expands to {count:,} cases ({sizes}); a suite holds at most {MAX_CASES:,}")
     return [dict(zip((k for k, _ in axes), combo)) for combo in itertools.product(*(v for _, v in axes))]
 
 
@@ -78,11 +84,9 @@ def parse(data: Any, *, file: str) -> Suite:
                 f"unknown operation {op!r}; expected one of {', '.join(OPS)}", file=file, field=f"{where}.op"
             )
         try:
-            expanded = _expand({k: v for k, v in entry.items() if k != "op"})
+            expanded = _expand({k: v for k, v in entry.items() if k != "op"}, MAX_CASES - len(out))
         except InputError as e:
-            raise InputError(e.message, file=file, field=f"{where}.{e.field}") from None
-        if len(out) + len(expanded) > MAX_CASES:
-            raise InputError(f"more than {MAX_CASES} cases", file=file, field=where)
+            raise InputError(e.message, file=file, field=f"{where}.{e.field}" if e.field else where) from None
         out.extend(io.convert({"op": op, **one}, Case, file=file, field=where) for one in expanded)
     description = data.get("description", "")
     if not isinstance(description, str):
@@ -102,4 +106,4 @@ def load(spec: str | os.PathLike) -> Suite:
                 f"no suite file or shipped suite named {text!r}; shipped: {', '.join(shipped())}",
                 field="suite",
             )
-    return parse(io.load_document(path, what="suite file"), file=str(path))
+    return parse(io.load_document(path, what="suite file", limit=io.LIMITS["suite"]), file=str(path))
