@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 
 import pytest
 from conftest import run_flyer
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from trace_reference import kernel, trace, write
 
-from fireflyer import InputError
+from fireflyer import InputError, io
 from fireflyer.trace import analyze, synthetic
 from fireflyer.trace.analysis import scan
 
@@ -220,3 +221,42 @@ def test_top_level_keys_after_the_events_and_compact_files(tmp_path):
     a = analyze([tmp_path / "late.json"], threads=2).ranks[0]
     b = analyze([tmp_path / "compact.json"], threads=2).ranks[0]
     assert a.rank == b.rank == 5 and (a.busy_us, a.overlap_us) == (b.busy_us, b.overlap_us) == (10000, 0)
+
+
+def special_files(tmp_path):
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    return {fifo: "found a FIFO", zero: "found a character device"}
+
+
+def test_special_and_oversized_files_are_refused_before_the_core_opens_them(tmp_path):
+    for path, what in special_files(tmp_path).items():
+        with pytest.raises(InputError, match=what) as e:
+            scan([path])
+        assert e.value.file == str(path)
+    sparse = tmp_path / "huge.json"
+    with open(sparse, "wb") as fh:
+        fh.truncate(io.LIMITS["trace"] + 1)  # a hole: no disk used
+    with pytest.raises(InputError, match="over the 64 GiB a trace file may have"):
+        analyze([sparse])
+
+
+def test_cli_special_files_exit_2_in_every_command(tmp_path):
+    special = special_files(tmp_path)
+    ranks = tmp_path / "ranks"
+    ranks.mkdir()
+    write(ranks / "rank0.json", GOOD)
+    os.mkfifo(ranks / "rank1.json")  # in a directory: listed and refused, never skipped
+    special[ranks / "rank1.json"] = "found a FIFO"
+    for path, what in special.items():
+        for args in (
+            ("analyze", str(path)),
+            ("merge", str(path), "-o", str(tmp_path / "m.json")),
+            ("diff", str(ranks / "rank0.json"), str(path)),
+        ):
+            res = run_flyer("trace", *args, timeout=60)  # a FIFO opened by mistake would block: time out
+            lines = res.stderr.strip().splitlines()
+            assert res.returncode == 2 and len(lines) == 1 and str(path) in lines[0] and what in lines[0]
+    assert not (tmp_path / "m.json").exists()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import msgspec
 
+from .. import io
 from .._core import trace as _core
 from ..errors import InputError
 
@@ -157,13 +158,14 @@ class Analysis(msgspec.Struct, kw_only=True):
 
 def trace_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     """The trace files named by ``paths``: files as given, directories by their ``*.json`` and
-    ``*.json.gz`` files (not recursively), each file once."""
+    ``*.json.gz`` entries (not recursively; a FIFO or device so named is listed, for ``scan`` to refuse),
+    each file once."""
     out: list[Path] = []
     seen: set[str] = set()
     for given in paths:
         p = Path(given)
         if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.name.endswith(TRACE_SUFFIXES) and f.is_file())
+            found = sorted(f for f in p.iterdir() if f.name.endswith(TRACE_SUFFIXES) and not f.is_dir())
             if not found:
                 raise InputError(
                     "no trace files in this directory", file=str(p), hint="expected *.json or *.json.gz"
@@ -203,12 +205,16 @@ def scan(
     cpu: bool = False,
     threads: int = 0,
 ) -> list[_core.TraceFigures]:
-    """The core's figures of each file (several files at once on ``threads`` threads, 0: all)."""
+    """The core's figures of each file (several files at once on ``threads`` threads, 0: all). Every path the
+    core opens passes here first: anything but a regular file of at most ``io.LIMITS["trace"]`` bytes is
+    refused (a FIFO would block the reader, a device be read without end)."""
     if top < 0:
         raise InputError(f"must be >= 0 (0: all), got {top}", field="top")
     if threads < 0:
         raise InputError(f"must be >= 0 (0: all available), got {threads}", field="threads")
     search = comm_matcher(comm_patterns).search
+    for f in files:
+        io.check_regular(f, what="trace file", limit=io.LIMITS["trace"])
 
     def classify(kernels: list[str], ops: list[str]) -> tuple[bytes, bytes]:
         return bytes(search(n) is not None for n in kernels), bytes(search(n) is not None for n in ops)
