@@ -117,12 +117,20 @@ void Collector::add(const Event& ev) {
     has_origin = true;
     origin = ev.ts_int;
   }
-  const double lo = static_cast<double>(ev.ts_int - origin) + ev.ts_frac;
+  // NOTE: times are doubles relative to the origin: within kMaxApartUs (2^46 us) of it they keep 8 ns.
+  int64_t rel = 0;
+  const bool far = __builtin_sub_overflow(ev.ts_int, origin, &rel) || rel > kMaxApartUs || rel < -kMaxApartUs;
+  FF_CHECK_FIELD(!far, event_field(ev, "ts"),
+                 ev.ts_int << " is more than 2^46 us (814 days) from the trace's first timestamp " << origin
+                           << ": not one trace's clock");
+  const double lo = static_cast<double>(rel) + ev.ts_frac;
   double hi = lo;
   const bool complete = ev.ph.size() == 1 && ev.ph[0] == 'X';
   if (complete) {
     FF_CHECK_FIELD(ev.has_dur, event_field(ev, "dur"), "missing: a complete event (ph X) needs a duration");
     FF_CHECK_FIELD(ev.dur >= 0, event_field(ev, "dur"), "must be >= 0, got " << ev.dur);
+    FF_CHECK_FIELD(ev.dur <= kMaxApartUs, event_field(ev, "dur"),
+                   "must be at most 2^46 us (814 days), got " << ev.dur);
     hi = lo + ev.dur;
   }
   start = timed ? std::min(start, lo) : lo;
@@ -447,7 +455,7 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
   cf.ops = static_cast<int64_t>(c.ops.size());
   const size_t no = c.op_names.names().size();
   std::vector<OpTotal> ops(no);
-  std::vector<Span> all_busy, all_comm;
+  std::vector<Span> all_busy, all_comm, all_compute;
   const auto& thread_keys = c.threads.names();
   std::vector<ThreadFigures> threads;
   std::vector<std::pair<size_t, double>> stack;  // (op index, its self time so far)
@@ -482,6 +490,8 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
     close(0);
     tf.busy_us = length_of(ub, busy);
     tf.comm_us = length_of(uc, comm);
+    const std::vector<Span> own = intervals::subtract(busy, comm);  // work, not waits in communication
+    all_compute.insert(all_compute.end(), own.begin(), own.end());
     all_busy.insert(all_busy.end(), busy.begin(), busy.end());
     all_comm.insert(all_comm.end(), comm.begin(), comm.end());
     threads.push_back(std::move(tf));
@@ -494,6 +504,7 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
   }
   cf.busy_us = intervals::total_length(intervals::union_of(std::move(all_busy)));
   cf.comm_us = intervals::total_length(intervals::union_of(std::move(all_comm)));
+  cf.compute_us = intervals::total_length(intervals::union_of(std::move(all_compute)));
   std::sort(threads.begin(), threads.end(), [](const ThreadFigures& a, const ThreadFigures& b) {
     return a.busy_us > b.busy_us || (a.busy_us == b.busy_us && (a.pid != b.pid ? id_less(a.pid, b.pid)
                                                                                : id_less(a.tid, b.tid)));

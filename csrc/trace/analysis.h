@@ -56,6 +56,7 @@ struct CpuFigures {
   bool computed = false;
   int64_t ops = 0;
   double start_us = 0, end_us = 0, span_us = 0, busy_us = 0, comm_us = 0;
+  double compute_us = 0;  // union over threads of each thread's busy time outside its communication
   std::vector<ThreadFigures> threads;
   std::vector<OpTotal> top_ops;
 };
@@ -115,6 +116,8 @@ class Collector {
 
   static constexpr uint32_t kMemoryBit = 0x80000000u;      // in device records
   static constexpr uint32_t kAnnotationBit = 0x80000000u;  // in CPU records: a user annotation
+  // Farthest an event may be from the origin (and longest it may last): 2^46 us, 814 days.
+  static constexpr int64_t kMaxApartUs = int64_t(1) << 46;
 
  private:
   uint32_t place(const Event& ev, Interner& table, std::string& last_key, uint32_t& last_id);

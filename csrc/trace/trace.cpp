@@ -178,6 +178,8 @@ void register_trace(nb::module_ m) {
       .def_ro("span_us", &CpuFigures::span_us)
       .def_ro("busy_us", &CpuFigures::busy_us)
       .def_ro("comm_us", &CpuFigures::comm_us)
+      .def_ro("compute_us", &CpuFigures::compute_us,
+              "union over threads of each thread's busy time outside its communication ranges")
       .def_ro("threads", &CpuFigures::threads)
       .def_ro("top_ops", &CpuFigures::top_ops);
   nb::class_<TraceFigures>(m, "TraceFigures", "Figures of one trace file; times in microseconds.")

@@ -260,3 +260,44 @@ def test_cli_special_files_exit_2_in_every_command(tmp_path):
             lines = res.stderr.strip().splitlines()
             assert res.returncode == 2 and len(lines) == 1 and str(path) in lines[0] and what in lines[0]
     assert not (tmp_path / "m.json").exists()
+
+
+FAR = 1 << 46  # the farthest an event may be from a trace's first timestamp, in microseconds
+
+
+@pytest.mark.parametrize(
+    "first, second, field",
+    [
+        (0, 10**18, "ts"),  # 11,574 days apart: as doubles, a 10 us kernel there lasted 0
+        (-(9 * 10**17), 8.9e18, "ts"),  # the difference overflows 64 bits
+        (0, FAR + 1, "ts"),
+        (-FAR, 1, "ts"),
+    ],
+)
+def test_timestamps_too_far_apart_are_refused_naming_the_event(tmp_path, first, second, field):
+    path = write(tmp_path / "far.json", trace([kernel(first, 5), kernel(second, 10, name="ncclKernel_x")]))
+    with pytest.raises(InputError) as e:
+        analyze([path])
+    assert e.value.file == str(path) and e.value.field == f"traceEvents[1].{field}"
+    assert "more than 2^46 us (814 days) from the trace's first timestamp" in e.value.message
+    res = run_flyer("trace", "analyze", str(path))
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert f"{path}: traceEvents[1].ts:" in res.stderr
+
+
+def test_a_duration_too_long_is_refused(tmp_path):
+    path = write(tmp_path / "long.json", trace([kernel(0, 5), kernel(1, FAR + 1)]))
+    with pytest.raises(InputError, match=r"traceEvents\[1\]\.dur: must be at most 2\^46 us"):
+        analyze([path])
+
+
+def test_events_far_apart_within_range_keep_every_microsecond(tmp_path):
+    # Kernels up to 2^46 us (814 days) apart on either side of the first: a 10 us NCCL kernel counts 10 us.
+    events = [
+        kernel(0, 5),
+        kernel(FAR - 20, 10, name="ncclKernel_x", stream=9),
+        kernel(FAR - 15, 10),
+        kernel(-FAR, 0.125, name="ncclKernel_y", stream=9),
+    ]
+    [r] = analyze([write(tmp_path / "t.json", trace(events))]).ranks
+    assert (r.comm_us, r.compute_us, r.overlap_us, r.span_us) == (10.125, 15, 5, 2 * FAR - 5)
