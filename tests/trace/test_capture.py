@@ -98,7 +98,8 @@ def test_capture_torchrun_gloo_job_then_analyze_and_merge(tmp_path):
     a = analyze([out])
     assert [e.rank for e in a.ranks] == [0, 1] and all(e.device is None for e in a.ranks)
     assert all(e.cpu.comm_us > 0 for e in a.ranks)  # gloo's all-reduce ranges are communication
-    assert a.summary.straggler is not None
+    g = a.summary.straggler  # equal ranks: named only when noise moves one past the threshold
+    assert g is None or (g.by == "cpu_compute_us" and g.over_median_pct > a.summary.straggler_threshold_pct)
     result = merge([out], tmp_path / "merged.json")
     assert [r.rank for r in result.ranks] == [0, 1] and result.events > 0
 

@@ -1,6 +1,7 @@
 """A pure-Python reference of the trace figures, written independently of the C++ core: it reads traces
 with Python's json and measures time with a sweep over span boundaries (counting how many spans of each
-kind are open), where the core merges sorted spans and intersects the merged lists."""
+kind are open), where the core merges sorted spans and intersects the merged lists; CPU compute time by
+painting microseconds per thread."""
 
 from __future__ import annotations
 
@@ -11,7 +12,20 @@ from pathlib import Path
 
 KERNEL_CATS = {"kernel", "Kernel"}
 MEMORY_CATS = {"gpu_memcpy", "gpu_memset", "Memcpy", "Memset"}
-COMM = re.compile(r"\bnccl|\b(?:deep_ep|dpsk::ep)::(?:intranode|internode|internode_ll)::|\bgloo|^c10d::")
+COMM = re.compile(
+    r"\bnccl|\b(?:deep_ep|dpsk::ep)::(?:intranode|internode|internode_ll)::|\bgloo|^c10d::|^record_param_comms$"
+)
+CPU_CATS = {
+    "cpu_op",
+    "operator",
+    "Operator",
+    "cuda_runtime",
+    "Runtime",
+    "runtime",
+    "cuda_driver",
+    "Driver",
+    "driver",
+}
 
 
 def sweep(spans: dict[str, list[tuple[float, float]]]) -> dict[str, float]:
@@ -76,6 +90,29 @@ def figures(events: list[dict], comm=COMM) -> dict:
         "overlap_us": cover.get("overlap", 0.0),
         "streams": {tid: sweep({"x": v}).get("busy", 0.0) for tid, v in streams.items()},
     }
+
+
+def cpu_compute_us(events: list[dict], comm=COMM) -> float:
+    """CPU compute time: per thread, the microseconds some operator covers and no communication range does
+    (an operator, or a user annotation such as gloo:all_reduce, whose name is communication), then over all
+    threads. It paints whole microseconds: integer timestamps and durations only."""
+    busy: dict = defaultdict(set)
+    waits: dict = defaultdict(set)
+    for e in events:
+        if e.get("ph") != "X":
+            continue
+        is_comm = comm.search(e.get("name", "")) is not None
+        if e.get("cat") not in CPU_CATS and not (e.get("cat") == "user_annotation" and is_comm):
+            continue
+        ticks = range(e["ts"], e["ts"] + e["dur"])
+        busy[(e["pid"], e["tid"])].update(ticks)
+        if is_comm:
+            waits[(e["pid"], e["tid"])].update(ticks)
+    return float(len(set().union(*(busy[k] - waits[k] for k in busy))))
+
+
+def cpu_op(ts: int, dur: int, *, name: str = "aten::mm", tid: int = 1, pid: int = 100, cat: str = "cpu_op"):
+    return {"ph": "X", "cat": cat, "name": name, "pid": pid, "tid": tid, "ts": ts, "dur": dur}
 
 
 def load(path: str | Path) -> dict:

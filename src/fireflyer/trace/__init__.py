@@ -11,6 +11,7 @@ __getattr__, __dir__, __all__ = attach(
     {
         "analysis": [
             "COMM_PATTERNS",
+            "STRAGGLER_OVER_MEDIAN_PCT",
             "Analysis",
             "RankFigures",
             "analyze",

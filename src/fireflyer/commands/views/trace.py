@@ -71,6 +71,7 @@ def _detail(o: Output, e: RankFigures) -> None:
             {
                 "CPU span ms": _ms(c.span_us),
                 "CPU busy ms": _ms(c.busy_us),
+                "CPU compute ms": _ms(c.compute_us),
                 "CPU communication ms": _ms(c.comm_us),
                 "CPU idle": fmt_pct(c.idle_pct),
                 "CPU ops": c.ops,
@@ -134,12 +135,22 @@ def analyzed(o: Output, a: Analysis) -> None:
             style="yellow",
         )
         o.table(
-            ["rank", "CPU span ms", "CPU busy ms", "CPU comm ms", "CPU idle", "ops", "steps"],
+            [
+                "rank",
+                "CPU span ms",
+                "CPU busy ms",
+                "CPU compute ms",
+                "CPU comm ms",
+                "CPU idle",
+                "ops",
+                "steps",
+            ],
             [
                 (
                     _who(e),
                     _ms(e.cpu.span_us),
                     _ms(e.cpu.busy_us),
+                    _ms(e.cpu.compute_us),
                     _ms(e.cpu.comm_us),
                     fmt_pct(e.cpu.idle_pct),
                     e.cpu.ops,
@@ -171,9 +182,15 @@ def analyzed(o: Output, a: Analysis) -> None:
     if s.straggler is not None:
         g = s.straggler
         who = f"rank {g.rank}" if g.rank is not None else Path(g.file).name
+        over = f"{g.over_median_pct:.1f}% over" if g.over_median_pct is not None else "above"
         o.line(
-            f"straggler: {who} ({g.by} {_ms(g.value_us):.3f} ms, "
-            f"{g.over_median_pct or 0:.1f}% over the median {_ms(g.median_us):.3f} ms)"
+            f"straggler: {who} ({_label(g.by)} {_ms(g.value_us):.3f} ms, {over} the median "
+            f"{_ms(g.median_us):.3f} ms; the threshold is {s.straggler_threshold_pct:g}%)"
+        )
+    elif len(a.ranks) > 1:
+        o.line(
+            f"no straggler: no rank's compute time is more than {s.straggler_threshold_pct:g}% over the "
+            "median rank's"
         )
     focus = (
         a.ranks[0]
