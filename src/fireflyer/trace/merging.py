@@ -25,8 +25,6 @@ from ..trace_events import TraceEvent
 from .analysis import ranks_of, scan, trace_files
 
 ALIGNMENTS = ("clock", "step")
-FLOW_STRIDE = 10**12
-"""Flow ids of rank r become r * FLOW_STRIDE + id, so that arrows of different ranks never meet."""
 
 
 class MergedRank(msgspec.Struct, kw_only=True):
@@ -72,6 +70,27 @@ def _numeric_key(v: int | str) -> tuple:
     return (0, int(text), "") if re.fullmatch(r"-?\d+", text) else (1, 0, text)
 
 
+class _Ids:
+    """Event ids (flow arrows, async slices) renumbered 1, 2, ... in order of first appearance, rank after
+    rank: arrows of different ranks never meet, and ids of any size (past 2^64, strings) come out as small
+    integers every viewer reads."""
+
+    def __init__(self) -> None:
+        self.used = 0
+        self.rank: dict[tuple[bool, int | str], int] = {}
+
+    def next_rank(self) -> None:
+        self.used += len(self.rank)
+        self.rank = {}
+
+    def __call__(self, old: int | str) -> int:
+        key = (isinstance(old, str), old)
+        new = self.rank.get(key)
+        if new is None:
+            new = self.rank[key] = self.used + len(self.rank) + 1
+        return new
+
+
 class _Rows:
     """Rows (threads) of one rank in the merged trace, numbered as first seen."""
 
@@ -99,7 +118,13 @@ class _Rows:
 
 
 def _events(
-    f: _core.TraceFigures, rank: int, shift: float, rows: _Rows, batch_bytes: int, counter: list[int]
+    f: _core.TraceFigures,
+    rank: int,
+    shift: float,
+    rows: _Rows,
+    ids: _Ids,
+    batch_bytes: int,
+    counter: list[int],
 ) -> Iterator[list[TraceEvent]]:
     decoder = msgspec.json.Decoder(list[TraceEvent])
     reader = _core.EventReader(f.file)
@@ -124,7 +149,7 @@ def _events(
             if ev.ts is not None:
                 ev.ts += shift
             if ev.id is not None:
-                ev.id = rank * FLOW_STRIDE + ev.id if isinstance(ev.id, int) else f"{rank}:{ev.id}"
+                ev.id = ids(ev.id)
             out.append(ev)
         counter[0] += len(out)
         yield out
@@ -158,13 +183,15 @@ def merge(
     order = sorted(range(len(files)), key=lambda i: ranks[i])
     shifts = _shifts(figures, align)
     merged: list[MergedRank] = []
+    ids = _Ids()
 
     def batches() -> Iterator[list[TraceEvent]]:
         for i in order:
             f, rank = figures[i], ranks[i]
             rows = _Rows({d.device for d in f.devices})
             counter = [0]
-            yield from _events(f, rank, shifts[i], rows, batch_bytes, counter)
+            ids.next_rank()
+            yield from _events(f, rank, shifts[i], rows, ids, batch_bytes, counter)
             yield rows.metadata(rank, f"rank {rank} ({Path(f.file).name})")
             merged.append(
                 MergedRank(rank=rank, file=f.file, shift_us=shifts[i], events=counter[0], rows=len(rows.tids))
