@@ -67,6 +67,11 @@ GROUPS = (
         "Benchmark MLA decoding, FP8 GEMM and MoE dispatch/combine: correctness, rooflines, CI gates.",
     ),
     Group(
+        "inference",
+        "inference",
+        "Serving DeepSeek-V3/R1: cost and margin of a day, roofline throughput per node, nodes per hour.",
+    ),
+    Group(
         "fs3",
         "fs3",
         "3FS clusters: balanced chain tables, rendered configs, preflight checks, SSH deploy, status.",
