@@ -124,7 +124,10 @@ def test_cost_uses_actual_lengths_and_selections():
     inp = mla.make_inputs(case)
     assert inp.cost().flops == 2 * 1 * sum(inp.lengths) * 8 * (576 + 512)
     sparse = mla.make_inputs(MlaCase(b=2, s_k=50, h_q=8, mode="sparse_fp8", topk=64))
-    assert sparse.cost().bytes == 2 * 50 * 656 + 2 * 2 * 1 * 8 * (576 + 512)
+    # FlashMLA's count: FLOPs over all 64 slots of each query; bytes over the distinct index values, the
+    # -1 of the 14 unused slots counting once as upstream's indices.unique() does
+    assert sparse.cost().bytes == (2 * 50 + 1) * 656 + 2 * 2 * 1 * 8 * (576 + 512)
+    assert sparse.cost().flops == 2 * (2 * 64) * 8 * (576 + 512)
 
 
 def test_case_validation():

@@ -136,8 +136,8 @@ def bench(
     problems = [f"{lib.results.describe(r)} failed its check" for r in report.incorrect()]
     problems += [
         f"{lib.results.describe(r)} reached {pct:.1f}% of the {which} roof: a bug in the kernel, the formula "
-        "or the roof (a CPU roof measured on a busy machine: delete the cached profile to measure it again)"
-        for r, which, pct in report.over_roof()
+        "or the hardware profile"
+        for r, which, pct in (report.over_roof() if report.roof_enforced else [])
     ]
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

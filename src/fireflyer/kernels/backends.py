@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from ..errors import InputError
-from .cases import OPS
+from .cases import OPS, Case, EpCase, MlaCase
 
 GENERIC = ("reference", "torch")
 
@@ -65,6 +65,35 @@ BACKENDS: dict[str, tuple[str, ...]] = {
 
 class Unsupported(Exception):
     """This backend cannot run this case here (the message says why); the case is skipped for it."""
+
+
+LL_HIDDEN = (2048, 2560, 3072, 4096, 5120, 6144, 7168, 8192)
+"""Hidden sizes DeepEP's low-latency kernels are compiled for (``SWITCH_HIDDEN`` in its kernels' launch.cuh);
+any other aborts with ``Unsupported hidden``."""
+SPARSE_HEADS = (64, 128)
+"""Query heads FlashMLA's sparse decoding has kernels for (csrc/api/sparse_decode.h: ``Unsupported h_q``)."""
+PAGE_BLOCK = 64
+"""FlashMLA's dense decoding cache block size (csrc/api/dense_decode.h: ``page_block_size must be 64``)."""
+
+
+def unsupported(case: Case, backend: str) -> str | None:
+    """Why a vendor library refuses this case's shape, by the library's own checks, or None. Asked before the
+    library is called, so the case is marked unsupported for that backend (the reference and torch may still
+    run it) instead of the library's error ending the whole run."""
+    if backend == "flash_mla" and isinstance(case, MlaCase):
+        if case.mode == "sparse_fp8" and case.h_q not in SPARSE_HEADS:
+            return f"FlashMLA's sparse decoding takes h_q 64 or 128, not {case.h_q}"
+        if case.mode == "dense" and case.block_size != PAGE_BLOCK:
+            return (
+                f"FlashMLA's dense decoding takes cache blocks of {PAGE_BLOCK} tokens, not {case.block_size}"
+            )
+        if case.dv != 512 or case.d not in (512, 576):
+            return f"FlashMLA decodes d 576 (or 512) with dv 512, not d {case.d}, dv {case.dv}"
+    if backend == "deep_ep" and isinstance(case, EpCase):
+        if case.mode == "low_latency" and case.hidden not in LL_HIDDEN:
+            sizes = ", ".join(map(str, LL_HIDDEN))
+            return f"DeepEP's low-latency kernels take hidden {sizes}; not {case.hidden}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import torch.distributed as dist
 
 from ..cluster import dist_env
 from ..timing import Recorder
-from .backends import Unsupported, load_vendor
+from .backends import Unsupported, load_vendor, unsupported
 from .cases import EpCase
 from .formulas import ep_combine, ep_dispatch, ep_low_latency_combine, ep_low_latency_dispatch
 from .gemm import dequantize_rows, quantize_rows
@@ -462,6 +462,9 @@ def run_case(
 ) -> RankResult:
     """One rank's part of one case: route, check once, then time dispatch and combine (ranks meet at a
     barrier before each sample of each)."""
+    why = unsupported(case, backend)
+    if why is not None:  # NOTE: every rank decides alike, before any collective
+        return RankResult(rank, False, float("nan"), False, skipped=why)
     routing = make_routing(case, rank, dev)
     want = expert_counts(case, routing, rank, world)
     try:

@@ -27,9 +27,9 @@ from ..cluster import dist_env, launch_local, process_group
 from ..errors import InputError
 from ..timing import SAMPLES, WARMUP, time_fn
 from . import ep, gemm, mla, rooflines, suites
-from .backends import BACKENDS, VENDORS, Unsupported, availability, check_names
+from .backends import BACKENDS, VENDORS, Unsupported, availability, check_names, unsupported
 from .cases import Case, EpCase, GemmCase, MlaCase
-from .results import SCHEMA, Report, Result, Skipped, shape_text
+from .results import SCHEMA, Report, Result, Skipped, describe, shape_text
 
 Progress = Callable[..., None]
 
@@ -194,10 +194,21 @@ def _run_single(
         step(0, description=f"{case.op} {b}")
         inp.notes.clear()
         try:
+            why = unsupported(case, b)
+            if why is not None:
+                raise Unsupported(why)
             fn = mod.PREPARE[b](inp)
             out = fn()
         except Unsupported as e:
             skipped.append(Skipped(op=case.op, backend=b, reason=str(e), shape=case.shape()))
+            step(1)
+            continue
+        except RuntimeError as e:
+            if b not in VENDORS:
+                raise
+            # NOTE: a library check we do not know of yet: this case, not the whole run
+            why = f"{b} refused it: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}"
+            skipped.append(Skipped(op=case.op, backend=b, reason=why, shape=case.shape()))
             step(1)
             continue
         devices.synchronize(dev)
@@ -474,15 +485,20 @@ def bench(
         skipped=skipped,
         notes=notes,
     )
-    if dev.type == "cpu" and roof is not None and report.over_roof() and not roof.fresh:
-        # NOTE: a cached roof measured while the machine was busy understates it; measure once more (fully)
-        # before calling a result above it a bug
+    if dev.type == "cpu" and roof is not None and report.over_roof():
+        # NOTE: a CPU roof measured while other work shared the cores understates the machine: measure it
+        # again (the cache keeps each figure's highest); a result still above it is reported, not failed
         old = roof
-        roof = old.higher(rooflines.for_cpu(refresh=True, quick=False))
+        roof = old.higher(rooflines.for_cpu(refresh=True))
         report.results = _against(report.results, roof)
         report.roof = roof.to_dict()
         report.notes.append(
-            f"a result exceeded the cached roof ({_peaks(old)}, {old.memory_gbps:g} GB/s), so it was "
-            f"measured again; the higher of each: {_peaks(roof)}, {roof.memory_gbps:g} GB/s"
+            f"a result exceeded the CPU roof ({_peaks(old)}, {old.memory_gbps:g} GB/s), so it was measured "
+            f"again; the higher of each: {_peaks(roof)}, {roof.memory_gbps:g} GB/s"
         )
+        for r, which, pct in report.over_roof():
+            report.notes.append(
+                f"{describe(r)} reached {pct:.1f}% of the measured CPU {which}: a CPU roof is a lower bound "
+                "of the machine (other work on the cores lowers it), so this is reported, not failed"
+            )
     return report

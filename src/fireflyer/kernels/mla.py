@@ -406,8 +406,6 @@ def prepare_flash_mla(inp: MlaInputs) -> Callable[[], Output]:
     sparse = c.mode == "sparse_fp8"
     if not sparse and major != 9:
         raise Unsupported(f"FlashMLA's dense decoding kernel is for SM90; this GPU is SM{major}x")
-    if c.dv != 512 or c.d not in (512, 576):
-        raise Unsupported(f"FlashMLA decodes d 576 (or 512) with dv 512, not d {c.d}, dv {c.dv}")
     args = (inp.seqlens, c.s_q * c.h_q // c.h_kv, c.h_kv)
     if sparse:
         meta, splits = fm.get_mla_metadata(*args, c.h_q, True, c.topk)

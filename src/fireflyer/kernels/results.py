@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
@@ -71,6 +71,14 @@ class Skipped(_S):
     backend: str
     reason: str
     shape: dict[str, Any] | None = None
+    """The case, where this one case was skipped; None where the backend runs nothing here."""
+    status: Literal["unavailable", "unsupported"] = "unavailable"
+    """``unavailable``: the backend cannot run here at all; ``unsupported``: it cannot run this case (a shape
+    its library refuses, memory it would need)."""
+
+    def __post_init__(self) -> None:
+        if self.shape is not None:
+            self.status = "unsupported"
 
 
 class Report(_S):
@@ -91,6 +99,12 @@ class Report(_S):
 
     def incorrect(self) -> list[Result]:
         return [r for r in self.results if not r.correct]
+
+    @property
+    def roof_enforced(self) -> bool:
+        """Whether a result above the roof fails the run: a published GPU peak is a ceiling; a measured
+        CPU roof (``enforced: false``) only a lower bound of the machine."""
+        return self.roof is None or bool(self.roof.get("enforced", True))
 
     def over_roof(self) -> list[tuple[Result, str, float]]:
         """Results above 100% of their roof: (result, which, percent)."""
