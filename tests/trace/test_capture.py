@@ -4,13 +4,16 @@ analyze and merge of what it wrote; code without an optimizer; the job's output 
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from conftest import run_flyer
 
-from fireflyer.trace import analyze, capture, merge, step
+from fireflyer import InputError
+from fireflyer.trace import analyze, capture, capturing, merge, step
 
 pytest.importorskip("torch")
 
@@ -135,8 +138,11 @@ def test_exit_code_and_output_pass_through(tmp_path):
     )
     assert res.returncode == 7
     assert "hello from the job" in res.stdout and "no traces" in res.stderr
+    assert not (tmp_path / "t").exists()  # nothing written: no empty folder left behind
+    (tmp_path / "t").mkdir()
     res = run_flyer("trace", "capture", "-o", str(tmp_path / "t"), "--", sys.executable, "-c", "pass")
-    assert res.returncode == 0, res.stderr  # an empty directory is fine
+    assert res.returncode == 0, res.stderr  # an empty directory is fine, and stays
+    assert (tmp_path / "t").is_dir()
     (tmp_path / "t" / "old.json").write_text("{}")
     res = run_flyer("trace", "capture", "-o", str(tmp_path / "t"), "--", sys.executable, "-c", "pass")
     assert res.returncode == 2 and "already holds files" in res.stderr
@@ -156,3 +162,61 @@ def test_capture_context_manager_in_process(tmp_path):
     [r] = analyze([tmp_path]).ranks
     assert r.steps == 2
     step()  # no capture running: nothing happens
+
+
+@pytest.mark.parametrize("kind", ["not-executable", "directory", "name-too-long", "missing"])
+def test_a_job_that_cannot_start_exits_2_and_leaves_nothing(tmp_path, kind):
+    work = tmp_path / "work"
+    work.mkdir()
+    script = work / "job.sh"
+    script.write_text("echo hi\n")  # mode 644: not executable
+    command = {
+        "not-executable": str(script),
+        "directory": str(work),
+        "name-too-long": "a" * 5000,
+        "missing": "no-such-command-here",
+    }[kind]
+    out = tmp_path / "new" / "deeper" / "traces"  # its missing parents too are removed again
+    res = run_flyer("trace", "capture", "-o", str(out), "--", command, "--flag")
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1 and "COMMAND: " in lines[0], res.stderr
+    assert command[:50] in lines[0] and len(lines[0]) < 200  # named, a long name cut short
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+
+
+def test_an_output_that_cannot_be_made_exits_2_naming_it(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for out in ("/proc/x", str(tmp_path / "file" / "t")):
+        res = run_flyer("trace", "capture", "-o", out, "--", sys.executable, "-c", "pass")
+        lines = res.stderr.strip().splitlines()
+        assert res.returncode == 2 and len(lines) == 1 and str(Path(out).parent) in lines[0], res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_arguments_too_long_for_the_system_leave_nothing(tmp_path):
+    out = tmp_path / "t"
+    with pytest.raises(InputError, match="cannot run .*: Argument list too long"):
+        capturing.run([sys.executable, "-c", "pass", "x" * 200_000], capturing.Settings(out=out))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_every_next_hint_runs_as_printed(tmp_path):
+    (tmp_path / "serve.py").write_text(SERVE)
+    res = run_flyer(
+        *("trace", "capture", "--wait", "0", "--warmup", "0", "--active", "2", "--repeat", "2"),
+        *("-o", "my traces", "--", sys.executable, "serve.py"),  # a space: the hint must quote it
+        cwd=str(tmp_path),
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    hints = [line.removeprefix("next: ") for line in res.stderr.splitlines() if line.startswith("next: ")]
+    assert hints == [
+        "flyer trace analyze 'my traces/cycle1'",
+        "flyer trace diff 'my traces/cycle1' 'my traces/cycle2'",
+    ]
+    for hint in hints:
+        argv = shlex.split(hint)
+        ran = run_flyer(*argv[1:], cwd=str(tmp_path))
+        assert argv[0] == "flyer" and ran.returncode == 0, (hint, ran.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my traces", "serve.py"]  # no temporary folder

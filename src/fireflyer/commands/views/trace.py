@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from ...trace.analysis import Analysis, RankFigures, percent
@@ -216,15 +217,22 @@ def captured(o: Output, run: CaptureRun, active: int) -> None:
             justify=["left", "right", "right", "right"],
         )
     else:
-        o.warn(f"no traces in {run.out}: no process stepped an optimizer or called fireflyer.trace.step()")
+        o.warn("no traces: no process stepped an optimizer or called fireflyer.trace.step()")
     for t in run.traces:
         if t.steps < active:
             o.warn(f"{t.file} has {t.steps} of {active} steps: the job ended before its cycle did")
     for p in run.problems:
         o.warn(p)
     o.line(f"job exit code {run.exit_code} after {run.elapsed_s:.1f} s")
-    if run.traces:
-        o.hint(f"next: flyer trace analyze {run.out}")
+    if run.cycles:
+        o.hint("next: " + _command("analyze", *run.cycles[0]))
+    if len(run.cycles) > 1 and len(run.cycles[0]) == len(run.cycles[-1]) == 1:
+        o.hint("next: " + _command("diff", run.cycles[0][0], run.cycles[-1][0]))
+
+
+def _command(name: str, *paths: str) -> str:
+    """`flyer trace NAME PATHS` as a shell reads it back (quoted; a path starting with '-' as ./path)."""
+    return shlex.join(["flyer", "trace", name, *(f"./{p}" if p.startswith("-") else p for p in paths)])
 
 
 def merged(o: Output, m: MergeResult) -> None:
