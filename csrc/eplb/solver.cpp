@@ -413,9 +413,10 @@ Shape check_shape(const float* w, size_t layers, size_t experts, int64_t replica
                   int64_t gpus) {
   FF_CHECK_FIELD(layers > 0 && experts > 0, "weight",
                  "expected a non-empty [layers, experts] array, got shape [" << layers << ", " << experts << "]");
-  FF_CHECK_FIELD(gpus > 0, "gpus", "must be positive, got " << gpus);
-  FF_CHECK_FIELD(nodes > 0, "nodes", "must be positive, got " << nodes);
-  FF_CHECK_FIELD(groups > 0, "groups", "must be positive, got " << groups);
+  // NOTE: Shape holds 32-bit counts; a larger one would be truncated into a different, valid-looking layout.
+  FF_CHECK_FIELD(gpus > 0 && gpus <= INT32_MAX, "gpus", "must be in 1.." << INT32_MAX << ", got " << gpus);
+  FF_CHECK_FIELD(nodes > 0 && nodes <= INT32_MAX, "nodes", "must be in 1.." << INT32_MAX << ", got " << nodes);
+  FF_CHECK_FIELD(groups > 0 && groups <= INT32_MAX, "groups", "must be in 1.." << INT32_MAX << ", got " << groups);
   FF_CHECK_FIELD(replicas >= (int64_t)experts, "replicas",
                  replicas << " replicas is fewer than the " << experts << " experts; every expert needs a slot");
   FF_CHECK_FIELD(replicas % gpus == 0, "replicas", replicas << " replicas is not a multiple of " << gpus << " GPUs");

@@ -121,7 +121,7 @@ def test_bad_load_files(tmp_path, name):
             "not a multiple of 7 groups",
         ),
         (["--replicas", "288", "--groups", "8", "--nodes", "5", "--gpus", "32"], "not a multiple of 5 nodes"),
-        (["--replicas", "288", "--groups", "8", "--nodes", "4", "--gpus", "0"], "gpus: must be positive"),
+        (["--replicas", "288", "--groups", "8", "--nodes", "4", "--gpus", "0"], "'--gpus': must be 1.."),
         (["--replicas", "288", "--groups", "6", "--nodes", "4", "--gpus", "32", "--hierarchical"], "groups"),
         (["--policy", "greedy"], "unknown policy"),
         (["--format", "xml"], "unknown plan format"),
@@ -173,9 +173,9 @@ def test_58_rows_with_a_model_are_decoder_layers_3_to_60(tmp_path):
     assert first["layer_ids"] == list(range(1, 59))
 
 
-def test_engine_format_without_layer_ids_warns(tmp_path, load):
+def test_engine_format_without_layer_ids_is_refused(tmp_path, load):
     r = cli("eplb", "plan", load, *V3, "--out", tmp_path / "p.yaml")
-    assert r.returncode == 0 and "warning: rows taken as decoder layers 0..3" in r.stderr
+    assert r.returncode == 2 and "pass --model" in r.stderr and not (tmp_path / "p.yaml").exists()
 
 
 @pytest.mark.parametrize(
@@ -184,7 +184,7 @@ def test_engine_format_without_layer_ids_warns(tmp_path, load):
         (["--format", "trtllm", "--out", "p.json"], "trtllm plan is written to .yaml"),
         (["--format", "native", "--out", "p.pt"], "native plan is written to .json"),
         (["--format", "vllm", "--out", "p.json"], "unknown plan format 'vllm'"),
-        (["--model", "deepseek-v3", "--first-moe-layer", "-1"], "first-moe-layer: must be non-negative"),
+        (["--model", "deepseek-v3", "--first-moe-layer", "-1"], "'--first-moe-layer': must be 0.."),
         (["--model", "deepseek-v3", "--first-moe-layer", "10"], "row for decoder layer 67"),
     ],
 )

@@ -78,9 +78,12 @@ def test_concurrent_run_is_refused_and_a_killed_run_leaves_the_plan_intact(tmp_p
         slow.wait()
     assert cur.read_bytes() == before, "a run killed mid-write must leave the plan as it was"
     eplb.read_plan(cur)
+    (left,) = tmp_path.glob(".plan.json.*.tmp")
+    os.utime(left, (time.time() - 3600,) * 2)  # as the next cron run finds it
     third = run_flyer("eplb", "rebalance", "--load", str(new), "--current", str(cur), "--json")
     assert third.returncode == 0, third.stderr
     out = json.loads(third.stdout)
+    assert out["removed"] == [str(left)] and not left.exists(), "the killed run's temporary file is removed"
     assert out["replaced"] and out["after"] < out["before"] and out["copies"] > 0
     assert eplb.read_plan(cur).meta["policy"] == "balanced+migration"
 

@@ -145,3 +145,7 @@ def integer_in(low: int, high: int | Callable[[], int]) -> Callable[[str], int]:
         return v
 
     return parse
+
+
+INT32_MAX = 2**31 - 1
+"""The largest count the core holds in 32 bits (slots, groups, nodes, GPUs): ``integer_in(1, INT32_MAX)``."""

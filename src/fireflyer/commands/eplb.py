@@ -12,7 +12,7 @@ from .. import eplb as lib
 from .. import profiles
 from ..errors import CheckFailed, InputError, about_file
 from ..io import check_outputs
-from ._options import DeploymentOpt, JsonOpt, ModelOpt, OutOpt, integer, number
+from ._options import INT32_MAX, INT64, DeploymentOpt, JsonOpt, ModelOpt, OutOpt, integer_in, number
 from ._output import Output
 from .views import eplb as view
 
@@ -23,12 +23,14 @@ app = typer.Typer(
 )
 
 Fraction = typer.Option(parser=number(low=0, high=1, high_open=True), metavar="FRACTION")
+count = integer_in(1, INT32_MAX)
+"""Slots, groups, nodes and GPUs: positive, and held in 32 bits by the core."""
 ReplicasOpt = Annotated[
     int | None,
     typer.Option(
         "--replicas",
         "-r",
-        parser=integer,
+        parser=count,
         metavar="N",
         help="Physical expert slots per layer (default: experts + the deployment's redundant experts).",
     ),
@@ -36,20 +38,18 @@ ReplicasOpt = Annotated[
 GroupsOpt = Annotated[
     int | None,
     typer.Option(
-        "--groups", parser=integer, metavar="N", help="Expert groups (default: from the model, else 1)."
+        "--groups", parser=count, metavar="N", help="Expert groups (default: from the model, else 1)."
     ),
 ]
 NodesOpt = Annotated[
     int | None,
-    typer.Option(
-        "--nodes", parser=integer, metavar="N", help="Nodes (default: from the deployment, else 1)."
-    ),
+    typer.Option("--nodes", parser=count, metavar="N", help="Nodes (default: from the deployment, else 1)."),
 ]
 GpusOpt = Annotated[
     int | None,
     typer.Option(
         "--gpus",
-        parser=integer,
+        parser=count,
         metavar="N",
         help="GPUs in all (EP size), a multiple of --nodes (default: from the deployment, else 8).",
     ),
@@ -58,22 +58,20 @@ PlanGpusOpt = Annotated[
     int | None,
     typer.Option(
         "--gpus",
-        parser=integer,
+        parser=count,
         metavar="N",
         help="GPUs (EP size) of plans that do not say it (SGLang and TensorRT-LLM files).",
     ),
 ]
 PlanNodesOpt = Annotated[
     int | None,
-    typer.Option(
-        "--nodes", parser=integer, metavar="N", help="Nodes of plans that do not say it (default 1)."
-    ),
+    typer.Option("--nodes", parser=count, metavar="N", help="Nodes of plans that do not say it (default 1)."),
 ]
 FirstMoeOpt = Annotated[
     int | None,
     typer.Option(
         "--first-moe-layer",
-        parser=integer,
+        parser=integer_in(0, INT32_MAX),
         metavar="N",
         help="Decoder-layer id of the first MoE layer, where the load does not name its layers (default: the "
         "model's; DeepSeek-V3: 3). Rows below it are dense layers.",
@@ -83,7 +81,7 @@ ExpertBytesOpt = Annotated[
     int | None,
     typer.Option(
         "--expert-bytes",
-        parser=integer,
+        parser=integer_in(0, INT64 - 1),
         metavar="N",
         help="Bytes per expert copy (default: the model profile's FP8 size).",
     ),
@@ -158,7 +156,7 @@ def plan(
     """
     out = Output(json)
     fmt = lib.plan_format(fmt, out_file)
-    check_outputs([out_file], [load, previous])
+    check_outputs([out_file], [*(lib.load_paths(load) if load else []), previous])
     if load is None:
         model = model or lib.samples.SAMPLE_MODEL
         loads = lib.Loads(lib.sample_load().astype("float32"), None, "the shipped sample")
@@ -192,15 +190,18 @@ def plan(
         eb, src = lib.expert_bytes(lay.model, expert_bytes)
         d = lib.diff(prev, p, expert_bytes=eb)
         moves = {"copies": d["copies"], "bytes": d["bytes"], "expert_bytes_from": src}
+    if made.layer_ids_from.startswith("row order") and fmt != "native":
+        raise InputError(
+            f"a {fmt} plan is indexed by decoder layer, and neither the load nor a model says which decoder "
+            f"layers its {p.layers} rows are",
+            file=str(load) if load else None,
+            field="layer_ids",
+            hint="pass --model or --first-moe-layer, or a load that carries layer ids",
+        )
     step = None
     if out_file is not None:
         lib.write_plan(p, out_file, fmt)
         step = lib.engine_step(fmt, out_file, p)
-    if made.layer_ids_from.startswith("row order") and fmt != "native":
-        out.warn(
-            f"rows taken as decoder layers {int(p.layer_ids[0])}..{int(p.layer_ids[-1])}: pass --model or "
-            "--first-moe-layer if the model has dense layers first, or the engine will place the wrong layers"
-        )
     data = {
         **p.meta,
         **(moves or {}),
@@ -310,7 +311,12 @@ def rebalance(
     ] = 0.02,
     max_moves: Annotated[
         int | None,
-        typer.Option("--max-moves", parser=integer, metavar="N", help="At most this many expert copies."),
+        typer.Option(
+            "--max-moves",
+            parser=integer_in(0, INT64 - 1),
+            metavar="N",
+            help="At most this many expert copies.",
+        ),
     ] = None,
     tolerance: Annotated[
         float,
@@ -354,6 +360,8 @@ def rebalance(
         model=model,
         first_moe_layer=first_moe_layer,
     )
+    for f in r.removed:
+        out.hint(f"removed {f}, a temporary file a killed run left")
     out.emit({**r.__dict__, "message": r.line()}, lambda o: view.rebalance(o, r))
 
 

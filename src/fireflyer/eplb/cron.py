@@ -7,11 +7,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from dataclasses import dataclass
+import re
+import stat
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Busy, InputError
-from .io import engine_step, read_loads, read_plan, write_plan
+from ..io import check_outputs
+from .io import engine_step, load_paths, read_loads, read_plan, write_plan
 from .metrics import copies, evaluate
 from .planning import plan_loads
 
@@ -28,6 +32,8 @@ class Outcome:
     plan: str
     format: str = "native"
     next_step: str | None = None
+    removed: list[str] = field(default_factory=list)
+    """Temporary files of the plan that a killed run left, removed by this one."""
 
     def line(self) -> str:
         verb = "replaced" if self.replaced else "kept"
@@ -81,6 +87,29 @@ def plan_lock(current: Path):
         os.close(fd)
 
 
+STALE_AFTER_S = 60
+"""A temporary file of the plan older than this is a killed run's leftover, not a write in progress."""
+
+
+def remove_stale_temps(current: Path) -> list[Path]:
+    """Remove what a killed write of ``current`` left beside it: ``.NAME.XXXXXXXX.tmp``, exactly the name
+    ``io.atomic_path`` gives its temporary file (NOTE: tempfile.mkstemp's 8 characters of [a-z0-9_]), a
+    regular file not modified for STALE_AFTER_S. Run under the plan's lock; returns the files removed."""
+    real = Path(os.path.realpath(current))
+    pattern = re.compile(rf"\.{re.escape(real.name)}\.[a-z0-9_]{{8}}\.tmp")
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(real.parent):
+            if not pattern.fullmatch(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime > STALE_AFTER_S:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
 def rebalance(
     load: str | Path,
     current: str | Path,
@@ -105,7 +134,9 @@ def rebalance(
         raise InputError(f"must be non-negative, got {max_moves}", field="max-moves")
     if not current.is_file():
         raise InputError("plan file not found", file=str(current), hint="make one with flyer eplb plan --out")
+    check_outputs([] if dry_run else [current], load_paths(load))
     with plan_lock(current):
+        removed = [] if dry_run else [str(p) for p in remove_stale_temps(current)]
         old = read_plan(current, gpus=gpus, nodes=nodes, model=model, first_moe_layer=first_moe_layer)
         made = plan_loads(
             read_loads(load),
@@ -123,7 +154,9 @@ def rebalance(
         n = int(copies(old, new).sum())
         gain = (before - after) / before if before > 0 else 0.0
         fmt = old.meta.get("format", "native")
-        out = Outcome(False, "", before, after, gain, n, n * expert_bytes, str(current), format=fmt)
+        out = Outcome(
+            False, "", before, after, gain, n, n * expert_bytes, str(current), format=fmt, removed=removed
+        )
         if gain <= min_gain:
             out.reason = f"gain is not above --min-gain {min_gain * 100:g}%"
         elif dry_run:

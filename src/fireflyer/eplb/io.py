@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io as _io
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .. import profiles
+from .. import host, profiles
 from ..errors import InputError
-from ..io import atomic_write, check_outputs, dumps_json, load_document, parse_document, read_bytes
-from .solver import Plan, as_loads
+from ..io import LIMITS, atomic_write, check_outputs, dumps_json, load_document, parse_document, read_bytes
+from .layouts import MAX_LAYERS, check_layer_ids
+from .solver import Plan, as_loads, to_numpy
 
 LOAD_SUFFIXES = (".json", ".yaml", ".yml", ".csv", ".npy", ".pt")
 LOAD_FORMATS = ("npy", "json", "csv", "pt", "sglang", "trtllm", "vllm")
@@ -57,6 +59,13 @@ class Loads:
 
 
 # ---- Loads in -----------------------------------------------------------------------------------------
+
+
+def load_paths(path: str | Path) -> list[Path]:
+    """What ``read_loads(path)`` reads, for ``check_outputs``: a file of TensorRT-LLM statistics stands for
+    its whole directory."""
+    p = Path(path)
+    return [p, p.parent] if p.name == TRTLLM_META or p.suffix == ".safetensors" else [p]
 
 
 def read_loads(path: str | Path) -> Loads:
@@ -105,7 +114,7 @@ def _read_file(p: Path) -> Loads:
             f"a directory of dumps or TensorRT-LLM statistics",
             file=name,
         )
-    data = read_bytes(p, what="load file")
+    data = read_bytes(p, what="load file", limit=LIMITS["load"])
     if suffix in (".json", ".yaml", ".yml"):
         obj = parse_document(data, file=name, fmt="json" if suffix == ".json" else "yaml")
         if isinstance(obj, dict):
@@ -121,12 +130,35 @@ def _read_file(p: Path) -> Loads:
     if suffix == ".csv":
         return Loads(_read_csv(data, name), None, "csv")
     if suffix == ".npy":
-        try:
-            arr = np.load(_io.BytesIO(data), allow_pickle=False)
-        except Exception as e:  # noqa: BLE001 - numpy raises several types for damaged files
-            raise InputError(f"not a readable .npy file, truncated or damaged ({e})", file=name) from None
-        return Loads(as_loads(arr, file=name), None, "npy")
+        return Loads(as_loads(_read_npy(data, name), file=name), None, "npy")
     return _from_torch(_torch_load(data, name), name)
+
+
+def _read_npy(data: bytes, name: str) -> np.ndarray:
+    """An .npy array whose header's shape and type agree with the bytes that follow (checked before numpy
+    allocates the array the header describes); no pickled objects."""
+    import numpy.lib.format as npy
+
+    buf = _io.BytesIO(data)
+    try:
+        version = npy.read_magic(buf)
+        header = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}[version]
+        shape, _, dtype = header(buf, max_header_size=10_000)
+    except Exception as e:  # noqa: BLE001 - numpy raises several types for damaged headers
+        raise InputError(f"not a readable .npy file, damaged header ({e})", file=name) from None
+    if dtype.hasobject:
+        raise InputError(f"holds Python objects ({dtype}); expected numbers", file=name)
+    need = math.prod(shape) * dtype.itemsize
+    if need != len(data) - buf.tell():
+        raise InputError(
+            f"its header says {list(shape)} {dtype} ({need:,} bytes), the file holds "
+            f"{len(data) - buf.tell():,} bytes after it: truncated or damaged",
+            file=name,
+        )
+    try:
+        return np.load(_io.BytesIO(data), allow_pickle=False)
+    except Exception as e:  # noqa: BLE001 - numpy raises several types for damaged files
+        raise InputError(f"not a readable .npy file, truncated or damaged ({e})", file=name) from None
 
 
 def _read_csv(data: bytes, name: str) -> np.ndarray:
@@ -161,10 +193,8 @@ def _torch_load(data: bytes, name: str) -> Any:
 
 
 def _numpy(val: Any, name: str, field: str) -> np.ndarray:
-    if hasattr(val, "detach"):
-        val = val.detach().cpu().numpy()
     try:
-        arr = np.asarray(val)
+        arr = to_numpy(val)
     except (TypeError, ValueError) as e:
         raise InputError(f"expected an array of numbers ({e})", file=name, field=field) from None
     if arr.dtype.kind not in "iuf":
@@ -180,17 +210,24 @@ def _counts(val: Any, name: str, field: str) -> np.ndarray:
     return as_loads(arr, file=name, field_=field)
 
 
-def _physical_to_logical(count: np.ndarray, phy2log: np.ndarray, name: str, field: str) -> np.ndarray:
-    """Counts per physical slot [..., layers, slots] -> per logical expert [layers, experts], summed over the
-    leading axes; slots mapped to -1 (vLLM's padding) are dropped."""
-    if phy2log.ndim != 2 or count.shape[-2:] != phy2log.shape:
+def _counts_of(val: Any, shape: tuple, name: str, field: str) -> np.ndarray:
+    """Counts per physical slot, as float64, of exactly ``shape`` (the map's [layers, slots], or
+    [window, layers, slots]); InputError naming ``field`` otherwise (never broadcast)."""
+    arr = _numpy(val, name, field)
+    if arr.shape != shape:
+        want = ", ".join("window" if d is None else str(d) for d in shape)
         raise InputError(
-            f"counts of shape {list(count.shape)} do not match the map of shape {list(phy2log.shape)}",
+            f"expected counts shaped [{want}] as the map's [layers, slots], got {list(arr.shape)}",
             file=name,
             field=field,
         )
+    return arr.astype(np.float64)
+
+
+def _physical_to_logical(c: np.ndarray, phy2log: np.ndarray) -> np.ndarray:
+    """Counts per physical slot [layers, slots] -> per logical expert [layers, experts]; slots mapped to -1
+    (vLLM's padding) are dropped. ``phy2log`` was checked by ``_rows`` (ids below the slot count)."""
     experts = int(phy2log.max()) + 1
-    c = count.reshape(-1, *phy2log.shape).astype(np.float64).sum(axis=0)
     out = np.zeros((phy2log.shape[0], experts))
     for layer in range(phy2log.shape[0]):
         keep = phy2log[layer] >= 0
@@ -215,19 +252,19 @@ def _from_torch(obj: Any, name: str) -> Loads:
                 file=name,
                 field="last_physical_to_logical_map",
             )
-        phy2log = _numpy(obj["last_physical_to_logical_map"], name, "last_physical_to_logical_map").astype(
-            np.int64
-        )
+        phy2log = _rows(obj["last_physical_to_logical_map"], name, "last_physical_to_logical_map")
         records = obj["records"]
         if not isinstance(records, list) or not records:
             raise InputError("expected a non-empty list of records", file=name, field="records")
-        total = None
+        total = np.zeros(phy2log.shape)
         for i, rec in enumerate(records):
             if not isinstance(rec, dict) or "global_physical_count" not in rec:
                 raise InputError("expected a global_physical_count", file=name, field=f"records[{i}]")
-            c = _numpy(rec["global_physical_count"], name, f"records[{i}].global_physical_count")
-            total = c.astype(np.float64) if total is None else total + c
-        counts = _physical_to_logical(total, phy2log, name, "global_physical_count")  # type: ignore[arg-type]
+            # NOTE: SGLang 0.5.23 records [layers, slots] per pass; any other shape would broadcast.
+            total += _counts_of(
+                rec["global_physical_count"], phy2log.shape, name, f"records[{i}].global_physical_count"
+            )
+        counts = _physical_to_logical(total, phy2log)
         rows = counts.shape[0]
         return Loads(as_loads(counts, file=name), np.arange(rows), "SGLang per_pass dump")
     if "expert_load_window" in obj:  # vLLM EplbModelState fields
@@ -237,9 +274,11 @@ def _from_torch(obj: Any, name: str) -> Loads:
                 file=name,
                 field="physical_to_logical_map",
             )
-        window = _numpy(obj["expert_load_window"], name, "expert_load_window")
-        phy2log = _numpy(obj["physical_to_logical_map"], name, "physical_to_logical_map").astype(np.int64)
-        counts = _physical_to_logical(window, phy2log, name, "expert_load_window")
+        phy2log = _rows(obj["physical_to_logical_map"], name, "physical_to_logical_map", padding=True)
+        raw = obj["expert_load_window"]
+        steps = getattr(raw, "shape", (None,))[0] if getattr(raw, "ndim", 0) == 3 else None
+        window = _counts_of(raw, (steps, *phy2log.shape), name, "expert_load_window")
+        counts = _physical_to_logical(window.sum(axis=0), phy2log)
         return Loads(as_loads(counts, file=name), None, "vLLM load window")
     if "logical_count" in obj:
         raw = _numpy(obj["logical_count"], name, "logical_count")
@@ -254,6 +293,32 @@ def _from_torch(obj: Any, name: str) -> Loads:
     )
 
 
+def _key(key: str) -> tuple[int, int]:
+    i, _, layer = key.partition("_")
+    return int(i), int(layer)
+
+
+def _rank_files(d: Path) -> list[Path]:
+    """rank0.safetensors .. rankN-1.safetensors, each present: a missing rank's counts would be missing from
+    the sums."""
+    found: dict[int, Path] = {}
+    for f in d.glob("rank*.safetensors"):
+        m = re.fullmatch(r"rank(\d{1,9})\.safetensors", f.name)
+        if m is None:
+            raise InputError("expected rank files named rankN.safetensors", file=str(f))
+        found[int(m[1])] = f
+    if not found:
+        raise InputError("no rank*.safetensors beside meta_info.json", file=str(d))
+    gaps = sorted(set(range(max(found) + 1)) - set(found))
+    if gaps:
+        raise InputError(
+            f"rank{gaps[0]}.safetensors is missing ({len(found)} rank files up to rank{max(found)}): the "
+            "statistics are incomplete",
+            file=str(d),
+        )
+    return [found[r] for r in sorted(found)]
+
+
 def _read_trtllm(d: Path) -> Loads:
     """TensorRT-LLM's expert statistics: ``meta_info.json`` and ``rankN.safetensors`` with a [num_experts]
     count per ``{iteration}_{layer}`` key; summed over ranks and iterations, rows keyed by layer id."""
@@ -262,29 +327,44 @@ def _read_trtllm(d: Path) -> Loads:
     meta_file = d / TRTLLM_META
     meta = load_document(meta_file, what="TensorRT-LLM meta_info.json", fmt="json")
     experts = meta.get("num_experts") if isinstance(meta, dict) else None
-    if not isinstance(experts, int) or experts <= 0:
-        raise InputError("expected a positive integer", file=str(meta_file), field="num_experts")
-    files = sorted(d.glob("rank*.safetensors"))
-    if not files:
-        raise InputError("no rank*.safetensors beside meta_info.json", file=str(d))
+    if type(experts) is not int or experts <= 0:
+        raise InputError(
+            f"expected a positive integer, got {experts!r}", file=str(meta_file), field="num_experts"
+        )
+    files = _rank_files(d)
     stat: dict[tuple[int, int], np.ndarray] = {}
+    held: dict[Path, set[tuple[int, int]]] = {}
     for f in files:
+        data = read_bytes(f, what="TensorRT-LLM statistics file", limit=LIMITS["load"])
         try:
-            tensors = safetensors.numpy.load(read_bytes(f, what="TensorRT-LLM statistics"))
+            tensors = safetensors.numpy.load(data)
         except Exception as e:  # noqa: BLE001 - safetensors raises several types for damaged files
-            raise InputError(f"not a readable safetensors file ({type(e).__name__})", file=str(f)) from None
+            raise InputError(f"not a readable safetensors file ({e})", file=str(f)) from None
         for key, arr in tensors.items():
-            m = re.fullmatch(r"(\d+)_(\d+)", key)
+            m = re.fullmatch(r"(\d{1,18})_(\d{1,18})", key)
             if m is None:
                 raise InputError("expected keys {iteration}_{layer}", file=str(f), field=key)
-            if arr.shape != (experts,):
+            check_layer_ids([int(m[2])], file=str(f), field=key)
+            if arr.shape != (experts,) or arr.dtype.kind not in "iuf":
                 raise InputError(
-                    f"expected [{experts}] counts (meta_info.json num_experts), got {list(arr.shape)}",
+                    f"expected [{experts}] counts (meta_info.json num_experts), got "
+                    f"{list(arr.shape)} {arr.dtype}",
                     file=str(f),
                     field=key,
                 )
             k = (int(m[1]), int(m[2]))
             stat[k] = stat[k] + arr if k in stat else arr.astype(np.float64)
+        held[f] = {_key(key) for key in tensors}
+    for f in files:
+        lacks = sorted(set(stat) - held[f])
+        if lacks:
+            i, layer = lacks[0]
+            raise InputError(
+                f"lacks {len(lacks)} of the {len(stat)} {{iteration}}_{{layer}} counts other ranks hold, "
+                f"e.g. {i}_{layer}: every rank must record the same iterations and layers",
+                file=str(f),
+                field=f"{i}_{layer}",
+            )
     iters = sorted({i for i, _ in stat})
     layers = sorted({layer for _, layer in stat})
     missing = [f"{i}_{layer}" for i in iters for layer in layers if (i, layer) not in stat]
@@ -387,11 +467,12 @@ def sglang_table(plan: Plan) -> np.ndarray:
     p % E)."""
     ids = plan.layer_ids
     total = plan.decoder_layers if plan.decoder_layers is not None else int(ids.max()) + 1  # type: ignore[union-attr]
-    if int(ids.max()) >= total:  # type: ignore[union-attr]
+    if int(ids.max()) >= total or total > MAX_LAYERS:  # type: ignore[union-attr]
         raise InputError(
-            f"the plan has a row for decoder layer {int(ids.max())} of {total}",  # type: ignore[union-attr]
+            f"the plan has a row for decoder layer {int(ids.max())} of {total} (at most {MAX_LAYERS})",  # type: ignore[union-attr]
             field="layer_ids",
         )
+    host.check_fits(8.0 * total * plan.replicas, "SGLang's physical_to_logical_map", field="layer_ids")
     table = np.tile(np.arange(plan.replicas, dtype=np.int64) % plan.experts, (total, 1))
     table[ids] = plan.phy2log
     return table
@@ -491,7 +572,7 @@ def read_plan(
     ``plan.meta["format"]`` says which format was read."""
     p = Path(path)
     name = str(p)
-    data = read_bytes(p, what="plan file")
+    data = read_bytes(p, what="plan file", limit=LIMITS["plan"])
     suffix = p.suffix.lower()
     meta: dict = {}
     log2phy = None
@@ -506,13 +587,13 @@ def read_plan(
                 field="initial_global_assignments",
             )
         ga = obj["initial_global_assignments"]
-        if not isinstance(ga, dict) or not ga or not all(isinstance(k, int) and k >= 0 for k in ga):
+        if not isinstance(ga, dict) or not ga or not all(type(k) is int for k in ga):
             raise InputError(
                 "expected a mapping from layer ids (non-negative integers) to slot lists",
                 file=name,
                 field="initial_global_assignments",
             )
-        ids = np.array(sorted(ga), dtype=np.int64)
+        ids = check_layer_ids(sorted(ga), file=name, field="initial_global_assignments")
         rows = [ga[k] for k in ids]
         slots = obj.get("num_slots")
         if slots is not None and any(isinstance(r, list) and len(r) != slots for r in rows):
@@ -544,7 +625,7 @@ def read_plan(
                 raise InputError("expected an object", file=name, field="meta")
             raw_ids = obj.get("layer_ids")
             ids = np.arange(len(rows)) if raw_ids is None else _ids(raw_ids, name)
-            decoder_layers = meta.get("decoder_layers")
+            decoder_layers = _meta_int(meta, "decoder_layers", name, high=MAX_LAYERS)
             log2phy = obj.get("logical_to_all_physical_map")
         else:
             fmt = "sglang"
@@ -572,8 +653,8 @@ def read_plan(
             raise InputError(
                 f"the plan is for {meta[key]} {key}, not {given}", file=name, field=f"meta.{key}"
             )
-    gpus = gpus if gpus is not None else meta.get("gpus")
-    nodes = nodes if nodes is not None else meta.get("nodes", 1)
+    gpus = gpus if gpus is not None else _meta_int(meta, "gpus", name)
+    nodes = nodes if nodes is not None else _meta_int(meta, "nodes", name) or 1
     if not isinstance(gpus, int) or gpus <= 0:
         raise InputError(
             f"GPU count unknown: a {fmt} plan does not say it", file=name, field="gpus", hint="pass --gpus"
@@ -586,12 +667,19 @@ def read_plan(
             file=name,
             field="physical_to_logical_map",
         )
-    experts = int(meta.get("experts") or p2l.max() + 1)
+    experts = _meta_int(meta, "experts", name, high=p2l.shape[1]) or int(p2l.max()) + 1
     if p2l.max() >= experts:
         raise InputError(
             f"names expert {int(p2l.max())}, meta says {experts} experts",
             file=name,
             field="physical_to_logical_map",
+        )
+    groups = _meta_int(meta, "groups", name) or 1
+    if decoder_layers is not None and int(ids.max()) >= decoder_layers:
+        raise InputError(
+            f"has a row for decoder layer {int(ids.max())}, meta says {decoder_layers} decoder layers",
+            file=name,
+            field="layer_ids",
         )
     cnt = np.zeros((p2l.shape[0], experts), dtype=np.int64)
     for layer in range(p2l.shape[0]):
@@ -604,36 +692,53 @@ def read_plan(
         cnt,
         gpus=gpus,
         nodes=nodes,
-        groups=int(meta.get("groups", 1)),
+        groups=groups,
         meta=meta,
         layer_ids=ids,
         decoder_layers=decoder_layers,
     )
 
 
+def _meta_int(meta: dict, key: str, name: str, *, high: int = 2**31 - 1) -> int | None:
+    """A count in a native plan's meta (absent: None), a whole number in 1..high (the core holds counts in
+    32 bits; experts are at most the slots, decoder layers at most MAX_LAYERS)."""
+    v = meta.get(key)
+    if v is not None and (type(v) is not int or not 1 <= v <= high):
+        raise InputError(f"expected a whole number in 1..{high}, got {v!r}", file=name, field=f"meta.{key}")
+    return v
+
+
 def _ids(raw: Any, name: str) -> np.ndarray:
-    try:
-        ids = np.asarray(raw, dtype=np.int64)
-    except (TypeError, ValueError):
-        raise InputError("expected a list of layer ids", file=name, field="layer_ids") from None
-    if ids.ndim != 1 or (ids < 0).any() or len(set(ids.tolist())) != ids.size:
+    ids = check_layer_ids(raw, file=name)
+    if ids.ndim != 1 or len(set(ids.tolist())) != ids.size:
         raise InputError("expected distinct non-negative layer ids", file=name, field="layer_ids")
     return ids
 
 
-def _rows(rows: Any, name: str) -> np.ndarray:
+def _rows(
+    rows: Any, name: str, field: str = "physical_to_logical_map", *, padding: bool = False
+) -> np.ndarray:
+    """A map [layers][slots] of expert ids, each below the slot count (a layer holds at most as many experts
+    as slots; a larger id would size every array indexed by expert), -1 allowed where ``padding`` (vLLM)."""
     try:
-        p2l = np.asarray(rows.detach().cpu().numpy() if hasattr(rows, "detach") else rows)
+        p2l = to_numpy(rows)
     except (TypeError, ValueError):
         p2l = np.zeros(0)
     if p2l.dtype.kind not in "iu" or p2l.ndim != 2 or p2l.size == 0:
         raise InputError(
             f"expected a non-empty [layers][slots] array of integers, got shape {list(p2l.shape)}",
             file=name,
-            field="physical_to_logical_map",
+            field=field,
         )
-    if p2l.min() < 0:
-        raise InputError("expert ids must be non-negative", file=name, field="physical_to_logical_map")
+    low = -1 if padding else 0
+    bad = (p2l < low) | (p2l >= p2l.shape[1])
+    if bad.any():
+        raise InputError(
+            f"names expert {int(p2l[bad][0])}; a map of {p2l.shape[1]} slots holds experts "
+            f"0..{p2l.shape[1] - 1}{' (and -1 for an unused slot)' if padding else ''}",
+            file=name,
+            field=field,
+        )
     return p2l.astype(np.int64)
 
 
@@ -642,6 +747,9 @@ def _log2phy(p2l: np.ndarray, cnt: np.ndarray, given: Any) -> np.ndarray:
     replica order), else ascending."""
     L, E = cnt.shape
     k = int(cnt.max())
+    host.check_fits(
+        8.0 * L * E * k, "the plan's logical_to_all_physical_map", field="physical_to_logical_map"
+    )
     if given is not None:
         try:
             arr = np.asarray(given, dtype=np.int64)

@@ -15,6 +15,26 @@ import numpy as np
 from .. import profiles
 from ..errors import InputError
 
+MAX_LAYERS = 1 << 16
+"""The most decoder layers a plan or a load may name (DeepSeek-V3 has 61): a layer id is checked against it
+before a table with a row per decoder layer is allocated."""
+
+
+def check_layer_ids(ids, *, file: str | None = None, field: str = "layer_ids") -> np.ndarray:
+    """Decoder-layer ids as int64, each in 0..MAX_LAYERS-1; InputError naming the first id out of range."""
+    try:
+        arr = np.asarray(ids, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError("expected a list of layer ids (whole numbers)", file=file, field=field) from None
+    bad = (arr < 0) | (arr >= MAX_LAYERS)
+    if bad.any():
+        raise InputError(
+            f"layer id {int(arr[bad][0])} is out of range; expected 0..{MAX_LAYERS - 1}",
+            file=file,
+            field=field,
+        )
+    return arr
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -158,8 +178,8 @@ def layer_ids(
     are dense layers."""
     prof = profiles.model(model) if model else None
     total = prof.layers if prof else None
-    if first_moe_layer is not None and first_moe_layer < 0:
-        raise InputError(f"must be non-negative, got {first_moe_layer}", field="first-moe-layer")
+    if first_moe_layer is not None and not 0 <= first_moe_layer < MAX_LAYERS:
+        raise InputError(f"expected 0..{MAX_LAYERS - 1}, got {first_moe_layer}", field="first-moe-layer")
     if given is not None:
         ids = np.asarray(given, dtype=np.int64)
         src = "the load"

@@ -104,14 +104,15 @@ def copies(old: Plan, new: Plan) -> np.ndarray:
         raise InputError(f"plans have {old.gpus} and {new.gpus} GPUs", field="gpus")
     order = {int(x): i for i, x in enumerate(old.layer_ids)}  # type: ignore[arg-type]
     before = old.phy2log[[order[int(x)] for x in new.layer_ids]]  # type: ignore[union-attr]
-    L, R = new.phy2log.shape
-    E = max(old.experts, new.experts, int(max(before.max(), new.phy2log.max())) + 1)
-    gpu = np.repeat(np.arange(new.gpus), R // new.gpus)
-    held = np.zeros((L, new.gpus, E), dtype=bool)
-    held[np.arange(L)[:, None], gpu[None, :], before] = True
-    want = np.zeros_like(held)
-    want[np.arange(L)[:, None], gpu[None, :], new.phy2log] = True
-    return (want & ~held).sum(axis=(0, 2))
+    R = new.replicas
+    # NOTE: (GPU, expert) pairs as one int64 per slot, a layer at a time: memory in slots, not GPUs x experts.
+    gpu = np.repeat(np.arange(new.gpus, dtype=np.int64), R // new.gpus) * R
+    out = np.zeros(new.gpus, dtype=np.int64)
+    for was, now in zip(before, new.phy2log):
+        pairs = np.unique(gpu + now)
+        fresh = pairs[~np.isin(pairs, gpu + was)]
+        np.add.at(out, fresh // R, 1)
+    return out
 
 
 def diff(old: Plan, new: Plan, *, expert_bytes: int) -> dict:

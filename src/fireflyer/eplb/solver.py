@@ -60,15 +60,27 @@ class Plan:
         return int(self.logcnt.shape[1])
 
 
+def to_numpy(value: Any) -> np.ndarray:
+    """A torch tensor (without importing torch), numpy array or nested lists as a numpy array; float types
+    numpy lacks (bfloat16, float8) as float32. TypeError or ValueError for what is not an array."""
+    if hasattr(value, "detach"):
+        t = value.detach().cpu()
+        try:
+            return t.numpy()
+        except (TypeError, RuntimeError):
+            if not t.is_floating_point():
+                raise TypeError(f"a tensor of {t.dtype}, {t.layout}") from None
+            return t.float().numpy()
+    return np.asarray(value)
+
+
 def as_loads(weight: Any, *, file: str | None = None, field_: str = "weight") -> np.ndarray:
     """Torch tensor, numpy array or nested lists of real numbers -> C-contiguous float32 [layers, experts].
 
     Whether the values are finite and non-negative is checked by the core, which names the layer and expert.
     """
-    if hasattr(weight, "detach"):  # torch tensor, without importing torch
-        weight = weight.detach().cpu().numpy()
     try:
-        arr = np.asarray(weight)
+        arr = to_numpy(weight)
     except (TypeError, ValueError) as e:
         raise InputError(
             f"expected a [layers, experts] array of numbers ({e})", file=file, field=field_
