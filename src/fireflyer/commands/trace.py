@@ -139,7 +139,8 @@ def analyze(
 ) -> None:
     """Compute/communication overlap per rank: busy, compute and communication time (unions of kernel
     time), their overlap, hidden and exposed communication, idle share, streams, top kernels; min, median
-    and max across ranks, and the straggler.
+    and max across ranks, and the straggler: the rank with the most compute time (waits in communication
+    excluded), named when it is more than 10% over the median rank's.
 
     Examples:
       flyer trace analyze traces/
