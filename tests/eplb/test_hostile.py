@@ -92,6 +92,7 @@ PLANS = {
     "native-decoder-layers": (lambda p: _native(p, meta={"decoder_layers": HUGE}), HUGE),
     "native-groups-text": (lambda p: _native(p, meta={"groups": "8"}), "'8'"),
     "native-groups-2**70": (lambda p: _native(p, meta={"groups": 2**70}), 2**70),
+    "native-hierarchical-text": (lambda p: _native(p, meta={"hierarchical": "no"}), "'no'"),
     "sglang-pt-expert": (
         lambda p: torch.save({"physical_to_logical_map": torch.from_numpy(_with(P2L, (1, 2), HUGE))}, p),
         HUGE,
@@ -121,6 +122,13 @@ def test_plan_ids_are_checked_before_allocating(tmp_path, case):
     with pytest.raises(InputError) as e:
         eplb.read_plan(path, gpus=None if case.startswith("native") else 8)
     assert e.value.file == str(path) and e.value.field and str(value) in e.value.message
+
+
+def test_a_damaged_replica_order_is_rebuilt(tmp_path):
+    """logical_to_all_physical_map is only an order: one that is not a valid order is rebuilt, not fatal."""
+    for bad in ([[[2**100]]], "x", [[[-7] * 9] * E] * L):
+        _native(tmp_path / "p.json", logical_to_all_physical_map=bad)
+        assert eplb.read_plan(tmp_path / "p.json").log2phy.shape[:2] == (L, E)
 
 
 MAPS = {
@@ -301,6 +309,11 @@ BAD_FILES = {
         + "".join(f"{c}: &{c} [{', '.join(['*' + b] * 9)}]\n" for b, c in zip("abcdef", "bcdefg"))
     ),
     "empty-dir": lambda p: p.mkdir(),
+    "dir-with-a-fifo": lambda p: (
+        p.mkdir(),
+        torch.save({"logical_count": torch.ones(L, E)}, p / "a.pt"),
+        os.mkfifo(p / "b.pt"),
+    ),
     "json-huge-int.json": lambda p: p.write_text(json.dumps([[10**40] * 3] * 2)),
 }
 

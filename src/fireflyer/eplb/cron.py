@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Busy, InputError
-from ..io import check_outputs
+from ..io import check_outputs, check_regular
 from .io import engine_step, load_paths, read_loads, read_plan, write_plan
 from .metrics import copies, evaluate
 from .planning import plan_loads
@@ -60,7 +60,8 @@ def plan_lock(current: Path):
     lp = lock_path(current)
     while True:
         try:
-            fd = os.open(lp, os.O_RDWR | os.O_CREAT, 0o644)
+            # NOTE: O_NOFOLLOW: a link planted under the lock's name is refused, not opened for writing.
+            fd = os.open(lp, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except OSError as e:
             raise InputError(f"cannot create the lock file ({e.strerror})", file=str(lp)) from None
         try:
@@ -132,8 +133,9 @@ def rebalance(
         raise InputError(f"must be a fraction in [0, 1), got {min_gain}", field="min-gain")
     if max_moves is not None and max_moves < 0:
         raise InputError(f"must be non-negative, got {max_moves}", field="max-moves")
-    if not current.is_file():
+    if not current.exists():
         raise InputError("plan file not found", file=str(current), hint="make one with flyer eplb plan --out")
+    check_regular(current, what="plan file")
     check_outputs([] if dry_run else [current], load_paths(load))
     with plan_lock(current):
         removed = [] if dry_run else [str(p) for p in remove_stale_temps(current)]

@@ -18,6 +18,7 @@ import csv
 import io as _io
 import json
 import math
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,17 +76,18 @@ def read_loads(path: str | Path) -> Loads:
     if p.is_dir():
         if (p / TRTLLM_META).exists():
             return _read_trtllm(p)
-        files = sorted(f for f in p.iterdir() if f.suffix in LOAD_SUFFIXES and f.is_file())
+        # NOTE: FIFOs and device links are kept, so that reading refuses them rather than skip data.
+        files = sorted(f for f in p.iterdir() if f.suffix in LOAD_SUFFIXES and not f.is_dir())
         if not files:
             raise InputError(
                 f"no load files ({', '.join(LOAD_SUFFIXES)}) and no TensorRT-LLM {TRTLLM_META} "
                 "in this directory",
                 file=str(p),
             )
-        parts = [_read_file(f) for f in files]
-        first = parts[0]
+        first = _read_file(files[0])
         total = first.counts.astype(np.float64)
-        for f, part in zip(files[1:], parts[1:]):
+        for f in files[1:]:
+            part = _read_file(f)  # NOTE: one at a time: memory for one dump, however many there are
             if part.counts.shape != first.counts.shape:
                 raise InputError(
                     f"shape {list(part.counts.shape)} differs from {list(first.counts.shape)} "
@@ -114,7 +116,9 @@ def _read_file(p: Path) -> Loads:
             f"a directory of dumps or TensorRT-LLM statistics",
             file=name,
         )
-    data = read_bytes(p, what="load file", limit=LIMITS["load"])
+    # NOTE: text becomes Python objects many times its size: text loads get the cap of a document.
+    text = suffix in (".json", ".yaml", ".yml", ".csv")
+    data = read_bytes(p, what="load file", limit=LIMITS["document" if text else "load"])
     if suffix in (".json", ".yaml", ".yml"):
         obj = parse_document(data, file=name, fmt="json" if suffix == ".json" else "yaml")
         if isinstance(obj, dict):
@@ -155,6 +159,7 @@ def _read_npy(data: bytes, name: str) -> np.ndarray:
             f"{len(data) - buf.tell():,} bytes after it: truncated or damaged",
             file=name,
         )
+    host.check_fits(2.0 * need, "this load (read, then converted to float32)")
     try:
         return np.load(_io.BytesIO(data), allow_pickle=False)
     except Exception as e:  # noqa: BLE001 - numpy raises several types for damaged files
@@ -186,10 +191,11 @@ def _torch_load(data: bytes, name: str) -> Any:
 
     try:
         return torch.load(_io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise InputError("holds Python objects other than tensors, which are not loaded", file=name) from None
     except Exception as e:  # noqa: BLE001 - torch raises several types for damaged files
-        raise InputError(
-            f"not a readable .pt file, truncated or damaged ({type(e).__name__})", file=name
-        ) from None
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise InputError(f"not a readable .pt file, truncated or damaged ({why})", file=name) from None
 
 
 def _numpy(val: Any, name: str, field: str) -> np.ndarray:
@@ -623,6 +629,12 @@ def read_plan(
             meta = obj["meta"]
             if not isinstance(meta, dict):
                 raise InputError("expected an object", file=name, field="meta")
+            if not isinstance(meta.get("hierarchical", False), bool):
+                raise InputError(
+                    f"expected true or false, got {meta['hierarchical']!r}",
+                    file=name,
+                    field="meta.hierarchical",
+                )
             raw_ids = obj.get("layer_ids")
             ids = np.arange(len(rows)) if raw_ids is None else _ids(raw_ids, name)
             decoder_layers = _meta_int(meta, "decoder_layers", name, high=MAX_LAYERS)
@@ -753,7 +765,7 @@ def _log2phy(p2l: np.ndarray, cnt: np.ndarray, given: Any) -> np.ndarray:
     if given is not None:
         try:
             arr = np.asarray(given, dtype=np.int64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             arr = None
         if arr is not None and arr.shape == (L, E, k) and arr.max() < p2l.shape[1]:
             valid = arr >= 0
