@@ -219,6 +219,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         if not target.exists():
             os.rename(tmp, target)
         else:
+            _check_merge(tmp, target)
             _merge_into(tmp, target)
             shutil.rmtree(tmp)
     except BaseException as e:
@@ -247,6 +248,21 @@ def _fsync_tree(root: Path) -> None:
             finally:
                 os.close(fd)
         _fsync_dir(Path(dirpath))
+
+
+def _check_merge(src: Path, dst: Path) -> None:
+    """Refuse, before anything moves, a merge that would stop half-way: a folder of ``src`` where ``dst``
+    has a file, or a file where it has a folder."""
+    for entry in sorted(src.iterdir()):
+        there = dst / entry.name
+        is_dir = there.is_dir() and not there.is_symlink()
+        if entry.is_dir() and not entry.is_symlink():
+            if is_dir:
+                _check_merge(entry, there)
+            elif there.exists() or there.is_symlink():
+                raise InputError("expected a directory, found a file", file=str(there))
+        elif is_dir:
+            raise InputError("expected a file, found a directory", file=str(there))
 
 
 def _merge_into(src: Path, dst: Path) -> None:
