@@ -47,3 +47,11 @@ def write_cluster(
     path = tmp / name
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
+
+
+def edit(path: Path, fn) -> Path:
+    """Change the description at ``path`` in place: ``fn`` edits its parsed document."""
+    doc = yaml.safe_load(path.read_text())
+    fn(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path

@@ -227,3 +227,44 @@ def test_missing_disk_path_is_refused(server, cluster):
     res = flyer(server, "fs3", "deploy", str(path), "--dry-run")
     assert res.returncode == 1 and "storage2" in res.stderr and "storage/data2 does not exist" in res.stderr
     assert not Path(roots["storage2"], "storage/data2").exists()
+
+
+def test_teardown_removes_only_what_deploy_created(server, cluster):
+    path, roots, _ = cluster
+    old_log = Path(roots["storage1"], "var/log/3fs/old.log")  # a log directory that was there before
+    old_log.parent.mkdir(parents=True)
+    old_log.write_text("before flyer\n")
+    before = _tree(roots)
+    done = flyer(server, "fs3", "deploy", str(path))
+    assert done.returncode == 0, done.stderr
+    created = _tree(roots) - before
+    files = {p for p in created if Path(p).is_file()}
+    dirs = {p for p in created if Path(p).is_dir()}
+    # another program writes into every directory deploy created or wrote into, after the deploy
+    planted = [Path(d, "foreign.keep") for d in sorted(dirs | {str(Path(p).parent) for p in created})]
+    for f in planted:
+        f.write_text("not flyer's\n")
+
+    gone = flyer(server, "fs3", "teardown", str(path), "--yes", "--json")
+    assert gone.returncode == 0, gone.stderr
+    assert not any(_running(roots).values())
+    assert all(f.read_text() == "not flyer's\n" for f in planted)
+    assert old_log.read_text() == "before flyer\n"
+    manifests = {p for p in files if p.endswith("/.flyer-manifest")}
+    assert not [p for p in files - manifests if Path(p).exists()]  # every other file deploy created is gone
+    assert len(manifests) == 3 and all(Path(m).exists() for m in manifests)  # listing what was kept
+    kept = {
+        a["what"].split(" kept ")[0]: a["what"]
+        for a in json.loads(gone.stdout)["actions"]
+        if " kept " in a["what"]
+    }
+    assert set(kept) == dirs, sorted(set(kept) ^ dirs)
+    data = f"{roots['storage1']}/storage/data1/3fs"
+    assert "holds data" in kept[data] and "did not create" in kept[f"{roots['meta']}/opt/3fs/etc"]
+
+    # the manifest still lists what was kept: once the other program's files are gone, teardown finishes
+    for f in planted:
+        f.unlink()
+    again = flyer(server, "fs3", "teardown", str(path), "--yes", "--purge-data")
+    assert again.returncode == 0, again.stderr
+    assert _tree(roots) == before

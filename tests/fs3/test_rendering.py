@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import tomllib
-import yaml
 from conftest import FIXTURES, run_flyer
 
 from fireflyer.errors import InputError
@@ -16,7 +15,7 @@ from fireflyer.fs3 import load, render
 from fireflyer.fs3.example import example_yaml
 from fireflyer.fs3.rendering import monitor_sql, write
 
-from .clusters import write_cluster
+from .clusters import edit, write_cluster
 
 CONFIGS = FIXTURES / "3fs-configs"
 GOLDEN = Path(__file__).parent / "golden"
@@ -103,13 +102,6 @@ def test_golden(tmp_path):
     assert os.stat(out / "meta/opt/3fs/etc/admin_cli_init.sh").st_mode & 0o777 == 0o755
 
 
-def _edit(path: Path, fn) -> Path:
-    doc = yaml.safe_load(path.read_text())
-    fn(doc)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
-
-
 @pytest.mark.parametrize(
     "change, field, message",
     [
@@ -137,10 +129,38 @@ def _edit(path: Path, fn) -> Path:
             "disks",
             "other paths",
         ),
+        # duplicates compare normalised values: host names in any case, addresses in any spelling
+        (
+            lambda d: (
+                d["nodes"][1].update(host="Node1.Example.com"),
+                d["nodes"][2].update(host="node1.example.com"),
+            ),
+            "nodes[2].host",
+            "is also node",
+        ),
+        (
+            lambda d: (d["nodes"][1].update(host="fd00::1"), d["nodes"][2].update(host="fd00:0:0::1")),
+            "nodes[2].host",
+            "is also node",
+        ),
+        (lambda d: d["nodes"][2].update(name="STORAGE1"), "nodes[2].name", "used twice"),
+        (
+            lambda d: d["storage"]["disks"].append({"path": "/storage/data1"}),
+            "storage.disks[2].path",
+            "listed twice",
+        ),
+        (
+            lambda d: (
+                d["storage"]["disks"][1].update(device="/dev/nvme0n1")
+                or d["storage"]["disks"][0].update(device="/dev/nvme0n1")
+            ),
+            "storage.disks[1].device",
+            "listed twice",
+        ),
     ],
 )
 def test_validation_errors(tmp_path, change, field, message):
-    path = _edit(write_cluster(tmp_path), change)
+    path = edit(write_cluster(tmp_path), change)
     with pytest.raises(InputError) as e:
         render(load(path))
     assert message in e.value.message and field in (e.value.field or "")
@@ -157,7 +177,7 @@ def test_validation_errors(tmp_path, change, field, message):
     ],
 )
 def test_schema_errors_name_the_field(tmp_path, change, field):
-    path = _edit(write_cluster(tmp_path), change)
+    path = edit(write_cluster(tmp_path), change)
     res = run_flyer("fs3", "render", str(path), "--out", str(tmp_path / "o"))
     assert res.returncode == 2, res.stderr
     line = res.stderr.strip()

@@ -9,7 +9,7 @@ import typer
 
 from .. import fs3 as lib
 from ..errors import CheckFailed, InputError
-from ..io import atomic_write, read_bytes
+from ..io import LIMITS, atomic_write, read_bytes
 from . import fs3_bench
 from ._options import JsonOpt, integer, number
 from ._output import Output
@@ -275,7 +275,10 @@ def render(
     out = Output(json)
     c = lib.load(cluster)
     b = lib.render(c)
-    written = lib.rendering.write(b, out_dir)
+    inputs = [cluster, c.foundationdb.cluster_file]
+    if c.monitor and c.monitor.clickhouse.password_file:
+        inputs.append(c.monitor.clickhouse.password_file)
+    written = lib.rendering.write(b, out_dir, inputs=inputs)
     data = {
         "cluster_id": c.cluster_id,
         "admin_node": b.admin_node,
@@ -402,14 +405,16 @@ def status(
     out = Output(json)
     if (cluster is None) == (from_dir is None):
         raise InputError("give a cluster description or --from DIR (not both)", field="CLUSTER")
+    files = None
     if from_dir is not None:
+        files = {k: str(from_dir / f"{k}.txt") for k in ("list-nodes", "list-targets", "list-chains")}
         texts = {
-            k: read_bytes(from_dir / f"{k}.txt", what="admin_cli listing").decode("utf-8", "replace")
-            for k in ("list-nodes", "list-targets", "list-chains")
+            k: read_bytes(f, what="admin_cli listing", limit=LIMITS["listing"]).decode("utf-8", "replace")
+            for k, f in files.items()
         }
     else:
         texts = lib.deployment.listings(lib.load(cluster), **_ssh(known_hosts, accept_new, timeout))
-    h = lib.assess(texts["list-nodes"], texts["list-targets"], texts["list-chains"])
+    h = lib.assess(texts["list-nodes"], texts["list-targets"], texts["list-chains"], files=files)
     data = h.summary()
     out.emit(data, lambda o: view.status(o, data))
     if not h.ok:

@@ -178,6 +178,17 @@ def read(path: str | os.PathLike) -> Existing:
     """Read a ``generated_chains.csv``; refuses one whose disk indices do not share one incidence."""
     text = read_bytes(path, what="chains file").decode("utf-8", errors="replace")
     reader = csv.reader(io.StringIO(text))
+    try:
+        return _read_rows(reader, path)
+    except csv.Error as e:  # a field over csv's size limit
+        raise InputError(
+            f"not a chains CSV: {e}; expected the header ChainId,TargetId,... and rows of whole numbers",
+            file=str(path),
+            field=f"line {reader.line_num}",
+        ) from None
+
+
+def _read_rows(reader, path: str | os.PathLike) -> Existing:
     header = next(reader)
     if not header or header[0] != "ChainId" or any(h != "TargetId" for h in header[1:]) or len(header) < 2:
         raise InputError("expected the header ChainId,TargetId,...", file=str(path), field="line 1")

@@ -15,18 +15,22 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import os
 import shlex
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..io import GiB, read_bytes
 from . import rendering
 from .rendering import SERVICES, START_ORDER, Bundle, File
 from .spec import Cluster, Node, remote, source
-from .transport import DEFAULT_KNOWN_HOSTS, Endpoint, Host, HostFailed, close_all, each, open_all
+from .transport import DEFAULT_KNOWN_HOSTS, Endpoint, Host, HostFailed, close_all, each, load_key, open_all
 
 MANIFEST = ".flyer-manifest"
+MAX_RELEASE_FILE = 4 * GiB
+"""Largest 3FS executable (or fdb.cluster) deploy reads into memory to copy (release builds are < 1 GiB)."""
 
 
 @dataclass
@@ -67,15 +71,33 @@ def endpoints(
     c: Cluster, *, known_hosts: str = DEFAULT_KNOWN_HOSTS, accept_new: bool = False, timeout: float = 10.0
 ) -> list[Endpoint]:
     out = []
+    keys: dict[str, object] = {}
     for i, n in enumerate(c.nodes):
         s = c.ssh_for(n)
-        if s.key and not Path(s.key).is_file():
-            field = f"nodes[{i}].ssh.key" if n.ssh and n.ssh.key else "ssh.key"
-            raise InputError(f"SSH key {s.key} not found", file=source(c), field=field)
+        if s.key and s.key not in keys:
+            if not os.path.lexists(s.key):
+                field = f"nodes[{i}].ssh.key" if n.ssh and n.ssh.key else "ssh.key"
+                raise InputError(f"SSH key {s.key} not found", file=source(c), field=field)
+            keys[s.key] = load_key(s.key)
         out.append(
-            Endpoint(n.name, n.host, s.port or 22, s.user or "root", s.key, known_hosts, accept_new, timeout)
+            Endpoint(
+                n.name,
+                n.host,
+                s.port or 22,
+                s.user or "root",
+                s.key,
+                known_hosts,
+                accept_new,
+                timeout,
+                keys.get(s.key) if s.key else None,
+            )
         )
     return out
+
+
+def _record(manifest: str, path: str) -> str:
+    m, q = shlex.quote(manifest), shlex.quote(path)
+    return f"{{ [ -e {q} ] || [ -L {q} ] || grep -qxF -- {q} {m} 2>/dev/null || printf '%s\\n' {q} >> {m}; }}"
 
 
 def _digest(data: bytes) -> str:
@@ -92,7 +114,9 @@ class _Run:
         self.node = {n.name: n for n in c.nodes}
         self.admin = self.node[bundle.admin_node]
         # NOTE: every node gets the same release binaries: read and hash each once per run, not per node.
-        self.read = functools.cache(lambda path: Path(path).read_bytes())
+        self.read = functools.cache(
+            lambda path: read_bytes(path, what="release file", limit=MAX_RELEASE_FILE)
+        )
         self.digest = functools.cache(_digest)
 
     def act(self, host: str, step: str, what: str, changed: bool) -> None:
@@ -100,6 +124,11 @@ class _Run:
 
     def p(self, n: Node) -> dict[str, str]:
         return rendering.paths(self.c, n)
+
+    def record(self, n: Node, path: str) -> str:
+        """Shell command: list ``path`` in ``n``'s manifest when nothing is there yet (run it before creating
+        the file, so teardown removes the file and nothing deploy did not create)."""
+        return _record(f"{self.p(n)['install']}/{MANIFEST}", path)
 
     # ---- files ----------------------------------------------------------------------------------------
     def wanted(self, n: Node) -> list[File]:
@@ -131,16 +160,20 @@ class _Run:
         dirs = self.dirs(n)
         # one round trip to read: checksums, missing directories (and parents), the manifest, aio-max-nr
         q = " ".join(shlex.quote(d) for d in dirs)
+        qf = " ".join(shlex.quote(f.path) for f in want)
         _, out, _ = await h.run(
-            "sha256sum " + " ".join(shlex.quote(f.path) for f in want) + " 2>/dev/null; "
+            f"sha256sum {qf} 2>/dev/null; "
+            f'for f in {qf}; do [ -e "$f" ] || [ -L "$f" ] || echo "absent $f"; done; '
             f'for d in {q}; do while [ ! -d "$d" ]; do echo "missing $d"; d=$(dirname "$d"); done; done; '
             f"sed 's/^/listed /' {shlex.quote(manifest)} 2>/dev/null; "
             'echo "aio $(cat /proc/sys/fs/aio-max-nr 2>/dev/null)"; true'
         )
-        have, missing, listed, aio = {}, [], set(), 0
+        have, missing, absent_files, listed, aio = {}, [], [], set(), 0
         for line in out.splitlines():
             if line.startswith("missing "):
                 missing.append(line[8:])
+            elif line.startswith("absent "):
+                absent_files.append(line[7:])
             elif line.startswith("listed "):
                 listed.add(line[7:])
             elif line.startswith("aio "):
@@ -166,14 +199,10 @@ class _Run:
             if change:
                 self.changed[n.name].add(f.path)
                 uploads.append((f.path, f.data, f.mode))
-        entries = [e for e in [*missing, *(f.path for f in want)] if e not in listed]
+        # NOTE: the manifest lists only what did not exist before (directories made, files first written),
+        # recorded before it is created: teardown removes nothing else.
+        entries = [e for e in [*missing, *absent_files] if e not in listed]
         then = []
-        if entries:
-            body = "".join(f"{e}\n" for e in entries)
-            then.append(
-                f"printf %s {shlex.quote(body)} >> {shlex.quote(manifest)} && "
-                f"chmod 600 {shlex.quote(manifest)}"
-            )
         need_aio = "storage" in n.roles and aio < self.c.storage.aio_max_nr
         if "storage" in n.roles:
             self.act(n.name, "files", f"sysctl fs.aio-max-nr={self.c.storage.aio_max_nr}", need_aio)
@@ -181,8 +210,13 @@ class _Run:
             then.append(f"sysctl -w fs.aio-max-nr={self.c.storage.aio_max_nr} >/dev/null")
         if self.dry or not (missing or uploads or then):
             return
-        if missing:
-            await h.run("mkdir -p " + " ".join(shlex.quote(d) for d in missing))
+        if missing or entries:
+            body = "".join(f"{e}\n" for e in entries)
+            m = shlex.quote(manifest)
+            await h.run(
+                f"mkdir -p -- {shlex.quote(p['install'])} && printf %s {shlex.quote(body)} >> {m} && "
+                f"chmod 600 {m}" + "".join(f" && mkdir -p -- {shlex.quote(d)}" for d in missing)
+            )
         await h.put_many(uploads, then=" && ".join(then))
 
     # ---- steps and services ---------------------------------------------------------------------------
@@ -191,14 +225,16 @@ class _Run:
         trip: the check, the command and the new marker together)."""
         n = host or self.admin
         h = self.hosts[n.name]
-        marker = shlex.quote(f"{self.p(n)['run']}/steps/{name}")
+        marker_path = f"{self.p(n)['run']}/steps/{name}"
+        marker = shlex.quote(marker_path)
         same = f'[ "$(cat {marker} 2>/dev/null)" = {shlex.quote(key)} ]'
         if self.dry:
             code, _, _ = await h.run(same, check=False)
         else:
             try:
                 _, out, _ = await h.run(
-                    f"if {same}; then echo done-before; else ( {command} ) && "
+                    f"if {same}; then echo done-before; "
+                    f"else {self.record(n, marker_path)} && ( {command} ) && "
                     f"printf %s {shlex.quote(key)} > {marker} "
                     f"&& chmod 600 {marker}; fi"
                 )
@@ -219,7 +255,7 @@ class _Run:
         data = next(f.data for f in self.b.files[src.name] if f.path == path)
         staged = f"{self.p(self.admin)['run']}/{name}"
         if not self.dry:
-            await _ensure(self.hosts[self.admin.name], staged, data)
+            await _ensure(self.hosts[self.admin.name], staged, data, self.record(self.admin, staged))
         await self.step(
             f"set-config-{role}",
             _digest(data),
@@ -245,14 +281,16 @@ class _Run:
                 start += f"systemctl start {svc.unit}"
                 stop = f"systemctl daemon-reload && systemctl stop {svc.unit}"
             else:
-                pid = shlex.quote(f"{p['run']}/{svc.unit}.pid")
+                pid_path, log_path = f"{p['run']}/{svc.unit}.pid", f"{p['logs']}/{svc.unit}.stdout"
+                pid = shlex.quote(pid_path)
                 up = f'kill -0 "$(cat {pid} 2>/dev/null)" 2>/dev/null'
                 # NOTE: only the service itself goes to the background, with every stream redirected: a
                 # backgrounded list would keep the SSH channel open for as long as the service runs.
                 start = (
+                    f"{self.record(n, pid_path)} && {self.record(n, log_path)} && "
                     f"cd {shlex.quote(p['run'])} && "
                     f"{{ setsid nohup {shlex.join(rendering.command(self.c, n, role))} "
-                    f">> {shlex.quote(p['logs'])}/{svc.unit}.stdout 2>&1 < /dev/null & echo $! > {pid}; }}"
+                    f">> {shlex.quote(log_path)} 2>&1 < /dev/null & echo $! > {pid}; }}"
                 )
                 stop = (
                     f'kill "$(cat {pid})" 2>/dev/null; '
@@ -290,12 +328,9 @@ class _Run:
             change = token is None or have != _digest(token)
             self.act(n.name, "token", f"token file {dest} (0600)", change)
             if change and token is not None:
+                await h.run(self.record(n, dest))
                 await h.put(dest, token, 0o600)
                 self.changed[n.name].add(dest)
-                await h.run(
-                    f"grep -qxF {shlex.quote(dest)} {shlex.quote(self.p(n)['install'])}/{MANIFEST} || "
-                    f"echo {shlex.quote(dest)} >> {shlex.quote(self.p(n)['install'])}/{MANIFEST}"
-                )
 
         await each(self.c.with_role("fuse"), one)
 
@@ -341,14 +376,13 @@ async def _deploy(c: Cluster, b: Bundle, eps: list[Endpoint], dry: bool, note) -
         await r.set_config("STORAGE", "storage", "storage_main.toml")
         await r.service("storage")
         note("admin user, targets, chains")
-        tok = shlex.quote(pa["token"])
+        tok, tmp = shlex.quote(pa["token"]), shlex.quote(pa["token"] + ".tmp")
         await r.step(
             "user-add",
             "1",
-            f"umask 077 && {r.admin_cli(shlex.quote(cmd['user-add']))} "
-            f"| {rendering.TOKEN_FILTER} > {tok}.tmp && test -s {tok}.tmp && "
-            f"mv -f {tok}.tmp {tok} && (grep -qxF {tok} {shlex.quote(pa['install'])}/{MANIFEST} || "
-            f"echo {tok} >> {shlex.quote(pa['install'])}/{MANIFEST})",
+            f"umask 077 && {r.record(r.admin, pa['token'])} && {r.record(r.admin, pa['token'] + '.tmp')} && "
+            f"{r.admin_cli(shlex.quote(cmd['user-add']))} "
+            f"| {rendering.TOKEN_FILTER} > {tmp} && test -s {tmp} && mv -f {tmp} {tok}",
         )
         await r.step(
             "create-targets",
@@ -376,9 +410,11 @@ async def _deploy(c: Cluster, b: Bundle, eps: list[Endpoint], dry: bool, note) -
         close_all(hosts)
 
 
-async def _ensure(h: Host, path: str, data: bytes) -> None:
-    """Write ``path`` only when its content differs (admin_cli reads staged copies of shared configs)."""
+async def _ensure(h: Host, path: str, data: bytes, record: str) -> None:
+    """Write ``path`` only when its content differs (admin_cli reads staged copies of shared configs),
+    running the shell command ``record`` first (``_Run.record``)."""
     if (await h.sha256([path])).get(path) != _digest(data):
+        await h.run(record)
         await h.put(path, data)
 
 
@@ -445,46 +481,95 @@ async def _teardown(c: Cluster, eps: list[Endpoint], dry: bool, purge: bool) -> 
                         await h.run(f"umount {mp}")
             manifest = f"{p['install']}/{MANIFEST}"
             _, out, _ = await h.run(f"cat {shlex.quote(manifest)} 2>/dev/null; true")
-            entries = [e for e in dict.fromkeys(out.splitlines()) if e.startswith("/")]
+            entries = [e for e in dict.fromkeys(out.splitlines()) if e.startswith("/") and e != manifest]
             data_dirs = {f"{remote(n, d.path)}/3fs" for d in c.disks_of(n)} if "storage" in n.roles else set()
-            # files first, then directories deepest first (3FS data directories: only with purge)
-            script = []
-            for e in sorted(entries, key=lambda e: -e.count("/")):
-                q = shlex.quote(e)
-                if e in data_dirs:
-                    if purge:
-                        script.append(f"rm -rf {q}")
-                    else:
-                        script.append(f"rmdir {q} 2>/dev/null || echo kept {q}")
-                else:
-                    script.append(
-                        f"if [ -d {q} ] && [ ! -L {q} ]; then rmdir {q} 2>/dev/null || rm -rf {q}; "
-                        f"else rm -f {q}; fi"
+            order, last, foreign = _removal_order(c, n, entries)
+            for e in foreign:
+                plan.actions.append(
+                    Action(n.name, "remove", f"{e} left (outside deploy's directories)", False)
+                )
+            if dry:
+                plan.actions += [Action(n.name, "remove", e, True) for e in order + last]
+                return
+            if not entries:
+                return
+            script = _removal_script(manifest, order, last, purge={e for e in data_dirs if purge})
+            if c.service_manager == "systemd":
+                script += "\nsystemctl daemon-reload || true"
+            _, said, _ = await h.run(script)
+            kept = {line[5:] for line in said.splitlines() if line.startswith("kept ")}
+            held = kept.intersection(order)
+            for e in order + last:
+                if e not in kept:
+                    plan.actions.append(Action(n.name, "remove", e, True))
+                elif e in last and held:
+                    plan.actions.append(
+                        Action(n.name, "remove", f"{e} kept (holds the manifest of what was kept)", False)
                     )
-            for e in entries:
-                plan.actions.append(Action(n.name, "remove", e, True))
-            if c.service_manager == "systemd" and entries:
-                script.append("systemctl daemon-reload || true")
-            script.append(
-                f"rm -f {shlex.quote(manifest)}; rmdir {shlex.quote(p['install'])} 2>/dev/null; true"
-            )
-            if entries and not dry:
-                _, kept, _ = await h.run("\n".join(script))
-                for line in kept.splitlines():
-                    if line.startswith("kept "):
-                        plan.actions.append(
-                            Action(
-                                n.name,
-                                "remove",
-                                f"{line[5:]} kept (holds data; --purge-data removes it)",
-                                False,
-                            )
-                        )
+                elif e in data_dirs:
+                    plan.actions.append(
+                        Action(n.name, "remove", f"{e} kept (holds data; --purge-data removes it)", False)
+                    )
+                else:
+                    plan.actions.append(
+                        Action(n.name, "remove", f"{e} kept (holds files deploy did not create)", False)
+                    )
 
         await each(c.nodes, one)
         return plan
     finally:
         close_all(hosts)
+
+
+def _removal_order(c: Cluster, n: Node, entries: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The manifest's entries in the order teardown removes them (deepest first), the install directory and
+    its ancestors apart and last (the manifest lives there until the rest is gone), and entries outside
+    every directory deploy writes to (a manifest edited by hand), which teardown leaves alone."""
+    p = rendering.paths(c, n)
+    roots = [p["install"], p["logs"], p["units"], remote(n, c.fuse.mountpoint)]
+    roots += [f"{remote(n, d.path)}/3fs" for d in c.disks_of(n)]
+
+    def inside(e: str, d: str) -> bool:
+        return e == d or e.startswith(d.rstrip("/") + "/")
+
+    ours = [e for e in entries if any(inside(e, r) or inside(r, e) for r in roots)]
+    foreign = [e for e in entries if e not in ours]
+    last = sorted((e for e in ours if inside(p["install"], e)), key=lambda e: -e.count("/"))
+    order = sorted((e for e in ours if e not in last), key=lambda e: -e.count("/"))
+    return order, last, foreign
+
+
+def _removal_script(manifest: str, order: list[str], last: list[str], *, purge: set[str]) -> str:
+    """Shell: remove each file of ``order`` and each directory only when empty (``rmdir``; ``rm -rf`` only for
+    the data directories in ``purge``), printing ``kept PATH`` for what stays. When nothing stayed, the
+    manifest goes, then ``last`` the same way; otherwise the manifest keeps the entries still there."""
+    m = shlex.quote(manifest)
+    left = shlex.quote(manifest + ".left")
+
+    def remove(e: str) -> str:
+        q = shlex.quote(e)
+        if e in purge:
+            return f"rm -rf -- {q} || keep {q}"
+        return (
+            f"if [ -d {q} ] && [ ! -L {q} ]; then rmdir -- {q} 2>/dev/null || keep {q}; "
+            f"elif [ -e {q} ] || [ -L {q} ]; then rm -f -- {q} || keep {q}; fi"
+        )
+
+    lines = [
+        f"rm -f -- {left}",
+        f'keep() {{ echo "kept $1"; printf \'%s\\n\' "$1" >> {left} 2>/dev/null; }}',
+        *(remove(e) for e in order),
+        f"if [ -s {left} ]; then",
+        *(f"  printf '%s\\n' {shlex.quote(e)} >> {left}; echo {shlex.quote('kept ' + e)}" for e in last),
+        f"  mv -f -- {left} {m}",
+        "else",
+        f"  rm -f -- {left} {m}",
+        *(f"  {remove(e)}" for e in last),
+        f"  rm -f -- {left}",
+        "fi",
+        "true",
+    ]
+    return "\n".join(lines)
 
 
 def teardown(
@@ -496,9 +581,10 @@ def teardown(
     accept_new_host_keys: bool = False,
     timeout: float = 10.0,
 ) -> Plan:
-    """Stop every service deploy started and remove every file and directory it created (from each host's
-    manifest). Target data directories go only with ``purge_data``. FoundationDB's cluster state is not
-    touched (clear it with fdbcli before reusing the cluster id)."""
+    """Stop every service deploy started and remove what it recorded creating (each host's manifest): files,
+    and directories only when empty, so what another program put there since stays (and is reported kept).
+    Target data directories go, with what 3FS wrote in them, only with ``purge_data``. FoundationDB's
+    cluster state is not touched (clear it with fdbcli before reusing the cluster id)."""
     eps = endpoints(c, known_hosts=known_hosts, accept_new=accept_new_host_keys, timeout=timeout)
     return asyncio.run(_teardown(c, eps, dry_run, purge_data))
 

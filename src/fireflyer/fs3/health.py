@@ -16,22 +16,54 @@ NODE_OK = {"PRIMARY_MGMTD", "HEARTBEAT_CONNECTED"}
 NODE_WAIT = {"HEARTBEAT_CONNECTING"}
 
 
-def parse_table(text: str, first: str, *, what: str = "admin_cli output") -> list[dict[str, str]]:
+COLUMNS = {
+    "list-nodes": ("Id", ("Id", "Type", "Status", "Hostname"), ()),
+    "list-targets": (
+        "TargetId",
+        ("TargetId", "ChainId", "PublicState", "LocalState", "NodeId", "DiskIndex"),
+        (),
+    ),
+    "list-chains": ("ChainId", ("ChainId", "Status"), ("Target",)),
+}
+"""listing -> (its first column, the columns assess reads, the columns that may repeat)."""
+
+
+def parse_table(
+    text: str,
+    first: str,
+    *,
+    what: str = "admin_cli output",
+    file: str | None = None,
+    columns: tuple[str, ...] = (),
+    repeat: tuple[str, ...] = ("Target",),
+) -> list[dict[str, str]]:
     """Rows of an admin_cli table whose header starts with ``first``; repeated column names (list-chains'
-    Target columns) become lists. Refuses admin_cli's error message and a missing header."""
+    Target columns, ``repeat``) become lists. Refuses admin_cli's error message, a missing header, a
+    missing one of ``columns`` and any other column named twice (InputError naming ``file`` or ``what``)."""
+    where = file or what
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line.startswith("Encounter error:"):
             detail = " ".join(x.strip() for x in lines[i : i + 2])
-            raise InputError(f"admin_cli failed: {detail}", file=what)
+            raise InputError(f"admin_cli failed: {detail}", file=where)
         if line.split()[:1] == [first]:
             break
     else:
         raise InputError(
-            f"no table with a {first} column", file=what, hint="pass admin_cli's output unchanged"
+            f"no table with a {first} column", file=where, hint="pass admin_cli's output unchanged"
         )
     header = lines[i]
     cols = [(m.group(0), m.start()) for m in re.finditer(r"\S+", header)]
+    names = [name for name, _ in cols]
+    expected = f"expected {what}'s columns {', '.join(columns or (first,))}"
+    twice = next((n for n in names if names.count(n) > 1 and n not in repeat), None)
+    if twice:
+        raise InputError(f"the column {twice} appears twice; {expected} once each", file=where)
+    for name in columns:
+        if name not in names:
+            raise InputError(
+                f"no {name} column; {expected}", file=where, hint="pass admin_cli's output unchanged"
+            )
     rows = []
     for line in lines[i + 1 :]:
         if not line.strip():
@@ -86,11 +118,19 @@ class Health:
         }
 
 
-def assess(nodes: str, targets: str, chains: str) -> Health:
-    """Health of a cluster from the three listings (admin_cli's output, unchanged)."""
-    n = parse_table(nodes, "Id", what="list-nodes")
-    t = parse_table(targets, "TargetId", what="list-targets")
-    c = parse_table(chains, "ChainId", what="list-chains")
+def assess(nodes: str, targets: str, chains: str, *, files: dict[str, str] | None = None) -> Health:
+    """Health of a cluster from the three listings (admin_cli's output, unchanged); ``files`` names the file
+    each listing was read from (``list-nodes`` -> path), for errors."""
+
+    def table(text: str, what: str) -> list[dict]:
+        first, columns, repeat = COLUMNS[what]
+        return parse_table(
+            text, first, what=what, file=(files or {}).get(what), columns=columns, repeat=repeat
+        )
+
+    n = table(nodes, "list-nodes")
+    t = table(targets, "list-targets")
+    c = table(chains, "list-chains")
     h = Health(n, t, c)
     for row in n:
         st = row.get("Status", "")

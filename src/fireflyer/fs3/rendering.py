@@ -9,6 +9,8 @@ does not know, so every key written here exists in 3FS's own default dump of tha
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,10 +19,10 @@ from pathlib import Path, PurePosixPath
 import tomli_w
 
 from ..errors import InputError
-from ..io import atomic_write, read_bytes
+from ..io import LIMITS, atomic_dir, check_outputs, read_bytes
 from . import chains as chain_files
 from . import placement
-from .spec import Cluster, Node, remote, source
+from .spec import Cluster, Node, check, host_key, remote, source
 
 DEFAULT_LOG_DIR = "/var/log/3fs"
 
@@ -128,12 +130,17 @@ def chain_table(c: Cluster, layout: placement.Placement) -> list[chain_files.Cha
 def validate(c: Cluster, *, check_local_files: bool = True) -> placement.Placement:
     """Refuse a description 3FS would fail on, one InputError naming the field; returns the chain layout."""
     f = source(c)
-    names, hosts = {}, {}
+    check(c, file=f)
+    names, hosts, lower = {}, {}, {}
     for i, n in enumerate(c.nodes):
-        if n.name in names:
-            raise InputError(f"node name {n.name!r} is used twice", file=f, field=f"nodes[{i}].name")
-        names[n.name] = i
-        key = (n.host, n.root)
+        if n.name.lower() in lower:
+            raise InputError(
+                f"node name {n.name!r} is used twice (names differ in more than case)",
+                file=f,
+                field=f"nodes[{i}].name",
+            )
+        names[n.name] = lower[n.name.lower()] = i
+        key = (host_key(n.host), n.root)
         if key in hosts:
             raise InputError(
                 f"host {n.host!r} is also node {c.nodes[hosts[key]].name!r}",
@@ -182,9 +189,17 @@ def validate(c: Cluster, *, check_local_files: bool = True) -> placement.Placeme
                 file=f,
                 field=f"nodes[{names[n.name]}].disks",
             )
-    for i, d in enumerate(disks[0]):
-        if d in disks[0][:i]:
-            raise InputError(f"disk path {d} is listed twice", file=f, field="storage.disks")
+    for n in storage:
+        own = "storage.disks" if n.disks is None else f"nodes[{names[n.name]}].disks"
+        seen_paths: set[str] = set()
+        seen_devices: set[str] = set()
+        for j, d in enumerate(c.disks_of(n)):
+            if posixpath.normpath(d.path) in seen_paths:
+                raise InputError(f"disk path {d.path} is listed twice", file=f, field=f"{own}[{j}].path")
+            if d.device is not None and posixpath.normpath(d.device) in seen_devices:
+                raise InputError(f"device {d.device} is listed twice", file=f, field=f"{own}[{j}].device")
+            seen_paths.add(posixpath.normpath(d.path))
+            seen_devices.add(posixpath.normpath(d.device or ""))
     for n in c.nodes:
         used: dict[int, str] = {}
         for what, where, port in c.ports.of_roles(n.roles):
@@ -295,7 +310,7 @@ def service_files(c: Cluster, node: Node, role: str, node_id: int | None) -> dic
         }
         if ch is not None:
             pw = (
-                read_bytes(ch.password_file, what="password file").decode().strip()
+                read_bytes(ch.password_file, what="password file", limit=LIMITS["password"]).decode().strip()
                 if ch.password_file
                 else ""
             )
@@ -375,6 +390,22 @@ def command(c: Cluster, node: Node, role: str) -> list[str]:
     ]
 
 
+def systemd_word(arg: str) -> str:
+    r"""One word of a systemd command line (``ExecStart=``), as systemd.syntax and systemd.service read it:
+    plain when it holds only safe characters, else in double quotes with ``\\`` and ``\"`` escaped; then
+    ``%`` doubled (specifiers) and ``$`` doubled (environment variables). A control character (a newline
+    would start a new directive) is refused: the cluster's patterns never let one through."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in arg):
+        raise ValueError(f"a control character in a systemd command word: {arg!r}")
+    if arg == ";":
+        word = "\\;"  # a lone ; separates commands
+    elif re.fullmatch(r"[A-Za-z0-9/._+@=:,%$-]+", arg):
+        word = arg
+    else:
+        word = '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return word.replace("%", "%%").replace("$", "$$")
+
+
 def unit(c: Cluster, node: Node, role: str) -> bytes:
     """The systemd unit of a service, as 3FS ships it (limits included)."""
     service = {}
@@ -383,7 +414,7 @@ def unit(c: Cluster, node: Node, role: str) -> bytes:
     if role == "storage":
         service["LimitMEMLOCK"] = "infinity"
         service["TimeoutStopSec"] = "5m"
-    service["ExecStart"] = shlex.join(command(c, node, role))
+    service["ExecStart"] = " ".join(systemd_word(a) for a in command(c, node, role))
     service["Type"] = "simple"
     sections = {
         "Unit": {
@@ -447,7 +478,7 @@ TOKEN_FILTER = "sed -n 's/^Token *\\([^( ]*\\)(.*/\\1/p' | head -n 1"
 def admin_cli(c: Cluster, node: Node, *, token: bool = False) -> str:
     """The admin_cli command line on ``node``, with the admin token file's content when ``token``."""
     p = paths(c, node)
-    base = f"{p['bin']}/admin_cli -cfg {shlex.quote(p['admin_cfg'])}"
+    base = f"{shlex.quote(p['bin'] + '/admin_cli')} -cfg {shlex.quote(p['admin_cfg'])}"
     if token:
         base += f' --config.user_info.token "$(cat {shlex.quote(p["token"])})"'
     return base
@@ -467,7 +498,7 @@ def admin_steps(c: Cluster, admin: Node) -> list[tuple[str, str]]:
     steps.append(("set-config-meta", f"set-config --type META --file {p['etc']}/meta_main.toml"))
     steps.append(("set-config-storage", f"set-config --type STORAGE --file {p['etc']}/storage_main.toml"))
     steps.append(("user-add", "user-add --root --admin 0 root"))
-    steps.append(("create-targets", f"< {shlex.quote(p['chains'])}/create_target_cmd.txt"))
+    steps.append(("create-targets", f"< {shlex.quote(p['chains'] + '/create_target_cmd.txt')}"))
     steps.append(("upload-chains", f"upload-chains {p['chains']}/generated_chains.csv"))
     steps.append(
         (
@@ -481,42 +512,52 @@ def admin_steps(c: Cluster, admin: Node) -> list[tuple[str, str]]:
     return steps
 
 
+def _comment(text: str) -> str:
+    """A shell comment line; text that is not printable on one line (a newline would end the comment and
+    start a command) is shown escaped."""
+    return "# " + (text if text.isprintable() else ascii(text))
+
+
 def script(c: Cluster, admin: Node) -> str:
-    """A shell script of the whole initialisation in the guide's order, for reading or running by hand."""
+    """A shell script of the whole initialisation in the guide's order, for reading or running by hand.
+    Every value from the description is quoted (``shlex.quote``) or, in a comment, kept on its line."""
     p = paths(c, admin)
     cli, with_token = admin_cli(c, admin), admin_cli(c, admin, token=True)
     lines = [
         "#!/bin/sh",
-        f"# 3FS cluster {c.cluster_id}: initialisation in the deployment guide's order "
-        "(generated by flyer fs3 render).",
-        f"# Run on {admin.name} ({admin.host}); start each service where the comments say, when they say.",
+        _comment(
+            f"3FS cluster {c.cluster_id}: initialisation in the deployment guide's order "
+            "(generated by flyer fs3 render)."
+        ),
+        _comment(
+            f"Run on {admin.name} ({admin.host}); start each service where the comments say, when they say."
+        ),
         "set -eu",
     ]
     mons = c.with_role("monitor")
     if c.monitor and c.monitor.create_tables and mons:
-        lines.append(
-            f"# 1. on {mons[0].name}: clickhouse-client -n < {paths(c, mons[0])['etc']}/3fs-monitor.sql"
-        )
-        lines.append(f"# 2. on {mons[0].name}: start monitor_collector_main")
+        sql = shlex.quote(f"{paths(c, mons[0])['etc']}/3fs-monitor.sql")
+        lines.append(_comment(f"1. on {mons[0].name}: clickhouse-client -n < {sql}"))
+        lines.append(_comment(f"2. on {mons[0].name}: start monitor_collector_main"))
+    names = lambda role: ", ".join(n.name for n in c.with_role(role))  # noqa: E731
     for name, cmd in admin_steps(c, admin):
         if name == "set-config-meta":
-            lines.append("# start mgmtd_main on: " + ", ".join(n.name for n in c.with_role("mgmtd")))
+            lines.append(_comment(f"start mgmtd_main on: {names('mgmtd')}"))
         if name == "set-config-storage":
-            lines.append("# start meta_main on: " + ", ".join(n.name for n in c.with_role("meta")))
+            lines.append(_comment(f"start meta_main on: {names('meta')}"))
         if name == "user-add":
-            lines.append("# start storage_main on: " + ", ".join(n.name for n in c.with_role("storage")))
-            lines.append(f"# the admin token is written to {p['token']} (mode 0600), never printed")
-            lines.append(f"(umask 077; {cli} {shlex.quote(cmd)} | {TOKEN_FILTER} > {p['token']})")
+            lines.append(_comment(f"start storage_main on: {names('storage')}"))
+            lines.append(_comment(f"the admin token is written to {p['token']} (mode 0600), never printed"))
+            lines.append(
+                f"(umask 077; {cli} {shlex.quote(cmd)} | {TOKEN_FILTER} > {shlex.quote(p['token'])})"
+            )
             continue
         if name == "create-targets":
             lines.append(f"{with_token} {cmd}")
             continue
         lines.append(f"{with_token if name.startswith('upload') else cli} {shlex.quote(cmd)}")
     if c.with_role("fuse"):
-        lines.append(
-            "# copy the token file to, then start hf3fs_fuse_main on: "
-            + ", ".join(n.name for n in c.with_role("fuse"))
-        )
+        lines.append(_comment(f"copy the token file to, then start hf3fs_fuse_main on: {names('fuse')}"))
     return "\n".join(lines) + "\n"
 
 
@@ -551,7 +592,12 @@ def render(c: Cluster, *, check_local_files: bool = True) -> Bundle:
             if (
                 c.monitor.clickhouse.password_file
             ):  # for clickhouse-client during deploy, never on a command line
-                pw = read_bytes(c.monitor.clickhouse.password_file, what="password file").strip() + b"\n"
+                pw = (
+                    read_bytes(
+                        c.monitor.clickhouse.password_file, what="password file", limit=LIMITS["password"]
+                    ).strip()
+                    + b"\n"
+                )
                 fl.append(File(f"{p['etc']}/clickhouse.password", pw, 0o600))
         if n is admin:
             for name, text in chain_files.render(chains).items():
@@ -566,18 +612,22 @@ def render(c: Cluster, *, check_local_files: bool = True) -> Bundle:
     return Bundle(c, files, chains, layout, script(c, admin), admin.name, warnings)
 
 
-def write(bundle: Bundle, out_dir: str | os.PathLike) -> list[str]:
-    """Write the bundle under ``out_dir``: one directory per node mirroring its paths."""
+def write(
+    bundle: Bundle, out_dir: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()
+) -> list[str]:
+    """Write the bundle under ``out_dir``, one directory per node mirroring its paths, whole or not at all
+    (``io.atomic_dir``); none may replace one of ``inputs``. Returns the paths written."""
     base = Path(out_dir)
-    written = []
-    for node, fl in bundle.files.items():
-        for f in fl:
-            dest = base / node / PurePosixPath(f.path).relative_to("/")
-            try:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise InputError(
-                    f"cannot create the directory: {e.strerror}", file=str(dest.parent)
-                ) from None
-            written.append(str(atomic_write(dest, f.data, mode=f.mode)))
-    return written
+    rel = [
+        (Path(node) / PurePosixPath(f.path).relative_to("/"), f)
+        for node, fl in bundle.files.items()
+        for f in fl
+    ]
+    check_outputs([base / r for r, _ in rel], inputs)
+    with atomic_dir(base) as tmp:
+        for r, f in rel:
+            dest = tmp / r
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(f.data)
+            dest.chmod(f.mode)
+    return [str(base / r) for r, _ in rel]

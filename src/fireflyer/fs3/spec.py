@@ -1,27 +1,32 @@
 """The cluster description: one YAML file that `flyer fs3` plans, renders, checks and deploys from.
 
-Schemas are msgspec structs, so every error names its field path (``nodes[2].roles[0]: ...``). Paths on
-the cluster's hosts are absolute; a node's ``root`` puts all of them under another directory (staging,
+Schemas are msgspec structs, so every error names its field path (``nodes[2].roles[0]: ...``). Every value
+that reaches a host (a shell command, a systemd unit, a config) is then checked against a full-string
+pattern (``check``): ids and names, host names or addresses, normalised absolute paths. Paths on the
+cluster's hosts are absolute; a node's ``root`` puts all of them under another directory (staging,
 tests). Node ids follow the guide unless given: mgmtd 1, 2, ...; meta 100, 101, ...; storage 10001, ...
 in the order the nodes are listed.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from collections.abc import Iterable
+import posixpath
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct, field
 
-from ..io import load_struct
+from ..errors import InputError
+from ..io import LIMITS, load_struct
 
 Port = Annotated[int, Meta(ge=1, le=65535)]
 PosInt = Annotated[int, Meta(gt=0)]
-Name = Annotated[str, Meta(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-ClusterId = Annotated[str, Meta(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
-AbsPath = Annotated[str, Meta(min_length=1, pattern=r"^/")]
+AbsPath = str
+"""An absolute path on the cluster's hosts (checked by ``check``: see PATTERNS["path"])."""
 Role = Literal["mgmtd", "meta", "storage", "fuse", "monitor", "fdb"]
 ROLES = ("mgmtd", "meta", "storage", "fuse", "monitor", "fdb")
 AIO_MAX_NR = 67108864
@@ -137,7 +142,7 @@ class Release(_Base):
 
 
 class Node(_Base):
-    name: Name
+    name: str
     host: str
     """Address flyer connects to over SSH."""
     roles: list[Role]
@@ -162,7 +167,7 @@ class Node(_Base):
 
 
 class Cluster(_Base, dict=True):
-    cluster_id: ClusterId
+    cluster_id: str
     nodes: list[Node]
     foundationdb: FoundationDB
     release: Release
@@ -231,8 +236,9 @@ def remote(node: Node, path: str) -> str:
 
 
 def load(path: str | os.PathLike) -> Cluster:
-    """Read and check a cluster description; local files it names are resolved next to it."""
-    c = load_struct(path, Cluster, what="cluster description")
+    """Read and check a cluster description (``check``); local files it names are resolved next to it."""
+    c = load_struct(path, Cluster, what="cluster description", limit=LIMITS["cluster"])
+    check(c, file=str(path))
     base = Path(path).resolve().parent
     resolve = lambda p: str((base / os.path.expanduser(p)).resolve()) if p else p  # noqa: E731
     c.foundationdb.cluster_file = resolve(c.foundationdb.cluster_file)
@@ -248,3 +254,105 @@ def load(path: str | os.PathLike) -> Cluster:
 
 def source(c: Cluster) -> str | None:
     return getattr(c, "_source", None)
+
+
+# ---- values that reach the hosts: full-string patterns -------------------------------------------------
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+PATTERNS = {
+    "id": (r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}", "letters, digits, _ and -, starting with a letter or digit"),
+    "name": (
+        r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}",
+        "letters, digits, ., _ and -, starting with a letter or digit",
+    ),
+    "host": (
+        rf"{_LABEL}(?:\.{_LABEL})*|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*",
+        "a DNS name or an IPv4 or IPv6 address",
+    ),
+    "path": (
+        r"(?:/[A-Za-z0-9._+@%-]+)+|/",
+        "a normalised absolute path of letters, digits and . _ - + @ % (no .., //, trailing / or spaces)",
+    ),
+    "user": (r"[A-Za-z_][A-Za-z0-9._-]{0,31}", "a user name: letters, digits, ., _ and -"),
+    "db": (r"[A-Za-z0-9_]{1,63}", "letters, digits and _"),
+    "device": (r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", "a device name such as mlx5_0"),
+}
+"""kind -> (pattern, what it accepts). Each is matched against the whole value (``re.fullmatch``), so no
+value holds a newline, a quote, a space or a shell or systemd special character other than ``%``."""
+
+
+def valid(kind: str, value: str) -> bool:
+    """Whether ``value`` is a whole ``kind`` of PATTERNS (hosts and paths with their extra rules)."""
+    if not isinstance(value, str) or re.fullmatch(PATTERNS[kind][0], value) is None:
+        return False
+    if kind == "host":
+        if re.fullmatch(r"[0-9.]+", value) or ":" in value:  # looks like an address: must be one
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                return False
+        return len(value) <= 253
+    if kind == "path":
+        return posixpath.normpath(value) == value and len(value) <= 4095
+    return True
+
+
+def require(kind: str, value: str, *, file: str | None = None, field: str | None = None) -> str:
+    """``value`` when ``valid``; InputError naming the file, the field and what is expected otherwise."""
+    if not valid(kind, value):
+        hint = None
+        if kind == "path" and isinstance(value, str):
+            norm = posixpath.normpath(value)
+            hint = f"write {norm}" if norm != value and valid("path", norm) else None
+        raise InputError(f"expected {PATTERNS[kind][1]}, got {value!r}", file=file, field=field, hint=hint)
+    return value
+
+
+def host_key(host: str) -> str:
+    """One spelling per host, for duplicate checks: addresses compressed, names in lower case."""
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:
+        return host.lower().rstrip(".")
+
+
+def _values(c: Cluster) -> Iterator[tuple[str, str, str]]:
+    """(kind, field path, value) of every value that reaches a host."""
+    yield "id", "cluster_id", c.cluster_id
+    for f in ("install_dir", "log_dir", "unit_dir"):
+        yield "path", f, getattr(c, f)
+    yield "path", "fuse.mountpoint", c.fuse.mountpoint
+    for i, d in enumerate(c.storage.disks):
+        yield "path", f"storage.disks[{i}].path", d.path
+        if d.device is not None:
+            yield "path", f"storage.disks[{i}].device", d.device
+    if c.ssh.user is not None:
+        yield "user", "ssh.user", c.ssh.user
+    if c.monitor:
+        ch = c.monitor.clickhouse
+        yield "host", "monitor.clickhouse.host", ch.host
+        yield "user", "monitor.clickhouse.user", ch.user
+        yield "db", "monitor.clickhouse.db", ch.db
+        yield ("path" if ch.client.startswith("/") else "name"), "monitor.clickhouse.client", ch.client
+    for i, n in enumerate(c.nodes):
+        at = f"nodes[{i}]"
+        yield "name", f"{at}.name", n.name
+        yield "host", f"{at}.host", n.host
+        if n.address is not None:
+            yield "host", f"{at}.address", n.address
+        if n.ssh and n.ssh.user is not None:
+            yield "user", f"{at}.ssh.user", n.ssh.user
+        for j, dev in enumerate(n.ib_devices):
+            yield "device", f"{at}.ib_devices[{j}]", dev
+        for j, d in enumerate(n.disks or ()):
+            yield "path", f"{at}.disks[{j}].path", d.path
+            if d.device is not None:
+                yield "path", f"{at}.disks[{j}].device", d.device
+        yield "path", f"{at}.root", n.root
+
+
+def check(c: Cluster, *, file: str | None = None) -> None:
+    """Refuse a value that would reach a host (a shell command, a unit, a config) and is not a whole match
+    of its PATTERNS kind; the error names the file and the field."""
+    for kind, where, value in _values(c):
+        require(kind, value, file=file or source(c), field=where)

@@ -16,11 +16,12 @@ import tarfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncssh
 
-from ..errors import FireflyerError
+from ..errors import FireflyerError, InputError
+from ..io import LIMITS, check_regular, read_bytes
 
 T = TypeVar("T")
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
@@ -42,6 +43,8 @@ class Endpoint:
     known_hosts: str = DEFAULT_KNOWN_HOSTS
     accept_new: bool = False
     timeout: float = 10.0
+    client_key: Any = None
+    """The key read from ``key`` (``load_key``): a key, or a (key, certificate) pair."""
 
     @property
     def where(self) -> str:
@@ -120,19 +123,50 @@ class Host:
         self.conn.close()
 
 
-def _known_keys(path: str, host: str, port: int):
-    p = Path(os.path.expanduser(path))
-    if not p.is_file():
-        return None, p
-    known = asyncssh.read_known_hosts(str(p))
-    keys = known.match(host, "", port)[0]
-    return (keys or None), p
+def load_key(path: str) -> Any:
+    """The private key in ``path`` (with its certificate when ``path-cert.pub`` is beside it), read through
+    ``io.read_bytes``; a file that holds no usable key is an InputError naming it."""
+    data = read_bytes(path, what="SSH key file", limit=LIMITS["key"])
+    try:
+        key = asyncssh.import_private_key(data)
+    except (asyncssh.KeyImportError, ValueError) as e:
+        raise InputError(
+            f"not a usable SSH private key ({e})",
+            file=path,
+            hint="give an unencrypted OpenSSH or PEM key, or load it into ssh-agent and leave key out",
+        ) from None
+    cert = f"{path}-cert.pub"
+    if not os.path.exists(cert):
+        return key
+    try:
+        return key, asyncssh.import_certificate(read_bytes(cert, what="SSH certificate", limit=LIMITS["key"]))
+    except (asyncssh.KeyImportError, ValueError) as e:
+        raise InputError(f"not an OpenSSH certificate ({e})", file=cert) from None
 
 
-async def connect(ep: Endpoint) -> Host:
-    """Open a connection; unknown or changed host keys, bad credentials and timeouts are one-line errors."""
-    keys, kh_path = _known_keys(ep.known_hosts, ep.host, ep.port)
-    trust_new = keys is None
+def load_known_hosts(path: str) -> asyncssh.SSHKnownHosts | None:
+    """The known_hosts file at ``path`` (None when there is none), read through ``io.read_bytes``; a line
+    that is not a known_hosts entry is an InputError naming the file."""
+    p = os.path.expanduser(path)
+    if not os.path.lexists(p):
+        return None
+    if check_regular(p, what="known_hosts file", limit=LIMITS["known_hosts"]).st_size == 0:
+        return asyncssh.import_known_hosts("")
+    data = read_bytes(p, what="known_hosts file", limit=LIMITS["known_hosts"])
+    try:
+        return asyncssh.import_known_hosts(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InputError(
+            f"not a known_hosts file ({e})", file=p, hint="one line per host: patterns, key type, key"
+        ) from None
+
+
+async def connect(ep: Endpoint, known: asyncssh.SSHKnownHosts | None = None) -> Host:
+    """Open a connection, checking the host key against ``known`` (``load_known_hosts(ep.known_hosts)``);
+    unknown or changed host keys, bad credentials and timeouts are one-line errors."""
+    kh_path = Path(os.path.expanduser(ep.known_hosts))
+    keys = known.match(ep.host, "", ep.port)[0] if known is not None else None
+    trust_new = not keys
     if trust_new and not ep.accept_new:
         raise HostFailed(
             f"{ep.where}: host key unknown (not in {kh_path})",
@@ -142,8 +176,8 @@ async def connect(ep: Endpoint) -> Host:
         host=ep.host,
         port=ep.port,
         username=ep.user,
-        known_hosts=None if trust_new else str(kh_path),
-        client_keys=[ep.key] if ep.key else (),
+        known_hosts=None if trust_new else known,
+        client_keys=[ep.client_key] if ep.client_key is not None else (),
         agent_path=os.environ.get("SSH_AUTH_SOCK") or None,
         preferred_auth="publickey",
         password=None,
@@ -152,7 +186,7 @@ async def connect(ep: Endpoint) -> Host:
         login_timeout=ep.timeout,
         config=None,
     )
-    if not ep.key:
+    if ep.client_key is None:
         opts.pop("client_keys")  # default: ~/.ssh/id_* and the agent
     try:
         conn = await asyncssh.connect(**opts)
@@ -197,7 +231,9 @@ async def each(hosts: list[T], fn: Callable[[T], Awaitable]) -> list:
 
 
 async def open_all(endpoints: list[Endpoint]) -> dict[str, Host]:
-    hosts = await each(endpoints, connect)
+    """Connect to every endpoint concurrently; each known_hosts file is read once, before any connection."""
+    known = {p: load_known_hosts(p) for p in dict.fromkeys(e.known_hosts for e in endpoints)}
+    hosts = await each(endpoints, lambda ep: connect(ep, known[ep.known_hosts]))
     return {h.ep.name: h for h in hosts}
 
 
