@@ -29,7 +29,7 @@ import yaml
 
 from .. import host, profiles
 from ..errors import InputError
-from ..io import LIMITS, atomic_write, check_outputs, dumps_json, load_document, parse_document, read_bytes
+from ..io import LIMITS, atomic_dir, atomic_write, dumps_json, load_document, parse_document, read_bytes
 from .layouts import MAX_LAYERS, check_layer_ids
 from .solver import Plan, as_loads, to_numpy
 
@@ -452,13 +452,12 @@ def write_loads(
 
         if p.exists() and not p.is_dir():
             raise InputError("TensorRT-LLM statistics are a directory; this is a file", file=str(p))
-        p.mkdir(parents=True, exist_ok=True)
-        meta = p / TRTLLM_META
-        rank = p / "rank0.safetensors"
-        check_outputs([meta, rank])
         tensors = {f"0_{int(layer)}": c[i].astype(np.int64) for i, layer in enumerate(ids)}
         meta_text = json.dumps({"num_experts": int(c.shape[1]), "num_experts_per_token": experts_per_token})
-        return [atomic_write(meta, meta_text + "\n"), atomic_write(rank, safetensors.numpy.save(tensors))]
+        with atomic_dir(p) as tmp:  # both files or neither
+            (tmp / TRTLLM_META).write_text(meta_text + "\n")
+            (tmp / "rank0.safetensors").write_bytes(safetensors.numpy.save(tensors))
+        return [p / TRTLLM_META, p / "rank0.safetensors"]
     raise InputError(
         f"unknown load format {fmt!r}; expected one of {', '.join(LOAD_FORMATS)}", field="format"
     )
