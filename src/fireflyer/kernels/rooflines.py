@@ -130,7 +130,7 @@ def for_cpu(*, refresh: bool = False) -> Roof:
         memory_gbps=prof.hbm_gbps,
         link_gbps=prof.hbm_gbps,
         link="memory (ranks on one machine exchange through memory)",
-        source=f"{how} (the highest figures measured on this machine), cached in {path}",
+        source=f"{how}, the highest figures measured on this machine, cached in {path}",
         fresh=fresh or refresh,
         enforced=False,
     )
