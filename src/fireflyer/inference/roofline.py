@@ -156,8 +156,12 @@ def _check_setup(dep, hw, model) -> int:
             f"{model.routed_experts} routed experts",
             field="deployment.routed_experts_per_gpu",
         )
-    if hw.peak_tflops.fp8 is None or hw.peak_tflops.bf16 is None:
-        raise InputError(f"{hw.name} has no FP8 and BF16 peak: the experts run FP8 GEMMs", field="hardware")
+    for dtype in ("fp8", "bf16"):
+        if getattr(hw.peak_tflops, dtype) is None:
+            raise InputError(
+                f"{hw.name} has no {dtype.upper()} peak: the GEMMs run in FP8, attention in BF16",
+                field="hardware",
+            )
     if hw.nvlink_gbps is None and dep.gpus_per_node > 1:
         raise InputError(f"{hw.name} has no nvlink_gbps: DeepEP moves tokens over NVLink", field="hardware")
     if hw.rdma_gbps is None and dep.nodes > 1:
