@@ -85,10 +85,12 @@ DirsOpt = Annotated[
 
 
 @contextlib.contextmanager
-def _progress(out: Output, description: str) -> Iterator[Callable[[str, float], None]]:
-    """The library's progress(what, fraction) as a bar on a terminal (nothing elsewhere)."""
+def _running(out: Output, description: str) -> Iterator[Callable[[str, float], None]]:
+    """Around a library call: its progress(what, fraction) as a bar on a terminal (nothing elsewhere), and
+    SIGINT, SIGTERM and SIGHUP as Interrupted: what the run wrote and started is removed, then the command
+    exits 128 + the signal's number (130, 143, 129)."""
     steps = 1000
-    with out.progress(description, total=steps) as advance:
+    with _exit_on_signal(), out.progress(description, total=steps) as advance:
         done = [0]
 
         def report(what: str, fraction: float) -> None:
@@ -97,6 +99,17 @@ def _progress(out: Output, description: str) -> Iterator[Callable[[str, float], 
             done[0] = max(done[0], pos)
 
         yield report
+
+
+@contextlib.contextmanager
+def _exit_on_signal() -> Iterator[None]:
+    with lib.signals_as_interrupts():
+        try:
+            yield
+        except KeyboardInterrupt as e:
+            why = lib.as_interrupted(e)
+            typer.echo(f"flyer: interrupted ({why.name}); what the run wrote is removed", err=True)
+            raise typer.Exit(why.exit_code) from None
 
 
 def _finish(out: Output, data: dict, render: Callable[[Output], None], out_file: Path | None) -> None:
@@ -163,7 +176,7 @@ def io(
     job = lib.IoJob(
         pattern=pattern, size=size_, block=block, jobs=jobs, iodepth=iodepth, direct=direct, runtime=runtime
     )
-    with _progress(out, pattern) as progress:
+    with _running(out, pattern) as progress:
         result = lib.measure_io(path, job, engine=engine, progress=progress)
     data = result.to_dict()
     _finish(out, data, lambda o: view.io_result(o, data), out_file)
@@ -196,7 +209,7 @@ def meta(
     out = Output(json)
     check_outputs([out_file])
     job = lib.MetaJob(files=files, dirs=dirs, jobs=jobs, file_bytes=file_size)
-    with _progress(out, "metadata") as progress:
+    with _running(out, "metadata") as progress:
         result = lib.measure_metadata(path, job, progress=progress)
     data = result.to_dict()
     _finish(out, data, lambda o: view.meta_result(o, data), out_file)
@@ -236,7 +249,7 @@ def sort(
     out = Output(json)
     check_outputs([out_file])
     job = lib.SortJob(size=size_, partitions=partitions, seed=seed)
-    with _progress(out, "sort") as progress:
+    with _running(out, "sort") as progress:
         result = lib.measure_sort(
             path, job, ray_address=ray_address, ray_timeout=ray_timeout, progress=progress
         )
@@ -318,7 +331,7 @@ def all_(
         ray_address=ray_address,
         ray_timeout=ray_timeout,
     )
-    with _progress(out, "all") as progress:
+    with _running(out, "all") as progress:
         result = lib.measure_all(path, job, thresholds=thresholds, progress=progress)
     data = result.to_dict()
     _finish(out, data, lambda o: view.suite_result(o, data), out_file)

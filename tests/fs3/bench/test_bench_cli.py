@@ -23,6 +23,7 @@ from fireflyer.cli import app
 from fireflyer.fs3 import bench
 
 HAVE_FIO = bench.fio_version() is not None
+SIGNAL_EXITS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
 def leftovers(path: Path) -> list[Path]:
@@ -363,7 +364,7 @@ def test_sort_on_an_existing_ray_cluster(tmp_path, ray_cluster):
     assert data["partitions"] == 2 and leftovers(tmp_path) == []
 
 
-def _start(args: list[str], path: Path, ready) -> subprocess.Popen:
+def _start(args: list[str], path: Path, ready, box: list | None = None) -> subprocess.Popen:
     env = {**os.environ, "NO_COLOR": "1"}
     # NOTE: a runner started in the background inherits SIGINT ignored (so would this child, and Python then
     # never raises KeyboardInterrupt): give the child the default disposition, as a terminal would.
@@ -375,6 +376,8 @@ def _start(args: list[str], path: Path, ready) -> subprocess.Popen:
         env=env,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+    if box is not None:
+        box.append(proc)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if ready(path):
@@ -409,18 +412,63 @@ def test_interrupted_io_removes_its_files(tmp_path, engine, sig, written):
     time.sleep(0.3)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in err, (proc.returncode, err)
+    assert proc.returncode == SIGNAL_EXITS[sig] and "interrupted" in err, (proc.returncode, err)
     assert out == "" and leftovers(tmp_path) == []
+
+
+def _ray_head_of(proc: subprocess.Popen) -> str | None:
+    """The --temp-dir of the `ray start` process the run started (its child), once there is one."""
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    except OSError:
+        return None
+    for pid in children:
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+            if "ray.scripts.scripts" in argv:
+                return next((a.split("=", 1)[1] for a in argv if a.startswith("--temp-dir=")), None)
+    return None
 
 
 @pytest.mark.slow
-def test_interrupted_sort_removes_its_files(tmp_path):
-    before = set(Path("/tmp").glob("flyer-ray-*"))
-    args = ["fs3", "bench", "sort", str(tmp_path), "--size", "2GiB"]
-    proc = _start(args, tmp_path, lambda p: any((d / "smallpond").exists() for d in leftovers(p)))
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+@pytest.mark.parametrize(
+    "moment, sig",
+    [
+        ("ray starting", signal.SIGINT),
+        ("ray starting", signal.SIGTERM),
+        ("ray starting", signal.SIGHUP),
+        ("smallpond running", signal.SIGINT),
+        ("smallpond running", signal.SIGTERM),
+        ("smallpond running", signal.SIGHUP),
+    ],
+)
+def test_interrupted_sort_removes_its_files_and_its_ray(tmp_path, moment, sig):
+    """Each signal, while the local Ray head starts and while Smallpond's tasks run: the run exits 128 + the
+    signal's number within seconds, and leaves no scratch directory, no Ray directory, no Ray process."""
+    args = ["fs3", "bench", "sort", str(tmp_path), "--size", "512MiB"]
+    found: dict[str, str] = {}
+
+    def ready(path: Path) -> bool:
+        temp = _ray_head_of(proc_box[0])
+        if temp:
+            found["temp"] = temp
+        if moment == "ray starting":
+            return "temp" in found
+        return "temp" in found and any((d / "smallpond").exists() for d in leftovers(path))
+
+    proc_box: list[subprocess.Popen] = []
+    proc = _start(args, tmp_path, ready, box=proc_box)
+    time.sleep(0.5 if moment == "ray starting" else 1.0)
+    t = time.monotonic()
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130 and "interrupted" in err, (proc.returncode, err[-2000:])
+    took = time.monotonic() - t
+    assert proc.returncode == SIGNAL_EXITS[sig], (proc.returncode, err[-2000:])
+    assert err.strip().splitlines() == [
+        f"flyer: interrupted ({signal.Signals(sig).name}); what the run wrote is removed"
+    ]
+    assert took < 15, took
     assert out == "" and leftovers(tmp_path) == []
-    assert set(Path("/tmp").glob("flyer-ray-*")) <= before
+    temp = found["temp"]
+    assert not Path(temp).exists()
+    assert subprocess.run(["pgrep", "-f", temp], capture_output=True).returncode == 1  # none left

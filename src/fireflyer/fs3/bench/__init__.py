@@ -19,7 +19,15 @@ __getattr__, __dir__, __all__ = attach(
         "metadata": ["MetaJob", "MetaResult", "PhaseResult", "measure_metadata"],
         "published": ["Reference", "io_reference", "sort_reference"],
         "records": ["generate", "partition_of"],
-        "scratch": ["check_target", "scratch_dir"],
+        "localray": ["LocalRay", "local_ray"],
+        "scratch": [
+            "Interrupted",
+            "as_interrupted",
+            "check_target",
+            "scratch_dir",
+            "signals_as_interrupts",
+            "signals_deferred",
+        ],
         "suite": ["IO_PATTERNS", "SuiteJob", "SuiteResult", "measure_all", "metrics_of"],
         "thresholds": [
             "Metric",

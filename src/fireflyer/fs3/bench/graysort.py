@@ -16,10 +16,9 @@ import logging
 import math
 import os
 import re
-import shutil
+import signal
 import socket
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +33,9 @@ from ...host import GiB
 from ...io import format_size
 from ...timing import Recorder
 from . import records
+from .localray import local_ray
 from .published import Reference, sort_reference
-from .scratch import scratch_dir
+from .scratch import Interrupted, scratch_dir, signals_deferred
 from .workloads import Progress
 
 MAX_PARTITIONS = 65536
@@ -360,50 +360,87 @@ class _Cluster:
 
 @contextlib.contextmanager
 def _ray_session(ray, address: str | None, timeout: float, logs: Path) -> Iterator[_Cluster]:
-    """A local Ray (in a temporary directory of its own) or a connection to ``address``; shut down after.
-    What Ray prints while it connects goes to ``logs`` / ray.log (its own lines, not the command's)."""
+    """A connection to a Ray head started for the run (``local_ray``: a process of its own, stopped after)
+    or to ``address``; disconnected after. What Ray prints goes to ``logs`` / ray.log."""
     if ray.is_initialized():
         raise InputError("Ray is already initialized in this process; call ray.shutdown() first")
-    temp = None
     log = logs / "ray.log"
-    try:
+    with contextlib.ExitStack() as stack:
         if address is None:
-            # NOTE: a short temporary path: Ray's Unix sockets live under it (at most 107 bytes).
-            temp = tempfile.mkdtemp(prefix="flyer-ray-")
-            with _redirected(2, log):
-                ray.init(
-                    address="local",
-                    num_cpus=host.threads_available(),
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    logging_level=logging.ERROR,
-                    _temp_dir=temp,
-                )
+            head = stack.enter_context(local_ray(host.threads_available(), log))
+            stack.enter_context(_auth(head.env))
+            target = head.address
         else:
             probe_ray(address, timeout)
-            try:
-                with _redirected(2, log):
-                    ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
-            except Exception as e:
-                said = log.read_text(errors="replace") if log.exists() else ""
-                if "InvalidAuthToken" in said or "Unauthenticated" in said:
-                    raise InputError(
-                        f"Ray at {address} wants an authentication token",
-                        field="ray_address",
-                        hint="set RAY_AUTH_MODE=token, and RAY_AUTH_TOKEN or ~/.ray/auth_token as the "
-                        "cluster has them",
-                    ) from None
-                raise InputError(
-                    f"cannot connect to Ray at {address}: {_last_line(e)}", field="ray_address"
-                ) from None
+            target = address
+        stack.enter_context(_disconnected_after(ray))  # before the head stops (last in, first out)
+        _connect(ray, target, log, local=address is None)
         alive = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
         cpus = int(sum(n["Resources"]["CPU"] for n in alive))
         yield _Cluster(ray.get_runtime_context().gcs_address, max(len(alive), 1), max(cpus, 1))
+
+
+def _connect(ray, address: str, log: Path, *, local: bool) -> None:
+    try:
+        # NOTE: ray.init sets its own SIGTERM handler (sys.exit); ours are back once it returns.
+        with signals_deferred(), _redirected(2, log):
+            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+    except SystemExit as e:
+        if e.code == signal.SIGTERM:  # Ray's handler ran before ours came back
+            raise Interrupted(signal.SIGTERM) from None
+        raise
+    except Exception as e:
+        said = log.read_text(errors="replace") if log.exists() else ""
+        if local:
+            raise CheckFailed(f"cannot connect to the local Ray: {_last_line(e)}") from None
+        if "InvalidAuthToken" in said or "Unauthenticated" in said:
+            raise InputError(
+                f"Ray at {address} wants an authentication token",
+                field="ray_address",
+                hint="set RAY_AUTH_MODE=token, and RAY_AUTH_TOKEN or ~/.ray/auth_token as the "
+                "cluster has them",
+            ) from None
+        raise InputError(
+            f"cannot connect to Ray at {address}: {_last_line(e)}", field="ray_address"
+        ) from None
+
+
+@contextlib.contextmanager
+def _disconnected_after(ray) -> Iterator[None]:
+    try:
+        yield
     finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        if temp is not None:
-            shutil.rmtree(temp, ignore_errors=True)
+        with signals_deferred():
+            if ray.is_initialized():
+                ray.shutdown()
+
+
+@contextlib.contextmanager
+def _auth(values: dict[str, str]) -> Iterator[None]:
+    """The head's token (``values``: RAY_AUTH_MODE, RAY_AUTH_TOKEN) in os.environ inside the block, the
+    previous settings back after."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    _reload_auth()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        _reload_auth()
+
+
+def _reload_auth() -> None:
+    # NOTE: Ray reads RAY_AUTH_MODE and the token once, when imported; this is how its own
+    # authentication set-up makes a running process read them again.
+    with contextlib.suppress(ImportError, AttributeError):
+        from ray._raylet import AuthenticationTokenLoader, Config
+
+        Config.initialize("")
+        AuthenticationTokenLoader.instance().reset_cache()
 
 
 @contextlib.contextmanager
@@ -513,7 +550,7 @@ def measure_sort(
                     raise
                 raise CheckFailed(f"the Smallpond job failed: {_last_line(e)}") from e
             finally:
-                with rec.section("shutdown"):
+                with rec.section("shutdown"), signals_deferred():
                     sp.shutdown()
                     inner.close()
         with rec.section("validate"):

@@ -1,5 +1,5 @@
 """The directory a benchmark writes in: checked before anything is written, removed afterwards, also when
-the run is interrupted (Ctrl-C, SIGTERM, SIGHUP) or fails."""
+the run is interrupted (Ctrl-C, SIGTERM, SIGHUP: Interrupted, exit 130, 143, 129) or fails."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -38,23 +39,98 @@ def check_target(path: str | os.PathLike, *, need_bytes: int = 0, need_inodes: i
     return p.resolve()
 
 
+HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""The signals a run stops on, removing what it wrote: Ctrl-C, a service manager's stop, a closed terminal."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived (raised on the main thread, so ``finally`` clauses run); a command
+    exits with ``exit_code``, 128 + the signal's number, as a shell reports a process the signal ended."""
+
+    def __init__(self, signum: int):
+        self.signum = int(signum)
+        self.name = signal.Signals(signum).name
+        super().__init__(self.name)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+_received: list[int] = []
+"""Every signal our handlers saw, in order (a library may turn an Interrupted into a plain
+KeyboardInterrupt; ``as_interrupted`` still knows which signal it was)."""
+
+
+def _raise(signum, frame):
+    _received.append(signum)
+    raise Interrupted(signum)
+
+
+def as_interrupted(e: KeyboardInterrupt) -> Interrupted:
+    """``e`` as an Interrupted: itself, or the first signal our handlers saw (SIGINT when none did)."""
+    if isinstance(e, Interrupted):
+        return e
+    return Interrupted(_received[0] if _received else signal.SIGINT)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 @contextlib.contextmanager
-def signals_as_interrupts() -> Iterator[None]:
-    """Inside the block, SIGTERM and SIGHUP raise KeyboardInterrupt as Ctrl-C does, so ``finally`` clauses
-    run (a no-op off the main thread, where Python cannot install handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+def _handlers(handler) -> Iterator[None]:
+    """``handler`` for each signal of HANDLED that is not ignored (a run under nohup, or started in the
+    background, keeps ignoring what it was told to ignore); the previous ones back after the block."""
+    previous = {}
+    for s in HANDLED:
+        current = signal.getsignal(s)
+        if current is not signal.SIG_IGN:
+            previous[s] = current
+            signal.signal(s, handler)
     try:
         yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        for s, h in previous.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def signals_as_interrupts() -> Iterator[None]:
+    """Inside the block, SIGINT, SIGTERM and SIGHUP raise Interrupted (a KeyboardInterrupt), so ``finally``
+    clauses run (a no-op off the main thread, where Python cannot install handlers)."""
+    if not _main_thread():
+        yield
+        return
+    with _handlers(_raise):
+        yield
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Inside the block (a step that must not be cut in half: a cleanup, a library's start-up), SIGINT,
+    SIGTERM and SIGHUP are noted, not acted on; the first is raised as Interrupted when the block ends,
+    unless an exception already leaves it or the block runs while one is handled (a ``finally`` clause
+    after an Interrupted: the first signal decides the exit code). Handlers a library installs inside the
+    block are replaced by the ones from before it."""
+    if not _main_thread():
+        yield
+        return
+    noted: list[int] = []
+    failed = sys.exc_info()[1] is not None
+
+    def note(signum, frame):
+        _received.append(signum)
+        noted.append(signum)
+
+    with _handlers(note):
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+    if noted and not failed:
+        raise Interrupted(noted[0])
 
 
 @contextlib.contextmanager
@@ -64,28 +140,19 @@ def scratch_dir(
     """A new directory under ``path`` (checked with ``check_target``), removed with all it holds when the
     block ends, whether it returns, fails or is interrupted."""
     target = check_target(path, need_bytes=need_bytes, need_inodes=need_inodes, what=what)
-    try:
-        run_dir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{host.hostname()}-", dir=target))
-    except OSError as e:
-        raise InputError(f"cannot create a directory here: {e.strerror}", file=str(target)) from None
+    run_dir = None
     try:
         with signals_as_interrupts():
+            with signals_deferred():  # the directory is made and recorded, or not made
+                try:
+                    run_dir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{host.hostname()}-", dir=target))
+                except OSError as e:
+                    raise InputError(
+                        f"cannot create a directory here: {e.strerror}", file=str(target)
+                    ) from None
             yield run_dir
     finally:
-        # NOTE: a second Ctrl-C during the removal must not leave half the files behind.
-        with _signals_ignored():
-            shutil.rmtree(run_dir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _signals_ignored() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in sigs}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        if run_dir is not None:
+            # NOTE: a signal during the removal must not leave half the files behind.
+            with signals_deferred():
+                shutil.rmtree(run_dir, ignore_errors=True)
