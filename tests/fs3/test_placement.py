@@ -111,3 +111,59 @@ def test_pair_histogram_matches_reference(v, k, b, seed):
     blocks = np.array([rng.choice(v, k, replace=False) for _ in range(b)], dtype=np.int32).reshape(b, k)
     want = Counter(pair_counts(blocks.tolist(), v).values())
     assert fs3.pair_histogram(blocks, v) == dict(sorted(want.items()))
+
+
+# ---- sizes refused before work ---------------------------------------------------------------------------
+
+
+def test_a_table_this_machine_cannot_hold_is_refused_before_the_search():
+    import time
+
+    t = time.perf_counter()
+    with pytest.raises(InputError) as e:
+        fs3.placement.place(3000, 3, 99, disks=999)  # the search alone would take minutes
+    assert time.perf_counter() - t < 1.0
+    line = e.value.one_line()
+    assert line.startswith("disks: the chain table of 296,703,000 targets"), line
+    assert "GiB of memory, over the limit of" in line and "available; this machine has" in line
+
+
+def test_the_table_estimate_follows_what_building_takes(tmp_path):
+    """The per-target figures against the peak memory of `plan chains` itself (one run without files, one
+    with), each within 40%: a guard against chains.py growing past its estimate."""
+    import subprocess
+    import sys
+
+    def peak_kib(*args: str) -> int:
+        code = (
+            "import resource, sys; from fireflyer.cli import main; sys.argv = ['flyer', *sys.argv[1:]]\n"
+            "try: main()\nexcept SystemExit: pass\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+        )
+        res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+        return int(res.stderr.strip().splitlines()[-1])
+
+    base = ["fs3", "plan", "chains", "--nodes", "200", "--min-targets-per-disk", "99", "--json"]
+    s = fs3.placement.shape(200, 3, 99)
+    small = peak_kib(*base, "--disks", "2")
+    for files, extra in ((False, []), (True, ["--out", str(tmp_path / "out")])):
+        grown = (peak_kib(*base, "--disks", "22", *extra) - small) * 1024
+        want = fs3.placement.table_bytes(s, 20, files=files)
+        assert 0.6 < grown / want < 1.4, (files, grown, want)
+
+
+@pytest.mark.parametrize(
+    "kwargs, expect",
+    [
+        (dict(nodes=99_999_999_999), "nodes: must be 1..4000"),
+        (dict(nodes=5, seed=-1), "seed: must be 0..2**64-1"),
+        (dict(nodes=5, seed=2**64), "seed: must be 0..2**64-1"),
+        (dict(nodes=5, max_steps=-1), "max_steps: must be 0"),
+        (dict(nodes=5, max_steps=2**63), "max_steps: must be 0"),
+        (dict(nodes=5, disks=0), "disks: must be at least 1"),
+    ],
+)
+def test_values_past_the_core_s_range_are_input_errors(kwargs, expect):
+    with pytest.raises(InputError) as e:
+        fs3.placement.place(min_targets_per_disk=6, **kwargs)
+    assert expect in e.value.one_line()

@@ -15,11 +15,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import host
 from .._core import fs3 as _core
 from ..errors import InputError
+from ..host import GiB
 
 MAX_TARGETS_PER_DISK = 99
 """3FS target ids hold the target's index on its disk in two decimal digits (1..99)."""
+MAX_NODES = 4000
+"""The most storage nodes the core's search takes (its pair tables grow as nodes squared)."""
+TABLE_BYTES_PER_TARGET = 250
+"""Memory the chain table takes per target as ``chains.build`` holds it (245 measured, 200 nodes x 99 targets
+x 10 and 40 disks: peak RSS of ``plan chains`` less the search's)."""
+FILES_BYTES_PER_TARGET = 660
+"""The same with admin_cli's files rendered and written (``--out``): 656 measured."""
+FIT_FRACTION = 0.8
+"""Of the memory available now, what the table may take (the interpreter needs the rest)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,8 @@ def shape(
     r is the largest value <= 99 with v*r divisible by k, and ``note`` says that some pairs share no chain.
     ``targets_per_disk`` given: used as it is (v*r must be divisible by k)."""
     v, k = nodes, replication
+    if not 1 <= v <= MAX_NODES:
+        raise InputError(f"must be 1..{MAX_NODES}, got {v}", field="nodes")
     if k < 2:
         raise InputError(f"replication must be at least 2, got {k}", field="replication")
     if v < k:
@@ -132,6 +145,41 @@ class Placement:
         }
 
 
+def table_bytes(s: Shape, disks: int, *, files: bool = False) -> int:
+    """Memory the chain table of ``disks`` disk indices takes (``files``: with admin_cli's files rendered)."""
+    targets = s.chains_per_disk * s.replication * disks
+    return targets * (FILES_BYTES_PER_TARGET if files else TABLE_BYTES_PER_TARGET)
+
+
+def check_table(s: Shape, disks: int, *, files: bool = False) -> None:
+    """Refuse, before anything is searched or built, a chain table this machine cannot hold: InputError
+    naming the table's size, the limit and the machine's memory."""
+    if disks < 1:
+        raise InputError(f"must be at least 1, got {disks}", field="disks")
+    need = table_bytes(s, disks, files=files)
+    avail, total = host.memory_available(), host.memory_total()
+    limit = FIT_FRACTION * avail
+    if need > limit:
+        targets = s.chains_per_disk * s.replication * disks
+        raise InputError(
+            f"the chain table of {targets:,} targets ({s.chains_per_disk:,} chains x {s.replication} per "
+            f"disk x {disks} disks){' and its files' if files else ''} needs about {need / GiB:.3g} GiB of "
+            f"memory, over the limit of {limit / GiB:.3g} GiB ({FIT_FRACTION:.0%} of the {avail / GiB:.3g} "
+            f"GiB available; this machine has {total / GiB:.3g} GiB)",
+            field="disks",
+            hint="fewer disks, nodes or targets per disk",
+        )
+
+
+def _check_search(seed: int, max_steps: int) -> None:
+    if not 0 <= seed < 2**64:
+        raise InputError(f"must be 0..2**64-1, got {seed}", field="seed")
+    if not 0 <= max_steps < 2**63:
+        raise InputError(
+            f"must be 0 (automatic) or a positive count below 2**63, got {max_steps}", field="max_steps"
+        )
+
+
 def pair_histogram(blocks: np.ndarray, nodes: int) -> dict[int, int]:
     """How many of the v(v-1)/2 node pairs share each number of chains."""
     k = blocks.shape[1]
@@ -157,12 +205,19 @@ def place(
     targets_per_disk: int | None = None,
     seed: int = 0,
     max_steps: int = 0,
+    disks: int | None = None,
+    files: bool = False,
 ) -> Placement:
     """A balanced placement for ``nodes`` storage nodes (see ``shape`` for r), searched in the core.
 
-    Example: ``place(5, 3, 6)`` gives the guide's 10 chains per disk, every pair of nodes in 3 of them.
+    Given ``disks``, the chain table for that many disks (and, with ``files``, admin_cli's files) is first
+    checked to fit in memory (``check_table``), before the search. Example: ``place(5, 3, 6)`` gives the
+    guide's 10 chains per disk, every pair of nodes in 3 of them.
     """
     s = shape(nodes, replication, min_targets_per_disk, targets_per_disk)
+    _check_search(seed, max_steps)
+    if disks is not None:
+        check_table(s, disks, files=files)
     t0 = time.perf_counter()
     p = _core.place(s.nodes, s.replication, s.targets_per_disk, seed=seed, max_steps=max_steps)
     dt = time.perf_counter() - t0
@@ -180,6 +235,8 @@ def extend(
     targets_per_disk: int | None = None,
     seed: int = 0,
     max_steps: int = 0,
+    disks: int | None = None,
+    files: bool = False,
 ) -> Placement:
     """Add storage nodes to an existing placement (``existing[c]``: node indices of chain c + 1) moving as
     few chain memberships as balance allows; existing chains keep their numbers, new chains follow.
@@ -191,6 +248,9 @@ def extend(
         raise InputError(f"the layout has {old_nodes} nodes; ask for more, got {nodes}", field="nodes")
     old_r = int(np.bincount(existing.ravel()).max())
     s = shape(nodes, k, max(min_targets_per_disk, old_r), targets_per_disk)
+    _check_search(seed, max_steps)
+    if disks is not None:
+        check_table(s, disks, files=files)
     t0 = time.perf_counter()
     p = _core.extend(existing, s.nodes, s.targets_per_disk, seed=seed, max_steps=max_steps)
     dt = time.perf_counter() - t0
