@@ -174,12 +174,7 @@ def atomic_path(path: str | os.PathLike, *, mode: int | None = None) -> Iterator
         raise InputError(f"cannot create a file in {parent}: {e.strerror}", file=str(given)) from None
     try:
         yield Path(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            # NOTE: fsync before rename, or a crash can leave an empty file under the final name.
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(tmp)
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as e:
@@ -188,12 +183,7 @@ def atomic_path(path: str | os.PathLike, *, mode: int | None = None) -> Iterator
         if isinstance(e, OSError):
             raise InputError(f"cannot write: {e.strerror or e}", file=str(given)) from None
         raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    _fsync_dir(parent)
 
 
 @contextlib.contextmanager
@@ -239,14 +229,19 @@ def _fsync_dir(path: Path) -> None:
             os.close(dfd)
 
 
+def _fsync(path: str | os.PathLike) -> None:
+    # NOTE: fsync before rename, or a crash can leave an empty file under the final name.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_tree(root: Path) -> None:
     for dirpath, _, files in os.walk(root):
         for f in files:
-            fd = os.open(os.path.join(dirpath, f), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync(os.path.join(dirpath, f))
         _fsync_dir(Path(dirpath))
 
 
