@@ -51,3 +51,50 @@ def test_json_is_deterministic():
     a = dumps_json({"b": 1, "a": [1.5, None], "c": {"z": 1, "y": 2}})
     b = dumps_json({"c": {"y": 2, "z": 1}, "a": [1.5, None], "b": 1})
     assert a == b and a.endswith("\n")
+
+
+# ---- atomic_dir: a multi-file output appears whole or not at all -----------------------------------------
+
+
+def test_atomic_dir_new_folder_appears_whole(tmp_path):
+    from fireflyer.io import atomic_dir
+
+    out = tmp_path / "out"
+    with atomic_dir(out) as tmp:
+        (tmp / "a.toml").write_text("a\n")
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "b.service").write_text("b\n")
+        assert not out.exists()  # nothing visible until the block ends
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == ["a.toml", "sub", "sub/b.service"]
+    assert os.listdir(tmp_path) == ["out"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("node 3 failed"), KeyboardInterrupt()])
+def test_atomic_dir_failure_leaves_nothing(tmp_path, error):
+    from fireflyer.io import atomic_dir
+
+    out = tmp_path / "out"
+    with pytest.raises(type(error)):
+        with atomic_dir(out) as tmp:
+            for i in range(15):
+                (tmp / f"node{i}.toml").write_text("x\n")
+            raise error
+    assert os.listdir(tmp_path) == []
+
+
+def test_atomic_dir_merges_into_existing_folder_keeping_other_files(tmp_path):
+    from fireflyer.io import atomic_dir
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "theirs.txt").write_text("keep\n")
+    (out / "a.toml").write_text("old\n")
+    with atomic_dir(out) as tmp:
+        (tmp / "a.toml").write_text("new\n")
+    assert (out / "a.toml").read_text() == "new\n" and (out / "theirs.txt").read_text() == "keep\n"
+    # A folder where the destination has a file is refused before anything moves.
+    with pytest.raises(InputError, match="expected a directory"):
+        with atomic_dir(out) as tmp:
+            (tmp / "b.toml").write_text("b\n")
+            (tmp / "theirs.txt").mkdir()
+    assert not (out / "b.toml").exists() and sorted(os.listdir(tmp_path)) == ["out"]
