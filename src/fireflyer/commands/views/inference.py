@@ -76,8 +76,8 @@ def estimate(o: Output, e: Any) -> None:
     if e.published:
         rows["DeepSeek published"] = f"{e.published.tokens_per_s_per_node:,.0f} per H800 node"
         rows["estimate / published"] = f"{e.published.ratio:.2f}"
-    rows["memory per GPU"] = f"{e.weights_gib:.1f} GiB weights, {e.kv_cache_gib:.1f} GiB KV cache" + (
-        f" (at most {e.max_batch} sequences)" if e.max_batch else ""
+    rows["memory per GPU"] = f"{e.weights_gib:.1f} GiB weights" + (
+        f", {e.kv_cache_gib:.1f} GiB KV cache (at most {e.max_batch} sequences)" if e.max_batch else ""
     )
     o.kv(rows)
     o.table(
