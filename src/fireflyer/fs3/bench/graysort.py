@@ -39,6 +39,8 @@ from .scratch import Interrupted, scratch_dir, signals_deferred
 from .workloads import Progress
 
 MAX_PARTITIONS = 65536
+MAX_RAY_TIMEOUT = 3600.0
+"""Seconds --ray-address may take to answer, at most (a larger figure is a typo, not a wait)."""
 RANGE_RECORDS = 1 << 20
 """Records generated per Smallpond generator call (100 MiB)."""
 PARTITION_BYTES = 256 << 20
@@ -316,9 +318,17 @@ def require_engines():
     return smallpond, ray
 
 
+def _check_ray_timeout(timeout: float) -> None:
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_RAY_TIMEOUT):
+        raise InputError(
+            f"must be a number of seconds in (0, {MAX_RAY_TIMEOUT:g}], got {timeout}", field="ray_timeout"
+        )
+
+
 def probe_ray(address: str, timeout: float) -> None:
     """Refuse, with InputError, a Ray address (``HOST:PORT`` or ``ray://HOST:PORT``) that does not answer
     as a gRPC server (Ray's GCS and client server both are) within ``timeout`` seconds."""
+    _check_ray_timeout(timeout)
     m = re.fullmatch(r"(?:ray://)?(\[[^\]]+\]|[^:/\s\[\]]+):(\d{1,5})", address.strip())
     if not m or not 0 < int(m.group(2)) < 65536:
         raise InputError(f"expected HOST:PORT or ray://HOST:PORT, got {address!r}", field="ray_address")
@@ -497,8 +507,7 @@ def measure_sort(
     smallpond, ray = require_engines()
     import duckdb
 
-    if not math.isfinite(ray_timeout) or ray_timeout <= 0:
-        raise InputError(f"must be a positive number of seconds, got {ray_timeout}", field="ray_timeout")
+    _check_ray_timeout(ray_timeout)
     data_bytes = job.records * records.RECORD_BYTES
     # NOTE: input, shuffled copy and sorted output are on disk together (Parquet adds little to random bytes).
     need = int(3.2 * data_bytes)

@@ -19,6 +19,12 @@ from ...errors import InputError
 PREFIX = ".flyer-bench-"
 """Every scratch directory's name starts with this, so a leftover one (after a SIGKILL) is easy to find."""
 
+PSEUDO_FILE_SYSTEMS = frozenset(
+    "proc sysfs devtmpfs devpts cgroup cgroup2 debugfs tracefs securityfs pstore bpf configfs fusectl "
+    "mqueue binfmt_misc efivarfs autofs".split()
+)
+"""Kernel interfaces, not storage: a benchmark there measures nothing (and root may write in some)."""
+
 MARGIN_BYTES = 64 << 20
 """Free space kept on top of what a run needs (file-system metadata, logs)."""
 
@@ -26,17 +32,46 @@ MARGIN_BYTES = 64 << 20
 def check_target(path: str | os.PathLike, *, need_bytes: int = 0, need_inodes: int = 0, what: str) -> Path:
     """The directory ``path`` resolved, once it is known to exist, be a directory, be writable, and have
     ``need_bytes`` (plus a margin) and ``need_inodes`` free; InputError naming the path otherwise."""
+    if not os.fspath(path):
+        raise InputError("PATH is empty", hint="give a directory on the file system to test")
     p = Path(path).expanduser()
     if not p.exists():
         raise InputError("no such directory", file=str(p), hint="give a directory on the file system to test")
     if not p.is_dir():
         raise InputError("not a directory", file=str(p), hint="give a directory on the file system to test")
+    kind = fs_type(p)
+    if kind in PSEUDO_FILE_SYSTEMS:
+        raise InputError(
+            f"on {kind}, a kernel interface, not storage",
+            file=str(p),
+            hint="give a directory on the file system to test",
+        )
     if not os.access(p, os.W_OK | os.X_OK):
         raise InputError("directory is not writable", file=str(p))
     host.check_disk(
         p, need_bytes + MARGIN_BYTES, what, inodes=need_inodes, field="size", hint="use a smaller size"
     )
     return p.resolve()
+
+
+def fs_type(path: str | os.PathLike) -> str | None:
+    """The type of the file system holding ``path`` (the deepest mount point above it in /proc/self/mounts),
+    or None where it cannot be told."""
+    target = os.path.realpath(path)
+    best, kind = "", None
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                bits = line.split()
+                if len(bits) < 3:
+                    continue
+                mount = bits[1].replace("\\040", " ").replace("\\011", "\t")
+                inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+                if inside and len(mount) >= len(best):
+                    best, kind = mount, bits[2]
+    except OSError:
+        return None
+    return kind
 
 
 HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

@@ -22,6 +22,8 @@ from .scratch import scratch_dir
 
 PATTERNS = ("seq-read", "seq-write", "rand-read", "rand-write")
 ENGINES = ("auto", "builtin", "fio")
+MAX_RUNTIME = 7 * 86400.0
+"""Seconds an I/O job may be asked to run (a week; far more overflows the core's clock arithmetic)."""
 DEFAULT_BLOCK = {"seq-read": MiB, "seq-write": MiB, "rand-read": 4 * KiB, "rand-write": 4 * KiB}
 
 Progress = Callable[[str, float], None]
@@ -57,6 +59,8 @@ class IoJob:
     def __post_init__(self) -> None:
         if self.pattern not in PATTERNS:
             raise InputError(f"expected one of {', '.join(PATTERNS)}, got {self.pattern!r}", field="pattern")
+        if not 0 <= self.runtime <= MAX_RUNTIME:  # NaN fails too; the core holds it as a duration
+            raise InputError(f"must be 0..{MAX_RUNTIME:g} seconds, got {self.runtime}", field="runtime")
         if self.block is None:
             object.__setattr__(self, "block", DEFAULT_BLOCK[self.pattern])
         file_bytes = _core.check_io(self.size, self.block, self.jobs, self.iodepth, self.direct, self.runtime)
