@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..io import atomic_write, check_outputs, read_bytes
+from ..io import atomic_dir, check_outputs, read_bytes
 
 MAX_PREFIX = 99
 MAX_DISKS = 999
@@ -138,15 +138,14 @@ def render(chains: list[Chain], *, new_chunk_engine: bool = True) -> dict[str, s
 def write(
     files: dict[str, str], out_dir: str | os.PathLike, *, inputs: Iterable[str | os.PathLike] = ()
 ) -> list[str]:
-    """Write each file atomically into ``out_dir`` (created if missing); returns the paths. None may replace
-    one of the command's ``inputs``."""
+    """Write the files into ``out_dir`` (created if missing), all of them or none (``io.atomic_dir``); returns
+    the paths. None may replace one of the command's ``inputs``."""
     d = Path(out_dir)
     check_outputs([d / name for name in files], inputs)
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"cannot create the directory: {e.strerror}", file=str(d)) from None
-    return [str(atomic_write(d / name, text)) for name, text in files.items()]
+    with atomic_dir(d) as tmp:
+        for name, text in files.items():
+            (tmp / name).write_text(text)
+    return [str(d / name) for name in files]
 
 
 def decode_target(tid: int) -> tuple[int, int, int, int]:
