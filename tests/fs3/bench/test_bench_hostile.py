@@ -72,10 +72,9 @@ def test_paths_that_are_not_storage(tmp_path):
     ],
 )
 def test_bad_bench_sections(tmp_path, text, expect):
-    cluster = tmp_path / "cluster.yaml"
-    cluster.write_text(text)
-    work = tmp_path / "work"
+    work, cluster = tmp_path / "work", tmp_path / "cluster.yaml"
     work.mkdir()
+    cluster.write_text(text)
     line = one_error_line(run_flyer("fs3", "bench", "all", str(work), *QUICK_ALL, "--cluster", str(cluster)))
     assert str(cluster) in line and expect in line, line
     assert list(work.iterdir()) == []
