@@ -61,6 +61,11 @@ def test_bad_input_is_one_line(tmp_path):
         (["fs3", "render", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "o")], "not found"),
         (["fs3", "preflight"], "--local"),
         (["fs3", "teardown", str(tmp_path / "x.yaml")], "--yes"),
+        # Sizes before work: the table's memory is estimated from the options and refused before the search.
+        (
+            ["fs3", "plan", "chains", "--nodes", "3000", "--min-targets-per-disk", "99", "--disks", "999"],
+            "GiB",
+        ),
     ]
     bad = tmp_path / "bad.yaml"
     bad.write_text("cluster_id: [unclosed\n")

@@ -169,7 +169,15 @@ def plan_chains(
     else:
         if nodes is None:
             raise InputError("give --nodes V or a cluster description", field="--nodes")
-        p = lib.place(nodes, replication, min_targets, targets_per_disk=targets, seed=seed)
+        p = lib.place(
+            nodes,
+            replication,
+            min_targets,
+            targets_per_disk=targets,
+            seed=seed,
+            disks=disks,
+            files=out_dir is not None,
+        )
         node_ids = list(range(node_id_begin, node_id_begin + nodes))
         chains = lib.build(p.blocks, node_ids, disks, target_prefix=target_prefix, chain_prefix=chain_prefix)
     data = {
@@ -239,7 +247,9 @@ def plan_add_nodes(
         new_ids = list(range(max(old.node_ids) + 1, max(old.node_ids) + 1 + add))
     all_ids = old.node_ids + new_ids
     chain_files.check_ids(all_ids, old.disks, old.target_prefix, old.chain_prefix, 1)
-    p = lib.extend(old.blocks, len(all_ids), min_targets, seed=seed)
+    p = lib.extend(
+        old.blocks, len(all_ids), min_targets, seed=seed, disks=old.disks, files=out_dir is not None
+    )
     m = chain_files.extend_table(old, p.blocks, all_ids)
     data = {
         **p.summary(),

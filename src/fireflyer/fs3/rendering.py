@@ -105,12 +105,14 @@ def paths(c: Cluster, node: Node) -> dict[str, str]:
 def chain_layout(c: Cluster) -> placement.Placement:
     """The chain layout of ``c``: its storage nodes placed with its storage settings."""
     s = c.storage
+    storage = c.with_role("storage")
     return placement.place(
-        len(c.with_role("storage")),
+        len(storage),
         s.replication,
         s.min_targets_per_disk,
         targets_per_disk=s.targets_per_disk,
         seed=s.seed,
+        disks=len(c.disks_of(storage[0])),
     )
 
 
