@@ -50,11 +50,7 @@ def check_fits(nbytes: float, dev: torch.device, what: str, *, field: str | None
     """Refuse, before allocating, ``what`` needing more memory than ``dev`` has free."""
     if dev.type == "cuda":
         free, _ = torch.cuda.mem_get_info(dev)
-        if nbytes > 0.9 * free:
-            raise InputError(
-                f"{what} needs about {nbytes / host.GiB:.3g} GiB; {dev} has {free / host.GiB:.3g} GiB free",
-                field=field,
-            )
+        host.check_fits(nbytes, what, field=field, fraction=0.9, free=(str(dev), free))
     else:
         host.check_fits(nbytes, what, field=field)
 

@@ -22,8 +22,8 @@ from typing import Any
 import psutil
 
 from .errors import InputError
+from .units import GiB, KiB, MiB, parse_sysfs_size
 
-KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 MAX_L3_PER_CORE = 16 * MiB
 """The most last-level cache one core of any current CPU owns (AMD's 3D V-Cache parts: 12 MiB). A larger
 per-core share reported by a virtual machine is the host's whole cache, which the guest cannot count on."""
@@ -83,11 +83,6 @@ def logical_cores() -> int:
     return psutil.cpu_count(logical=True) or threads_available()
 
 
-def _size(text: str) -> int:
-    m = re.match(r"(\d+)\s*([KMG]?)", text.strip())
-    return int(m.group(1)) * {"": 1, "K": KiB, "M": MiB, "G": GiB}[m.group(2)] if m else 0
-
-
 def _cpu_count(cpulist: str) -> int:
     n = 0
     for part in cpulist.strip().split(","):
@@ -107,7 +102,7 @@ def caches() -> tuple[Cache, ...]:
         try:
             level = int((idx / "level").read_text())
             kind = (idx / "type").read_text().strip()
-            size = _size((idx / "size").read_text())
+            size = parse_sysfs_size((idx / "size").read_text())
             shared = _cpu_count((idx / "shared_cpu_list").read_text())
         except (OSError, ValueError):
             continue
@@ -141,15 +136,24 @@ def memory_available() -> int:
     return psutil.virtual_memory().available
 
 
-def check_fits(nbytes: float, what: str, *, field: str | None = None, fraction: float = 0.8) -> None:
-    """Refuse, before allocating, ``what`` needing more than ``fraction`` of the memory available now."""
-    avail = memory_available()
+def check_fits(
+    nbytes: float,
+    what: str,
+    *,
+    field: str | None = None,
+    fraction: float = 0.8,
+    free: tuple[str, int] | None = None,
+) -> None:
+    """Refuse, before allocating, ``what`` needing more than ``fraction`` of the memory available now: this
+    machine's, or another memory's ``free = (name, free bytes)`` (a GPU's, from ``device.check_fits``)."""
+    if free is None:
+        avail = memory_available()
+        have = f" of memory; this machine has {avail / GiB:.3g} GiB available"
+    else:
+        name, avail = free
+        have = f"; {name} has {avail / GiB:.3g} GiB free"
     if nbytes > fraction * avail:
-        raise InputError(
-            f"{what} needs about {nbytes / GiB:.3g} GiB of memory; this machine has "
-            f"{avail / GiB:.3g} GiB available",
-            field=field,
-        )
+        raise InputError(f"{what} needs about {nbytes / GiB:.3g} GiB{have}", field=field)
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,14 @@ import msgspec
 import yaml
 
 from .errors import InputError
+from .units import GiB, MiB
+from .units import format_size as format_size  # re-exported: io was their home
+from .units import parse_size as parse_size
 
 T = TypeVar("T")
 MAX_DEPTH = 64
 """Deepest nesting of lists and mappings an input document may have."""
 
-MiB = 1 << 20
-GiB = 1 << 30
 MAX_BYTES = 256 * MiB
 """Default size cap of an input file; a kind with its own cap passes ``limit`` (see ``LIMITS``)."""
 
@@ -272,58 +273,6 @@ def _merge_into(src: Path, dst: Path) -> None:
                 raise InputError("expected a directory, found a file", file=str(there))
         os.replace(entry, there)
     _fsync_dir(dst)
-
-
-# ---- Sizes ----------------------------------------------------------------------------------------------
-
-_SIZE_UNITS = {
-    "": 1,
-    "b": 1,
-    **{u: 1 << (10 * i) for i, u in enumerate(("k", "m", "g", "t", "p", "e"), 1)},
-    **{f"{u}ib": 1 << (10 * i) for i, u in enumerate(("k", "m", "g", "t", "p", "e"), 1)},
-    **{f"{u}b": 1000**i for i, u in enumerate(("k", "m", "g", "t", "p", "e"), 1)},
-}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.I)
-
-
-def parse_size(text: str | int, *, field: str | None = None) -> int:
-    """Bytes in a size such as ``4GiB``, ``1.5 MiB``, ``4k`` or ``4096``.
-
-    Binary units as dd and fio read them: ``K``, ``M``, ``G``, ``T``, ``P``, ``E`` and ``KiB`` ... ``EiB``
-    are powers of 1024; ``KB`` ... ``EB`` are powers of 1000. Case does not matter. The result must be a
-    whole number of bytes; InputError naming ``field`` otherwise.
-    """
-    if isinstance(text, int) and not isinstance(text, bool):
-        if text < 0:
-            raise InputError(f"expected a size of at least 0 bytes, got {text}", field=field)
-        return text
-    m = _SIZE.match(str(text))
-    unit = _SIZE_UNITS.get(m.group(2).lower()) if m else None
-    if m is None or unit is None:
-        raise InputError(f"expected a size such as 4GiB, 512MiB, 4k or 4096, got {text!r}", field=field)
-    number = m.group(1)
-    whole, _, frac = number.partition(".")
-    # NOTE: exact arithmetic: 1.5GiB is 1610612736 bytes, not a rounded float.
-    value = int(whole or "0") * unit + int(frac or "0") * unit // 10 ** len(frac)
-    if frac and int(frac) * unit % 10 ** len(frac):
-        raise InputError(f"{text!r} is not a whole number of bytes", field=field)
-    return value
-
-
-def format_size(nbytes: float) -> str:
-    """``4294967296`` -> ``4 GiB``; ``1536`` -> ``1.5 KiB`` (binary units, at most 4 significant digits)."""
-    for unit, scale in (
-        ("EiB", 1 << 60),
-        ("PiB", 1 << 50),
-        ("TiB", 1 << 40),
-        ("GiB", 1 << 30),
-        ("MiB", 1 << 20),
-    ):
-        if abs(nbytes) >= scale:
-            return f"{nbytes / scale:.4g} {unit}"
-    if abs(nbytes) >= 1024:
-        return f"{nbytes / 1024:.4g} KiB"
-    return f"{nbytes:g} B"
 
 
 # ---- Input ----------------------------------------------------------------------------------------------

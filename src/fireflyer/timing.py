@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import FireflyerError, InputError
+from .units import MiB
 
 WARMUP = 3
 SAMPLES = 30
-FLUSH_BYTES = 256 << 20
+FLUSH_BYTES = 256 * MiB
 """Bytes written to flush caches between samples: larger than the L2 of any GPU and the LLC of most CPUs."""
 
 

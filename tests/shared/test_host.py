@@ -35,6 +35,13 @@ def test_check_fits_refuses_more_than_memory():
     assert e.value.field == "size"
 
 
+def test_check_fits_on_another_memory():
+    host.check_fits(0.9 * host.GiB, "a block", fraction=0.9, free=("cuda:0", host.GiB))
+    with pytest.raises(InputError, match=r"a block needs about 1 GiB; cuda:0 has 1 GiB free") as e:
+        host.check_fits(host.GiB, "a block", field="hidden", fraction=0.9, free=("cuda:0", host.GiB))
+    assert e.value.field == "hidden"
+
+
 def test_hostname_is_safe_in_names():
     assert all(c.isalnum() or c in "._-" for c in host.hostname())
 

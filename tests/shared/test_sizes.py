@@ -1,4 +1,4 @@
-"""fireflyer.io.parse_size / format_size: sizes as people write them, exactly."""
+"""fireflyer.units.parse_size / format_size: sizes as people write them, exactly."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fireflyer import io, units
 from fireflyer.errors import InputError
-from fireflyer.io import format_size, parse_size
+from fireflyer.units import format_size, parse_size, parse_sysfs_size
 
 BINARY = {
     "": 1,
@@ -65,3 +66,12 @@ def test_negative_ints_refused():
 )
 def test_format_size(n, text):
     assert format_size(n) == text
+
+
+def test_io_reexports_the_units():
+    assert (io.parse_size, io.format_size, io.MiB, io.GiB) == (parse_size, format_size, units.MiB, units.GiB)
+
+
+@pytest.mark.parametrize(("text", "nbytes"), [("32K\n", 32 << 10), ("2M", 2 << 20), ("4096", 4096), ("x", 0)])
+def test_sysfs_sizes(text, nbytes):
+    assert parse_sysfs_size(text) == nbytes
