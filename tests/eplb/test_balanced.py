@@ -70,7 +70,7 @@ def test_within_one_percent_of_brute_force(E, R, gpus):
 def test_no_two_replicas_of_one_expert_on_a_gpu():
     w = zipf_loads(8, 64, 1.2, seed=3)
     p = eplb.plan(w, 96, 8, 2, 16, policy="balanced")
-    per = p.replicas // p.gpus
+    per = p.slots // p.gpus
     for l in range(p.layers):
         for g in range(p.gpus):
             slots = p.phy2log[l, g * per : (g + 1) * per]

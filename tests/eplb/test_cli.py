@@ -13,7 +13,7 @@ from fireflyer.cli import app
 from .helpers import cli, zipf_loads
 
 runner = CliRunner()
-V3 = ["--replicas", "288", "--groups", "8", "--nodes", "4", "--gpus", "32"]
+V3 = ["--slots", "288", "--groups", "8", "--nodes", "4", "--gpus", "32"]
 
 
 def flyer(*args):
@@ -47,7 +47,7 @@ def test_plan_sample_json(tmp_path):
     )
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
-    assert data["groups"] == 8 and data["replicas"] == 288 and data["layers"] == 58
+    assert data["groups"] == 8 and data["slots"] == 288 and data["layers"] == 58
     assert "shipped sample" in r.stderr
     assert json.loads(out.read_text())["meta"]["input_digest"] == data["input_digest"]
 
@@ -102,7 +102,7 @@ def test_bad_load_files(tmp_path, name):
     p = tmp_path / name
     p.write_text(BAD_LOADS[name])
     out = tmp_path / "plan.json"
-    r = runner.invoke(app, ["eplb", "plan", str(p), "--replicas", "2", "--gpus", "1", "--out", str(out)])
+    r = runner.invoke(app, ["eplb", "plan", str(p), "--slots", "2", "--gpus", "1", "--out", str(out)])
     assert r.exit_code == 2, r.output
     assert r.stderr.startswith("flyer: error: ") and str(p) in r.stderr and r.stderr.count("\n") == 1
     assert not out.exists() and r.stdout == ""
@@ -112,19 +112,19 @@ def test_bad_load_files(tmp_path, name):
     "args, words",
     [
         (
-            ["--replicas", "200", "--groups", "8", "--nodes", "4", "--gpus", "32"],
+            ["--slots", "200", "--groups", "8", "--nodes", "4", "--gpus", "32"],
             "fewer than the 256 experts",
         ),
-        (["--replicas", "300", "--groups", "8", "--nodes", "4", "--gpus", "32"], "not a multiple of 32 GPUs"),
+        (["--slots", "300", "--groups", "8", "--nodes", "4", "--gpus", "32"], "not a multiple of 32 GPUs"),
         (
-            ["--replicas", "288", "--groups", "7", "--nodes", "1", "--gpus", "32"],
+            ["--slots", "288", "--groups", "7", "--nodes", "1", "--gpus", "32"],
             "not a multiple of 7 groups",
         ),
-        (["--replicas", "288", "--groups", "8", "--nodes", "5", "--gpus", "32"], "not a multiple of 5 nodes"),
-        (["--replicas", "288", "--groups", "8", "--nodes", "4", "--gpus", "0"], "'--gpus': must be 1.."),
-        (["--replicas", "288", "--groups", "6", "--nodes", "4", "--gpus", "32", "--hierarchical"], "groups"),
-        (["--policy", "greedy"], "unknown policy"),
-        (["--format", "xml"], "unknown plan format"),
+        (["--slots", "288", "--groups", "8", "--nodes", "5", "--gpus", "32"], "not a multiple of 5 nodes"),
+        (["--slots", "288", "--groups", "8", "--nodes", "4", "--gpus", "0"], "'--gpus': must be 1.."),
+        (["--slots", "288", "--groups", "6", "--nodes", "4", "--gpus", "32", "--hierarchical"], "groups"),
+        (["--policy", "greedy"], "'greedy' is not one of 'deepseek', 'balanced'"),
+        (["--format", "xml"], "'xml' is not one of 'native', 'sglang', 'trtllm'"),
     ],
 )
 def test_bad_layouts(tmp_path, load, args, words):
@@ -149,7 +149,7 @@ def test_plan_and_load_of_different_shapes(tmp_path, load):
 def test_bad_input_installed_flyer(tmp_path):
     p = tmp_path / "nan.json"
     p.write_text("[[1, NaN, 3]]")
-    r = flyer("eplb", "plan", p, "--replicas", "3", "--gpus", "1", "--json")
+    r = flyer("eplb", "plan", p, "--slots", "3", "--gpus", "1", "--json")
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.startswith(f"flyer: error: {p}: [0][1]: ") and "finite" in r.stderr
 
@@ -183,7 +183,7 @@ def test_engine_format_without_layer_ids_is_refused(tmp_path, load):
     [
         (["--format", "trtllm", "--out", "p.json"], "trtllm plan is written to .yaml"),
         (["--format", "native", "--out", "p.pt"], "native plan is written to .json"),
-        (["--format", "vllm", "--out", "p.json"], "unknown plan format 'vllm'"),
+        (["--format", "vllm", "--out", "p.json"], "'vllm' is not one of 'native', 'sglang', 'trtllm'"),
         (["--model", "deepseek-v3", "--first-moe-layer", "-1"], "'--first-moe-layer': must be 0.."),
         (["--model", "deepseek-v3", "--first-moe-layer", "10"], "row for decoder layer 67"),
     ],
@@ -241,7 +241,7 @@ def test_sample_plan(tmp_path, fmt, name):
     r = cli("eplb", "sample", "--kind", "plan", "--out", tmp_path / name)
     assert r.returncode == 0 and fmt in r.stdout
     p = eplb.read_plan(tmp_path / name, gpus=32, nodes=4, model="deepseek-v3")
-    assert p.layer_ids.tolist() == list(range(3, 61)) and p.replicas == 288
+    assert p.layer_ids.tolist() == list(range(3, 61)) and p.slots == 288
 
 
 def test_sample_needs_a_format(tmp_path):
@@ -308,7 +308,7 @@ def torch_load(path):
 def test_evaluate_leaves_out_dense_layers(tmp_path):
     dump, plan = tmp_path / "dump.pt", tmp_path / "plan.json"
     cli("eplb", "sample", "--format", "sglang", "--out", dump)
-    cli("eplb", "plan", dump, "--nodes", "4", "--gpus", "32", "--replicas", "288", "--out", plan)
+    cli("eplb", "plan", dump, "--nodes", "4", "--gpus", "32", "--slots", "288", "--out", plan)
     r = json.loads(cli("eplb", "evaluate", plan, dump, "--json").stdout)
     assert r["layers"] == 61 and r["loaded_layers"] == 58 and r["per_layer"][:3] == [None] * 3
     assert r["overall"] == pytest.approx(np.mean(r["per_layer"][3:]))
@@ -361,8 +361,8 @@ def _bad_inputs(tmp_path):
         (["eplb", "plan", d / "dense-hot.npy", "--model", "deepseek-v3"], "tokens in decoder layer 0"),
         (["eplb", "evaluate", d / "plan.yaml", d / "l.npy", "--gpus", "1"], "layer ids"),
         (["eplb", "evaluate", d / "plan-list.pt", d / "l.npy", "--gpus", "1"], "physical_to_logical_map"),
-        (["eplb", "sample", "--kind", "trace", "--out", d / "x.npy"], "unknown kind"),
-        (["eplb", "sample", "--format", "xlsx", "--out", d / "x.npy"], "unknown load format"),
+        (["eplb", "sample", "--kind", "trace", "--out", d / "x.npy"], "'trace' is not one of 'load'"),
+        (["eplb", "sample", "--format", "xlsx", "--out", d / "x.npy"], "'xlsx' is not one of 'npy'"),
         (["eplb", "sample", "--kind", "plan", "--format", "vllm", "--out", d / "x.json"], "unknown plan"),
     ]
 

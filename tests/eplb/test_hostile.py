@@ -210,7 +210,7 @@ def test_no_rank_file_is_missing(tmp_path):
         ("--gpus", str(2**32 + 32)),
         ("--groups", str(2**32 + 8)),
         ("--nodes", "0"),
-        ("--replicas", str(2**31)),
+        ("--slots", str(2**31)),
         ("--first-moe-layer", "-1"),
         ("--expert-bytes", "-1"),
     ],
@@ -267,7 +267,7 @@ def test_engine_plan_without_layer_ids_is_refused(tmp_path, name):
     np.save(load, eplb.sample_load())  # 58 rows: which decoder layers, only the model says
     out = tmp_path / name
     fmt = ["--format", "sglang"] if name == "sglang.json" else []
-    r = cli("eplb", "plan", load, "--nodes", "4", "--gpus", "32", "--replicas", "288", "--out", out, *fmt)
+    r = cli("eplb", "plan", load, "--nodes", "4", "--gpus", "32", "--slots", "288", "--out", out, *fmt)
     refused(r, "--model", "layer ids")
     assert not out.exists()
     assert cli("eplb", "plan", load, *V3, "--out", out, *fmt).returncode == 0

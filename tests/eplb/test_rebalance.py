@@ -106,7 +106,7 @@ def test_parity_property(groups_per_node, nodes, extra_per_gpu, experts_per_grou
 
 def check_invariants(p, w, groups, nodes, gpus, hierarchical):
     L, E = w.shape
-    R = p.replicas
+    R = p.slots
     assert p.phy2log.shape == (L, R) and p.logcnt.shape == (L, E)
     assert (p.logcnt >= 1).all(), "every expert placed at least once"
     assert (p.logcnt.sum(axis=1) == R).all(), "counts sum to the replicas"

@@ -106,7 +106,7 @@ def test_plan_from_trtllms_own_statistics(tmp_path):
         "deepseek-v3",
         "--gpus",
         "36",
-        "--replicas",
+        "--slots",
         "288",
         "--out",
         str(yml),

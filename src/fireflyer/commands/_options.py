@@ -149,3 +149,39 @@ def integer_in(low: int, high: int | Callable[[], int]) -> Callable[[str], int]:
 
 INT32_MAX = 2**31 - 1
 """The largest count the core holds in 32 bits (slots, groups, nodes, GPUs): ``integer_in(1, INT32_MAX)``."""
+
+
+GpusOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--gpus",
+        parser=integer_in(1, INT32_MAX),
+        metavar="N",
+        help="GPUs in all (EP size), a multiple of --nodes. Default: what the plan file or the deployment "
+        "says (SGLang and TensorRT-LLM plans do not), else 8.",
+    ),
+]
+NodesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--nodes",
+        parser=integer_in(1, INT32_MAX),
+        metavar="N",
+        help="Nodes. Default: what the plan file or the deployment says, else 1.",
+    ),
+]
+ToleranceOpt = Annotated[
+    float,
+    typer.Option(
+        "--tolerance",
+        parser=number(low=0, high=1, high_open=True),
+        metavar="FRACTION",
+        help="Planning from a plan in place: allowed max/mean above the best, as a fraction.",
+    ),
+]
+
+
+def format_opt(choices: type, help: str) -> object:
+    """``--format`` of ``choices`` (an Enum: help lists them, a typo is refused while parsing), None when
+    not given: ``fmt: format_opt(PlanFormat, "...; default from --out's suffix") = None``."""
+    return Annotated[choices | None, typer.Option("--format", help=help)]

@@ -10,30 +10,38 @@ import os
 import re
 import stat
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
 
 from ..errors import Busy, InputError
 from ..io import check_outputs, check_regular
-from .io import engine_step, load_paths, read_loads, read_plan, write_plan
+from .formats import engine_step, load_paths, read_loads, read_plan, write_plan
+from .layouts import expert_bytes as bytes_per_copy
 from .metrics import copies, evaluate
 from .planning import plan_loads
 
 
-@dataclass
-class Outcome:
+class RebalanceResult(msgspec.Struct, kw_only=True):
+    """What ``flyer eplb rebalance`` did and why (``--json``): the plan's max/mean on the new loads before
+    and after, the copies and bytes the move costs, and whether the plan was replaced."""
+
     replaced: bool
     reason: str
     before: float
     after: float
     gain: float
+    """(before - after) / before."""
     copies: int
     bytes: int
     plan: str
     format: str = "native"
     next_step: str | None = None
-    removed: list[str] = field(default_factory=list)
+    """After a replacement: how the engine takes the new plan."""
+    removed: list[str] = msgspec.field(default_factory=list)
     """Temporary files of the plan that a killed run left, removed by this one."""
+    message: str = ""
+    """The one line the command prints (``line()``)."""
 
     def line(self) -> str:
         verb = "replaced" if self.replaced else "kept"
@@ -118,17 +126,20 @@ def rebalance(
     min_gain: float = 0.02,
     max_moves: int | None = None,
     tolerance: float = 0.01,
-    expert_bytes: int = 0,
+    expert_bytes: int | None = None,
     dry_run: bool = False,
     gpus: int | None = None,
     nodes: int | None = None,
     model: str | None = None,
     first_moe_layer: int | None = None,
-) -> Outcome:
-    """Plan from ``current`` for the loads in ``load`` and replace ``current`` (same format, same layers) when
-    max/mean improves by more than ``min_gain``. ``gpus``/``nodes`` where the plan does not say (SGLang and
-    TensorRT-LLM files); ``model``/``first_moe_layer`` say which decoder layers the load's rows are."""
+) -> RebalanceResult:
+    """``flyer eplb rebalance``, the cron job (not DeepSeek's ``rebalance_experts``): plan from ``current``
+    for the loads in ``load`` and replace ``current`` (same format, same layers) when max/mean improves by
+    more than ``min_gain``. ``gpus``/``nodes`` where the plan does not say (SGLang and TensorRT-LLM files);
+    ``model``/``first_moe_layer`` say which decoder layers the load's rows are; ``expert_bytes`` per copy
+    (default: the model profile's FP8 size)."""
     current = Path(current)
+    eb, _ = bytes_per_copy(model, expert_bytes)
     if not (min_gain >= 0 and min_gain < 1):
         raise InputError(f"must be a fraction in [0, 1), got {min_gain}", field="min-gain")
     if max_moves is not None and max_moves < 0:
@@ -151,13 +162,22 @@ def rebalance(
             max_copies=max_moves,
         )
         new, w = made.plan, made.loads
-        before = evaluate(old, w, layer_ids=old.layer_ids, file=str(current))["overall"]
-        after = evaluate(new, w, layer_ids=new.layer_ids)["overall"]
+        before = evaluate(old, w, layer_ids=old.layer_ids, file=str(current)).overall
+        after = evaluate(new, w, layer_ids=new.layer_ids).overall
         n = int(copies(old, new).sum())
         gain = (before - after) / before if before > 0 else 0.0
         fmt = old.meta.get("format", "native")
-        out = Outcome(
-            False, "", before, after, gain, n, n * expert_bytes, str(current), format=fmt, removed=removed
+        out = RebalanceResult(
+            replaced=False,
+            reason="",
+            before=before,
+            after=after,
+            gain=gain,
+            copies=n,
+            bytes=n * eb,
+            plan=str(current),
+            format=fmt,
+            removed=removed,
         )
         if gain <= min_gain:
             out.reason = f"gain is not above --min-gain {min_gain * 100:g}%"
@@ -168,4 +188,5 @@ def rebalance(
             out.replaced = True
             out.reason = f"gain is above --min-gain {min_gain * 100:g}%"
             out.next_step = engine_step(fmt, current, new)
+        out.message = out.line()
         return out

@@ -40,7 +40,8 @@ def check_layer_ids(ids, *, file: str | None = None, field: str = "layer_ids") -
 class Layout:
     """Physical slots per layer, expert groups, nodes and GPUs of a plan, and where each came from."""
 
-    replicas: int
+    slots: int
+    """Physical expert slots per layer (the experts plus the redundant ones)."""
     groups: int
     nodes: int
     gpus: int
@@ -71,7 +72,7 @@ def layout(
     *,
     model: str | None = None,
     deployment: str | None = None,
-    replicas: int | None = None,
+    slots: int | None = None,
     groups: int | None = None,
     nodes: int | None = None,
     gpus: int | None = None,
@@ -113,15 +114,15 @@ def layout(
         else (redundant_experts(model) if model else None)
     )
     why = f"deployment {deployment}" if dep is not None else f"model {model}'s published deployments"
-    replicas = pick(
-        "replicas",
-        replicas,
+    slots = pick(
+        "slots",
+        slots,
         None if extra is None else experts + extra,
         f"{why}: {experts} experts + {extra} redundant",
         experts,
     )
     return Layout(
-        replicas=replicas,
+        slots=slots,
         groups=groups,
         nodes=nodes,
         gpus=gpus,

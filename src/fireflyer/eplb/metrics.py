@@ -3,10 +3,57 @@ costs (expert copies per GPU and node, and bytes). Plans and loads meet by decod
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 
 from ..errors import InputError
 from .solver import Plan, as_loads, imbalance
+
+
+class Evaluation(msgspec.Struct, kw_only=True):
+    """How a plan balances a load (``flyer eplb evaluate --json``): max/mean GPU load per layer and per node,
+    ``overall`` the mean over the ``loaded_layers`` that carry load (others listed as None)."""
+
+    layers: int
+    loaded_layers: int
+    experts: int
+    slots: int
+    gpus: int
+    nodes: int
+    overall: float
+    worst_layer: int
+    """The decoder layer with the worst max/mean."""
+    worst: float
+    node_overall: float
+    layer_ids: list[int]
+    per_layer: list[float | None]
+    per_node: list[float | None]
+    max_imbalance: float | None = None
+    """The threshold asked for (``--max-imbalance``), if any."""
+    ok: bool = True
+    """``overall`` is at most ``max_imbalance``."""
+
+    def __getitem__(self, key: str):
+        # NOTE: inference/factors.py reads this record by key; kept until it reads attributes.
+        return getattr(self, key)
+
+
+class Diff(msgspec.Struct, kw_only=True):
+    """What moving from one plan to another costs (``flyer eplb diff --json``): expert copies each GPU and
+    node must fetch, and the bytes."""
+
+    copies: int
+    bytes: int
+    expert_bytes: int
+    fraction: float
+    """Copies over ``layers_x_slots``."""
+    layers_x_slots: int
+    """Slots in all layers: the copies there could be."""
+    per_gpu: list[int]
+    per_node: list[int]
+    bytes_per_node: list[int]
+    expert_bytes_from: str
+    """Where ``expert_bytes`` came from: ``--expert-bytes``, or the model profile's FP8 size."""
 
 
 def gpu_loads(plan: Plan, loads: np.ndarray) -> np.ndarray:
@@ -58,9 +105,12 @@ def align_loads(plan: Plan, loads, layer_ids=None, *, file: str | None = None) -
     return w[[where[int(x)] for x in plan.layer_ids]]  # type: ignore[union-attr]
 
 
-def evaluate(plan: Plan, loads, *, layer_ids=None, file: str | None = None) -> dict:
+def evaluate(
+    plan: Plan, loads, *, layer_ids=None, file: str | None = None, max_imbalance: float | None = None
+) -> Evaluation:
     """Max/mean GPU load and node max/mean per layer; ``overall`` is the mean over the layers that carry load
-    (empty rows, such as dense layers, are listed as None and left out)."""
+    (empty rows, such as dense layers, are listed as None and left out); ``ok`` when it is at most
+    ``max_imbalance``."""
     w = align_loads(plan, loads, layer_ids, file=file)
     try:
         per_layer = imbalance(w, plan.phy2log, plan.gpus)  # the core checks that plan and load match
@@ -73,21 +123,24 @@ def evaluate(plan: Plan, loads, *, layer_ids=None, file: str | None = None) -> d
         raise InputError("the load has no tokens in any layer the plan places", file=file, field="weight")
     ids = plan.layer_ids
     worst = int(np.flatnonzero(loaded)[per_layer[loaded].argmax()])
-    return {
-        "layers": plan.layers,
-        "loaded_layers": int(loaded.sum()),
-        "experts": plan.experts,
-        "replicas": plan.replicas,
-        "gpus": plan.gpus,
-        "nodes": plan.nodes,
-        "overall": float(per_layer[loaded].mean()),
-        "worst_layer": int(ids[worst]),  # type: ignore[index]
-        "worst": float(per_layer[worst]),
-        "node_overall": float(node[loaded].mean()),
-        "layer_ids": [int(x) for x in ids],  # type: ignore[union-attr]
-        "per_layer": [float(x) if ok else None for x, ok in zip(per_layer, loaded)],
-        "per_node": [float(x) if ok else None for x, ok in zip(node, loaded)],
-    }
+    overall = float(per_layer[loaded].mean())
+    return Evaluation(
+        layers=plan.layers,
+        loaded_layers=int(loaded.sum()),
+        experts=plan.experts,
+        slots=plan.slots,
+        gpus=plan.gpus,
+        nodes=plan.nodes,
+        overall=overall,
+        worst_layer=int(ids[worst]),  # type: ignore[index]
+        worst=float(per_layer[worst]),
+        node_overall=float(node[loaded].mean()),
+        layer_ids=[int(x) for x in ids],  # type: ignore[union-attr]
+        per_layer=[float(x) if ok else None for x, ok in zip(per_layer, loaded)],
+        per_node=[float(x) if ok else None for x, ok in zip(node, loaded)],
+        max_imbalance=max_imbalance,
+        ok=max_imbalance is None or overall <= max_imbalance,
+    )
 
 
 def copies(old: Plan, new: Plan) -> np.ndarray:
@@ -98,13 +151,13 @@ def copies(old: Plan, new: Plan) -> np.ndarray:
             f"the plans place different layers ({_span(old.layer_ids)} and {_span(new.layer_ids)})",
             field="layer_ids",
         )
-    if old.replicas != new.replicas:
-        raise InputError(f"plans have {old.replicas} and {new.replicas} slots per layer", field="replicas")
+    if old.slots != new.slots:
+        raise InputError(f"plans have {old.slots} and {new.slots} slots per layer", field="slots")
     if old.gpus != new.gpus:
         raise InputError(f"plans have {old.gpus} and {new.gpus} GPUs", field="gpus")
     order = {int(x): i for i, x in enumerate(old.layer_ids)}  # type: ignore[arg-type]
     before = old.phy2log[[order[int(x)] for x in new.layer_ids]]  # type: ignore[union-attr]
-    R = new.replicas
+    R = new.slots
     # NOTE: (GPU, expert) pairs as one int64 per slot, a layer at a time: memory in slots, not GPUs x experts.
     gpu = np.repeat(np.arange(new.gpus, dtype=np.int64), R // new.gpus) * R
     out = np.zeros(new.gpus, dtype=np.int64)
@@ -115,20 +168,22 @@ def copies(old: Plan, new: Plan) -> np.ndarray:
     return out
 
 
-def diff(old: Plan, new: Plan, *, expert_bytes: int) -> dict:
-    """Copies and bytes per GPU and per node to go from ``old`` to ``new``."""
+def diff(old: Plan, new: Plan, *, expert_bytes: int, expert_bytes_from: str = "given") -> Diff:
+    """Copies and bytes per GPU and per node to go from ``old`` to ``new`` (``expert_bytes`` per copy, which
+    ``expert_bytes_from`` says where it came from)."""
     per_gpu = copies(old, new)
     nodes = new.nodes
     per_node = per_gpu.reshape(nodes, -1).sum(axis=1)
     total = int(per_gpu.sum())
-    slots = new.layers * new.replicas
-    return {
-        "copies": total,
-        "bytes": total * expert_bytes,
-        "expert_bytes": expert_bytes,
-        "fraction": total / slots if slots else 0.0,
-        "slots": slots,
-        "per_gpu": [int(x) for x in per_gpu],
-        "per_node": [int(x) for x in per_node],
-        "bytes_per_node": [int(x) * expert_bytes for x in per_node],
-    }
+    slots = new.layers * new.slots
+    return Diff(
+        copies=total,
+        bytes=total * expert_bytes,
+        expert_bytes=expert_bytes,
+        fraction=total / slots if slots else 0.0,
+        layers_x_slots=slots,
+        per_gpu=[int(x) for x in per_gpu],
+        per_node=[int(x) for x in per_node],
+        bytes_per_node=[int(x) * expert_bytes for x in per_node],
+        expert_bytes_from=expert_bytes_from,
+    )

@@ -1,17 +1,22 @@
 """From measured loads to a plan: the work ``flyer eplb plan`` and ``flyer eplb rebalance`` share (the
-layout, the decoder layers of the load's rows, the rows lined up with a previous plan's layers)."""
+layout, the decoder layers of the load's rows, the rows lined up with a previous plan's layers), and
+``plan_file``, ``flyer eplb plan`` from files to its record."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 
-from ..errors import about_file
-from .io import Loads
+from ..errors import InputError, about_file
+from ..io import check_outputs
+from . import layouts
+from .formats import Loads, engine_step, load_paths, plan_format, read_loads, read_plan, write_plan
 from .layouts import Layout, layer_ids, layout
-from .metrics import align_loads
+from .metrics import align_loads, diff
+from .samples import SAMPLE_MODEL, sample_load
 from .solver import Plan, plan
 
 
@@ -32,7 +37,7 @@ def plan_loads(
     file: str | os.PathLike | None = None,
     model: str | None = None,
     deployment: str | None = None,
-    replicas: int | None = None,
+    slots: int | None = None,
     groups: int | None = None,
     nodes: int | None = None,
     gpus: int | None = None,
@@ -48,11 +53,11 @@ def plan_loads(
     decoder layers and moves as few expert copies as it can (``solver.plan``); ``max_copies`` caps them."""
     rows, experts = loads.counts.shape
     if previous is not None:
-        replicas = previous.replicas if replicas is None else replicas
+        slots = previous.slots if slots is None else slots
         gpus, nodes = previous.gpus, previous.nodes
         groups = groups if groups is not None else previous.meta.get("groups")
     lay = layout(
-        experts, model=model, deployment=deployment, replicas=replicas, groups=groups, nodes=nodes, gpus=gpus
+        experts, model=model, deployment=deployment, slots=slots, groups=groups, nodes=nodes, gpus=gpus
     )
     with about_file(file, "weight", "layer_ids"):
         ids = layer_ids(rows, given=loads.layer_ids, model=lay.model, first_moe_layer=first_moe_layer)
@@ -64,7 +69,7 @@ def plan_loads(
             moe_ids, decoder_layers = previous.layer_ids, previous.decoder_layers or ids.decoder_layers
         p = plan(
             w,
-            lay.replicas,
+            lay.slots,
             lay.groups,
             lay.nodes,
             lay.gpus,
@@ -77,3 +82,112 @@ def plan_loads(
             decoder_layers=decoder_layers,
         )
     return Planned(p, w, lay, "the previous plan" if previous is not None else ids.source)
+
+
+class Imbalance(msgspec.Struct):
+    """Max/mean GPU load over the layers that carry load: their mean and the worst layer's."""
+
+    mean: float
+    worst: float
+
+
+class PlanResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """What ``flyer eplb plan`` made (``--json``): the plan's ``meta`` as the native file holds it, where the
+    input, layout and layer ids came from, the file written and the engine's next step; with a previous plan,
+    the copies and bytes the move costs."""
+
+    policy: str
+    hierarchical: bool
+    slots: int
+    groups: int
+    nodes: int
+    gpus: int
+    layers: int
+    experts: int
+    layer_ids: list[int]
+    decoder_layers: int | None
+    imbalance: Imbalance
+    input_digest: str
+    version: str
+    pack_sums: str | None = None
+    """Only where not eplb.py's float32 sums."""
+    tolerance: float | None = None
+    """Only with a previous plan."""
+    copies: int | None = None
+    """With a previous plan: expert copies the move costs."""
+    bytes: int | None = None
+    expert_bytes_from: str | None = None
+    load: str
+    """Where the load came from (a format, or the shipped sample)."""
+    layout_from: dict[str, str]
+    """Where each of nodes, gpus, groups and slots came from."""
+    layer_ids_from: str
+    format: str
+    written: str | None
+    next_step: str | None
+    """How the engine takes the file written (None for the native format)."""
+
+
+def plan_file(
+    load: str | os.PathLike | None,
+    *,
+    out: str | os.PathLike | None = None,
+    fmt: str | None = None,
+    previous: str | os.PathLike | None = None,
+    model: str | None = None,
+    first_moe_layer: int | None = None,
+    expert_bytes: int | None = None,
+    **options,
+) -> PlanResult:
+    """``flyer eplb plan``: plan the loads in ``load`` (None: the shipped sample, for ``SAMPLE_MODEL``
+    unless ``model`` says otherwise) and write the plan to ``out`` in ``fmt`` (default from the suffix).
+    With ``previous`` the plan starts from that plan and the result says what the move costs.
+    ``options`` go to ``plan_loads`` (deployment, slots, groups, nodes, gpus, policy, hierarchical,
+    tolerance). An engine format with decoder layers known only from row order is refused before writing."""
+    fmt = plan_format(fmt, out)
+    check_outputs([out], [*(load_paths(load) if load else []), previous])
+    if load is None:
+        model = model or SAMPLE_MODEL
+        loads = Loads(sample_load().astype("float32"), None, "the shipped sample")
+    else:
+        loads = read_loads(load)
+    prev = None
+    if previous is not None:
+        where = {
+            "gpus": options.get("gpus"),
+            "nodes": options.get("nodes"),
+            "first_moe_layer": first_moe_layer,
+        }
+        prev = read_plan(previous, model=model, **where)
+    made = plan_loads(
+        loads, file=load, model=model, first_moe_layer=first_moe_layer, previous=prev, **options
+    )
+    p = made.plan
+    moves = {}
+    if prev is not None:
+        eb, src = layouts.expert_bytes(made.layout.model, expert_bytes)
+        d = diff(prev, p, expert_bytes=eb)
+        moves = {"copies": d.copies, "bytes": d.bytes, "expert_bytes_from": src}
+    if made.layer_ids_from.startswith("row order") and fmt != "native":
+        raise InputError(
+            f"a {fmt} plan is indexed by decoder layer, and neither the load nor a model says which decoder "
+            f"layers its {p.layers} rows are",
+            file=str(load) if load else None,
+            field="layer_ids",
+            hint="pass --model or --first-moe-layer, or a load that carries layer ids",
+        )
+    step = None
+    if out is not None:
+        write_plan(p, out, fmt)
+        step = engine_step(fmt, out, p)
+    record = {
+        **p.meta,
+        **moves,
+        "load": loads.source,
+        "layout_from": made.layout.sources,
+        "layer_ids_from": made.layer_ids_from,
+        "format": fmt,
+        "written": str(out) if out else None,
+        "next_step": step,
+    }
+    return msgspec.convert(record, PlanResult)

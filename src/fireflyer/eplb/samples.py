@@ -10,16 +10,48 @@ real recorder dumps. ``generate_load`` made the shipped files; the files, not th
 
 from __future__ import annotations
 
+from enum import StrEnum
 from importlib import resources
+from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from .. import io as ffio
+from .. import profiles
+from ..errors import InputError
+from .formats import FORMATS, LOAD_FORMATS, SAMPLE_LOAD_FORMATS, write_loads
+from .layouts import layer_ids
 
 SAMPLE_MODEL = "deepseek-v3"
 SAMPLES = {"load": "sample-load.npy", "next-load": "sample-next-load.npy"}
 """The shipped loads: ``load``, and ``next-load``, the same experts' popularity routed with new tokens (what
 the recorder sees an hour later: same hot experts, counts moved by sampling noise)."""
+SAMPLE_DEPLOYMENT = "deepseek-v3-prefill"
+"""The deployment a sample plan is made for, unless another is named."""
+
+
+class SampleKind(StrEnum):
+    """What ``flyer eplb sample`` writes: a shipped load, or a plan of the first."""
+
+    LOAD = "load"
+    NEXT_LOAD = "next-load"
+    PLAN = "plan"
+
+
+SampleFormat = StrEnum("SampleFormat", [(f, f) for f in dict.fromkeys((*LOAD_FORMATS, *FORMATS))])
+"""What ``flyer eplb sample`` writes in: a load's LOAD_FORMATS, a plan's FORMATS."""
+
+
+class SampleResult(msgspec.Struct, kw_only=True):
+    """What ``flyer eplb sample`` wrote (``--json``)."""
+
+    kind: str
+    format: str
+    written: list[str]
+    model: str
+    what: str
+    """The sample in words."""
 
 
 def sample_load(kind: str = "load") -> np.ndarray:
@@ -61,3 +93,48 @@ def generate_load(
         chosen = np.argsort(-masked, axis=1, kind="stable")[:, :top_k]
         out[layer] = np.bincount(chosen.ravel(), minlength=experts)
     return out
+
+
+def write_sample(
+    out: str | Path, kind: str = "load", fmt: str | None = None, deployment: str | None = None
+) -> SampleResult:
+    """``flyer eplb sample``: write the ``kind`` of sample (SampleKind) to ``out`` in ``fmt`` (default from
+    the suffix: SAMPLE_LOAD_FORMATS for loads, ``plan_format`` for plans); a plan is the balanced plan of
+    the sample load for ``deployment`` (default SAMPLE_DEPLOYMENT)."""
+    from .planning import plan_file  # NOTE: here, since planning plans the sample when given no load
+
+    out = Path(out)
+    kind = SampleKind(kind).value
+    if kind == "plan":
+        deployment = deployment or SAMPLE_DEPLOYMENT
+        made = plan_file(None, out=out, fmt=fmt, deployment=deployment)
+        layout = f"{made.slots} slots on {made.gpus} GPUs"
+        what = f"a {made.format} plan of the sample load for {deployment} ({layout})"
+        return SampleResult(kind=kind, format=made.format, written=[str(out)], model=SAMPLE_MODEL, what=what)
+    if fmt is None and (fmt := SAMPLE_LOAD_FORMATS.get(out.suffix.lower())) is None:
+        raise InputError(
+            f"cannot tell the format from {out.suffix or 'no suffix'}",
+            file=str(out),
+            field="format",
+            hint="pass --format",
+        )
+    if fmt not in LOAD_FORMATS:
+        raise InputError(f"unknown load format {fmt!r}; expected {', '.join(LOAD_FORMATS)}", field="format")
+    if fmt != "trtllm":
+        ffio.check_outputs([out])
+    ids = layer_ids(58, model=SAMPLE_MODEL)
+    written = write_loads(
+        sample_load(kind),
+        out,
+        fmt,
+        layer_ids=ids.ids,
+        decoder_layers=int(ids.decoder_layers or 0),
+        experts_per_token=profiles.model(SAMPLE_MODEL).experts_per_token,
+    )
+    return SampleResult(
+        kind=kind,
+        format=fmt,
+        written=[str(x) for x in written],
+        model=SAMPLE_MODEL,
+        what=f"the sample {kind} as {fmt}",
+    )

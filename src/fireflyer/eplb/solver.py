@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -18,14 +19,22 @@ from .. import __version__
 from .._core import eplb as _core
 from ..errors import InputError
 
-POLICIES = ("deepseek", "balanced")
+
+class Policy(StrEnum):
+    """How ``plan`` places experts: ``deepseek`` is DeepSeek's eplb.py exactly, ``balanced`` never worse."""
+
+    DEEPSEEK = "deepseek"
+    BALANCED = "balanced"
+
+
+POLICIES = tuple(p.value for p in Policy)
 PACK_SUMS = ("float32", "float64")
 
 
 @dataclass
 class Plan:
-    """One plan: ``phy2log`` [L, R], ``log2phy`` [L, E, K] (-1 padded), ``logcnt`` [L, E], and ``layer_ids``
-    [L], the decoder layer of each row (the engines index plans by it).
+    """One plan: ``phy2log`` [L, slots], ``log2phy`` [L, E, K] (-1 padded), ``logcnt`` [L, E], and
+    ``layer_ids`` [L], the decoder layer of each row (the engines index plans by it).
 
     ``log2phy`` lists each expert's slots in replica order under the deepseek policy (as DeepSeek's eplb.py),
     else ascending. ``decoder_layers`` is the model's decoder-layer count where known (SGLang's plans have a
@@ -52,7 +61,8 @@ class Plan:
         return int(self.phy2log.shape[0])
 
     @property
-    def replicas(self) -> int:
+    def slots(self) -> int:
+        """Physical expert slots per layer (each holds one replica of a logical expert)."""
         return int(self.phy2log.shape[1])
 
     @property
@@ -131,12 +141,12 @@ def imbalance(loads: np.ndarray, phy2log: np.ndarray, gpus: int) -> np.ndarray:
     )
 
 
-def _deepseek(w: np.ndarray, replicas: int, groups: int, nodes: int, gpus: int, pack_sums: str):
+def _deepseek(w: np.ndarray, slots: int, groups: int, nodes: int, gpus: int, pack_sums: str):
     """DeepSeek's eplb.py: the core does the work, torch orders the items exactly as eplb.py's own
     ``sort(descending=True)`` does (its order among equal loads depends on torch's sorting backend)."""
     import torch  # NOTE: only the deepseek policy needs torch: eplb.py's tie order is torch's
 
-    planner = _core.deepseek_planner(w, replicas, groups, nodes, gpus, pack_sums == "float64")
+    planner = _core.deepseek_planner(w, slots, groups, nodes, gpus, pack_sums == "float64")
     weight = torch.from_numpy(w)
     group_loads = weight.unflatten(-1, (planner.groups, w.shape[1] // planner.groups)).sum(-1)
     group_order = group_loads.sort(-1, descending=True).indices
@@ -146,7 +156,7 @@ def _deepseek(w: np.ndarray, replicas: int, groups: int, nodes: int, gpus: int, 
 
 def plan(
     loads: Any,
-    replicas: int,
+    slots: int,
     groups: int,
     nodes: int,
     gpus: int,
@@ -160,7 +170,7 @@ def plan(
     decoder_layers: int | None = None,
     pack_sums: str = "float32",
 ) -> Plan:
-    """Plan every layer of ``loads`` [L, E].
+    """Plan every layer of ``loads`` [L, E] on ``slots`` physical expert slots per layer.
 
     ``policy="deepseek"`` is DeepSeek's EPLB exactly (eplb.py on the same torch: hierarchical when
     groups % nodes == 0, else global; ``log2phy`` in replica order); ``pack_sums="float64"`` sums pack loads
@@ -176,14 +186,15 @@ def plan(
     w = as_loads(loads)
     if policy not in POLICIES:
         raise InputError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}", field="policy")
+    policy = str(policy)  # NOTE: a Policy member is its value, so the plan's meta holds plain text
     if pack_sums not in PACK_SUMS:
         raise InputError(f"expected one of {', '.join(PACK_SUMS)}, got {pack_sums!r}", field="pack_sums")
     hier = bool(hierarchical)
     if previous is not None:
         prev = previous.phy2log if isinstance(previous, Plan) else np.asarray(previous)
-        if prev.ndim != 2 or prev.shape[1] != replicas:
+        if prev.ndim != 2 or prev.shape[1] != slots:
             raise InputError(
-                f"previous plan has shape {list(prev.shape)}, not [layers, {replicas} replicas]",
+                f"previous plan has shape {list(prev.shape)}, not [layers, {slots} slots]",
                 field="previous",
             )
         p2l, l2p, cnt = _core.migrate(
@@ -198,10 +209,10 @@ def plan(
         )
         policy_name = "balanced+migration"
     elif policy == "deepseek":
-        p2l, l2p, cnt = _deepseek(w, replicas, groups, nodes, gpus, pack_sums)
+        p2l, l2p, cnt = _deepseek(w, slots, groups, nodes, gpus, pack_sums)
         policy_name = policy
     else:
-        p2l, l2p, cnt = _core.balanced(w, replicas, groups, nodes, gpus, hier)
+        p2l, l2p, cnt = _core.balanced(w, slots, groups, nodes, gpus, hier)
         policy_name = policy
     ids = np.arange(w.shape[0], dtype=np.int64) if layer_ids is None else np.asarray(layer_ids, np.int64)
     if ids.shape != (w.shape[0],):
@@ -211,7 +222,7 @@ def plan(
     meta = {
         "policy": policy_name,
         "hierarchical": hier if policy == "balanced" or previous is not None else groups % nodes == 0,
-        "replicas": replicas,
+        "slots": slots,
         "groups": groups,
         "nodes": nodes,
         "gpus": gpus,
@@ -257,6 +268,10 @@ def rebalance_experts(
     hierarchical: bool | None = None,
 ):
     """Drop-in for DeepSeek's ``eplb.rebalance_experts``: (phy2log, log2phy, logcnt) as torch int64 tensors.
+
+    The name and the arguments are DeepSeek's, kept as DeepSeek names them (``num_replicas`` is what
+    fireflyer calls slots) so that callers swap the import and nothing else; ``flyer eplb rebalance``, the
+    cron job, is a different thing (``cron.rebalance``).
 
     Accepts torch tensors, numpy arrays and nested lists. With the deepseek policy the three tensors equal
     eplb.py's on the same torch, ``log2phy[l][e]`` listing the slots of expert e in replica order, padded with
