@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from trace_reference import kernel, trace, write
 
 from fireflyer import InputError, io
-from fireflyer.trace import analyze, synthetic
+from fireflyer.trace import analyze
 from fireflyer.trace.analysis import scan
+from fireflyer.trace.synthetic import generate
 
 GOOD = trace([kernel(0, 10), kernel(5, 10, name="ncclKernel_x", stream=9)], distributedInfo={"rank": 0})
 
@@ -151,7 +152,7 @@ def test_absolute_microseconds_keep_fractions(tmp_path):
 
 
 def test_chunk_boundaries_and_an_event_larger_than_the_reserve(tmp_path):
-    expected = synthetic.generate(tmp_path / "big.json", target_bytes=9 << 20, seed=4)  # > two 4 MiB chunks
+    expected = generate(tmp_path / "big.json", target_bytes=9 << 20, seed=4)  # > two 4 MiB chunks
     [r] = analyze([tmp_path / "big.json"], top=0).ranks
     assert (r.busy_us, r.overlap_us, r.kernels, r.steps) == (
         expected.busy_us,
@@ -193,7 +194,7 @@ def test_cli_utf8_and_duplicate_rank(tmp_path):
 
 def test_a_large_file_read_in_parts_gives_the_figures_of_one_read_whole(tmp_path):
     path = tmp_path / "big.json"
-    expected = synthetic.generate(path, target_bytes=40 << 20, seed=5, timestamps="relative")
+    expected = generate(path, target_bytes=40 << 20, seed=5, timestamps="relative")
     assert [f.parts for f in scan([path], threads=2)] == [2]
     whole = analyze([path], threads=1, top=0, cpu=True).ranks[0]
     parts = analyze([path], threads=2, top=0, cpu=True).ranks[0]

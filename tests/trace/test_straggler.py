@@ -10,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from trace_reference import cpu_compute_us, cpu_op, trace, write
 
-from fireflyer.trace import STRAGGLER_OVER_MEDIAN_PCT, analyze, synthetic
+from fireflyer.trace import STRAGGLER_OVER_MEDIAN_PCT, analyze
+from fireflyer.trace.synthetic import generate_ranks
 
 
 def test_device_straggler_named_when_it_stands_out(tmp_path):
-    expected = synthetic.generate_ranks(tmp_path, 4, steps=8, straggler=2, slow=1.5)
+    expected = generate_ranks(tmp_path, 4, steps=8, straggler=2, slow=1.5)
     s = analyze([tmp_path]).summary
     assert s.straggler is not None and (s.straggler.rank, s.straggler.by) == (2, "compute_us")
     assert s.straggler.value_us == expected[2].compute_us
@@ -23,7 +24,7 @@ def test_device_straggler_named_when_it_stands_out(tmp_path):
 
 @pytest.mark.parametrize("slow", [1.0, 1.05])
 def test_no_device_straggler_among_equal_ranks(tmp_path, slow):
-    expected = synthetic.generate_ranks(tmp_path, 4, steps=8, straggler=1, slow=slow)
+    expected = generate_ranks(tmp_path, 4, steps=8, straggler=1, slow=slow)
     s = analyze([tmp_path]).summary
     assert max(e.compute_us for e in expected) < 1.1 * s.metrics["compute_us"].median  # within the threshold
     assert s.straggler is None

@@ -9,7 +9,8 @@ import pytest
 from conftest import FIXTURES, run_flyer, run_json
 from trace_reference import COMM, figures, kernel, load, trace, write
 
-from fireflyer.trace import analyze, diff, merge, synthetic
+from fireflyer.trace import analyze, diff, merge
+from fireflyer.trace.synthetic import generate, generate_ranks
 
 DEEPSEEK = FIXTURES / "profile-data-train.json"
 KEYS = ("steps", "kernels", "comm_kernels", "memory_ops", "span_us", "busy_us", "compute_us", "comm_us")
@@ -18,7 +19,7 @@ KEYS = ("steps", "kernels", "comm_kernels", "memory_ops", "span_us", "busy_us", 
 @pytest.mark.parametrize("timestamps", ["absolute", "relative"])
 @pytest.mark.parametrize("suffix", [".json", ".json.gz"])
 def test_synthetic_known_answers(tmp_path, timestamps, suffix):
-    expected = synthetic.generate(tmp_path / f"t{suffix}", steps=25, timestamps=timestamps, seed=11)
+    expected = generate(tmp_path / f"t{suffix}", steps=25, timestamps=timestamps, seed=11)
     [r] = analyze([tmp_path / f"t{suffix}"], top=0).ranks
     for key in (*KEYS, "memory_us", "overlap_us", "exposed_comm_us", "comm_hidden_pct", "idle_pct"):
         assert getattr(r, key) == pytest.approx(getattr(expected, key), rel=1e-12), key
@@ -27,7 +28,7 @@ def test_synthetic_known_answers(tmp_path, timestamps, suffix):
 
 
 def test_synthetic_answer_matches_the_reference(tmp_path):
-    synthetic.generate(tmp_path / "t.json", steps=6, seed=2)
+    generate(tmp_path / "t.json", steps=6, seed=2)
     doc = load(tmp_path / "t.json")
     ref = figures(doc["traceEvents"])
     [r] = analyze([tmp_path / "t.json"]).ranks
@@ -36,7 +37,7 @@ def test_synthetic_answer_matches_the_reference(tmp_path):
 
 
 def test_synthetic_ranks_and_straggler(tmp_path):
-    expected = synthetic.generate_ranks(tmp_path, 4, steps=8, straggler=2, slow=1.5)
+    expected = generate_ranks(tmp_path, 4, steps=8, straggler=2, slow=1.5)
     a = analyze([tmp_path])
     assert [e.rank for e in a.ranks] == [0, 1, 2, 3]
     for e, x in zip(a.ranks, expected):
@@ -79,8 +80,8 @@ def test_deepseek_training_trace_against_an_independent_computation():
 def test_merge_aligns_both_timestamp_conventions(tmp_path):
     src = tmp_path / "ranks"
     src.mkdir()
-    e0 = synthetic.generate(src / "rank0.json", steps=3, rank=0, world_size=2)
-    e1 = synthetic.generate(src / "rank1.json.gz", steps=3, rank=1, world_size=2, timestamps="relative")
+    e0 = generate(src / "rank0.json", steps=3, rank=0, world_size=2)
+    e1 = generate(src / "rank1.json.gz", steps=3, rank=1, world_size=2, timestamps="relative")
     out = tmp_path / "merged.json"
     result = merge([src], out)
     doc = json.loads(out.read_text())
@@ -131,7 +132,7 @@ def test_merge_renumbers_flow_ids_of_any_size(tmp_path):
 
 def test_a_failed_merge_leaves_nothing(tmp_path):
     src = tmp_path / "ranks"
-    synthetic.generate_ranks(src, 2, steps=2)
+    generate_ranks(src, 2, steps=2)
     # Valid for the scan, refused only while the events stream out: a flow event's id of the wrong type.
     write(src / "rank2.json", trace([kernel(0, 5), {"ph": "s", "ts": 1, "pid": 0, "tid": 1, "id": [1]}]))
     res = run_flyer("trace", "merge", str(src), "-o", str(tmp_path / "m.json"))
@@ -140,7 +141,7 @@ def test_a_failed_merge_leaves_nothing(tmp_path):
 
 
 def test_merge_by_step_and_cli(tmp_path):
-    synthetic.generate_ranks(tmp_path / "r", 2, steps=2)
+    generate_ranks(tmp_path / "r", 2, steps=2)
     data = run_json(
         "trace", "merge", str(tmp_path / "r"), "--out", str(tmp_path / "m.json"), "--align", "step"
     )
@@ -150,8 +151,8 @@ def test_merge_by_step_and_cli(tmp_path):
 
 
 def test_diff_finds_what_got_slower(tmp_path):
-    synthetic.generate_ranks(tmp_path / "a", 2, steps=6, seed=1)
-    synthetic.generate_ranks(tmp_path / "b", 2, steps=9, seed=1, straggler=1, slow=2.0)
+    generate_ranks(tmp_path / "a", 2, steps=6, seed=1)
+    generate_ranks(tmp_path / "b", 2, steps=9, seed=1, straggler=1, slow=2.0)
     d = diff([tmp_path / "a"], [tmp_path / "b"], top=0)
     assert d.per == "step" and d.what == "kernels" and (d.a.steps, d.b.steps) == (12, 18)
     compute = {t.metric: t for t in d.totals}["compute_us"]
@@ -165,7 +166,7 @@ def test_diff_finds_what_got_slower(tmp_path):
 
 
 def test_analyze_cli_json_and_human(tmp_path):
-    synthetic.generate_ranks(tmp_path, 2, steps=3, straggler=1)
+    generate_ranks(tmp_path, 2, steps=3, straggler=1)
     data = run_json("trace", "analyze", str(tmp_path), "--top", "2")
     assert set(data) == {"ranks", "summary", "comm_patterns"}
     r0 = data["ranks"][0]

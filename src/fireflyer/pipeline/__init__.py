@@ -3,7 +3,43 @@
 ``measure`` and ``run`` need torch, which is imported only when they are used.
 """
 
+from typing import TYPE_CHECKING
+
 from .._lazy import attach
+
+if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/shared/test_lazy.py)
+    from .measurement import MeasureResult as MeasureResult
+    from .measurement import block_dims as block_dims
+    from .measurement import measure as measure
+    from .measurement import measure_and_simulate as measure_and_simulate
+    from .render import Band as Band
+    from .render import SvgLayout as SvgLayout
+    from .render import chrome_trace as chrome_trace
+    from .render import nice_ticks as nice_ticks
+    from .render import svg as svg
+    from .render import svg_layout as svg_layout
+    from .render import timeline_bands as timeline_bands
+    from .runner import BACKENDS as BACKENDS
+    from .runner import RunConfig as RunConfig
+    from .runner import RunResult as RunResult
+    from .runner import check as check
+    from .runner import run as run
+    from .schedules import KINDS as KINDS
+    from .schedules import SCHEDULES as SCHEDULES
+    from .schedules import Schedule as Schedule
+    from .schedules import check_config as check_config
+    from .schedules import devices_for_stages as devices_for_stages
+    from .schedules import formula_bubble as formula_bubble
+    from .schedules import generate as generate
+    from .simulator import ChunkTimes as ChunkTimes
+    from .simulator import RankStats as RankStats
+    from .simulator import SimResult as SimResult
+    from .simulator import compare as compare
+    from .simulator import simulate as simulate
+    from .simulator import simulate_schedule as simulate_schedule
+    from .simulator import summarize as summarize
+    from .simulator import sweep as sweep
+    from .simulator import sweep_csv as sweep_csv
 
 __getattr__, __dir__, __all__ = attach(
     __name__,

@@ -1,7 +1,60 @@
 """Is the file system as fast as it should be? Raw I/O (fio or the core's engine), metadata operations and a
 Smallpond GraySort under a path, beside 3FS's published figures, with pass/warn/fail thresholds."""
 
+from typing import TYPE_CHECKING
+
 from ..._lazy import attach
+
+if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/shared/test_lazy.py)
+    from .fio import FioRun as FioRun
+    from .fio import fio_args as fio_args
+    from .fio import fio_version as fio_version
+    from .fio import parse_fio_json as parse_fio_json
+    from .fio import run_fio as run_fio
+    from .graysort import SortJob as SortJob
+    from .graysort import SortResult as SortResult
+    from .graysort import Validation as Validation
+    from .graysort import measure_sort as measure_sort
+    from .graysort import probe_ray as probe_ray
+    from .graysort import require_engines as require_engines
+    from .graysort import validate_output as validate_output
+    from .localray import LocalRay as LocalRay
+    from .localray import local_ray as local_ray
+    from .metadata import MetaJob as MetaJob
+    from .metadata import MetaResult as MetaResult
+    from .metadata import PhaseResult as PhaseResult
+    from .metadata import measure_metadata as measure_metadata
+    from .published import Reference as Reference
+    from .published import io_reference as io_reference
+    from .published import sort_reference as sort_reference
+    from .records import generate as generate
+    from .records import partition_of as partition_of
+    from .scratch import Interrupted as Interrupted
+    from .scratch import as_interrupted as as_interrupted
+    from .scratch import check_target as check_target
+    from .scratch import scratch_dir as scratch_dir
+    from .scratch import signals_as_interrupts as signals_as_interrupts
+    from .scratch import signals_deferred as signals_deferred
+    from .suite import IO_PATTERNS as IO_PATTERNS
+    from .suite import SuiteJob as SuiteJob
+    from .suite import SuiteResult as SuiteResult
+    from .suite import measure_all as measure_all
+    from .suite import metrics_of as metrics_of
+    from .thresholds import Metric as Metric
+    from .thresholds import Thresholds as Thresholds
+    from .thresholds import Verdict as Verdict
+    from .thresholds import judge as judge
+    from .thresholds import load_thresholds as load_thresholds
+    from .thresholds import parse_overrides as parse_overrides
+    from .thresholds import with_overrides as with_overrides
+    from .workloads import ENGINES as ENGINES
+    from .workloads import PATTERNS as PATTERNS
+    from .workloads import IoJob as IoJob
+    from .workloads import IoResult as IoResult
+    from .workloads import Latency as Latency
+    from .workloads import measure_io as measure_io
+    from .workloads import resolve_engine as resolve_engine
+    from .workloads import summarize_latency as summarize_latency
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
