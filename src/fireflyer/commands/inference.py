@@ -20,6 +20,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+RESULTS: dict[str, type] = {"cost": lib.DayCost, "estimate": lib.Estimate, "plan": lib.DayPlan}
+"""The record each command prints with --json (`flyer schema inference COMMAND`)."""
+
 _tokens = number(low=0)
 HardwareOpt = Annotated[
     str | None,

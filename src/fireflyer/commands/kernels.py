@@ -21,6 +21,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+RESULTS: dict[str, type] = {"list": lib.Catalog, "bench": lib.Report, "compare": lib.CompareReport}
+"""The record each command prints with --json (`flyer schema kernels COMMAND`)."""
+
 MAX_RANKS = 4096
 """The most ranks --nproc may ask for (the library further holds CPU ranks to the cores here)."""
 
@@ -46,13 +49,9 @@ def list_(device: DeviceOpt = "auto", json: JsonOpt = False) -> None:
       flyer kernels list
       flyer kernels list --device cpu --json
     """
-    from .. import device as devices
-
     out = Output(json)
-    dev = devices.choose(device)
-    where = str(dev) if dev.type == "cuda" else "cpu"
-    data = {"device": where, "backends": [a.to_dict() for a in lib.catalog(where)]}
-    out.emit(data, lambda o: view.catalog(o, data))
+    found = lib.catalog_on(device)
+    out.emit(found, lambda o: view.catalog(o, found))
 
 
 @app.command()

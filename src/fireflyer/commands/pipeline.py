@@ -23,6 +23,15 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+RESULTS: dict[str, type] = {
+    "simulate": lib.Simulation,
+    "compare": lib.ScheduleComparison,
+    "sweep": list[lib.SweepRow] | lib.SweepWritten,  # type: ignore[dict-item]
+    "measure": lib.Measurement,
+    "run": lib.RunReport,
+}
+"""The record each command prints with --json (`flyer schema pipeline COMMAND`)."""
+
 _SCHEDULES = "1f1b, interleaved-1f1b, zb1p, zbv, dualpipe, dualpipev"
 ScheduleOpt = Annotated[str, typer.Option("--schedule", "-s", help=f"Schedule: {_SCHEDULES}.")]
 RanksOpt = Annotated[

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from .. import profiles as lib
-from ..errors import CheckFailed, InputError
+from ..errors import CheckFailed
 from ..io import atomic_write
 from ._options import JsonOpt, OutOpt, integer, number
 from ._output import Output
@@ -18,6 +18,14 @@ app = typer.Typer(
     help="Hardware, model and deployment profiles, and the measured profile of this machine.",
     no_args_is_help=True,
 )
+
+RESULTS: dict[str, type] = {
+    "list": list[lib.Listed],
+    "show": lib.Shown,
+    "validate": lib.Validation,
+    "detect": lib.HardwareProfile,
+}
+"""The record each command prints with --json (`flyer schema profiles COMMAND`)."""
 
 
 @app.command("list")
@@ -34,21 +42,10 @@ def list_(
       flyer profiles list --kind hardware --json
     """
     out = Output(json)
-    rows, problems = lib.catalog(kind)
+    rows, problems = lib.listing(kind)
     for p in problems:
         out.warn(f"skipped invalid profile {p.one_line()}")
-    data = [
-        {
-            "name": e.name,
-            "kind": e.kind,
-            "origin": e.origin,
-            "path": str(e.path),
-            "description": getattr(e.profile, "description", ""),
-            "overrides": [str(s) for s in e.shadows],
-        }
-        for e in rows
-    ]
-    out.emit(data, lambda o: view.catalog(o, data))
+    out.emit(rows, lambda o: view.catalog(o, rows))
 
 
 @app.command()
@@ -65,14 +62,8 @@ def show(
       flyer profiles show deepseek-v3 --json
     """
     out = Output(json)
-    entry = lib.find(name)
-    data = {
-        "profile": lib.to_dict(entry.profile),
-        "path": str(entry.path),
-        "origin": entry.origin,
-        "overrides": [str(s) for s in entry.shadows],
-    }
-    out.emit(data, lambda o: view.show(o, entry, lib.to_yaml(entry.profile)))
+    found = lib.shown(name)
+    out.emit(found, lambda o: view.show(o, found, lib.to_yaml(found.profile)))
 
 
 @app.command()
@@ -87,26 +78,9 @@ def validate(
       flyer profiles validate ~/.config/fireflyer/profiles/*.yaml --json
     """
     out = Output(json)
-    results = []
-    for f in files:
-        try:
-            prof = lib.load_file(f)
-            results.append(
-                {
-                    "file": str(f),
-                    "ok": True,
-                    "name": prof.name,
-                    "kind": type(prof).__struct_config__.tag,
-                    "error": None,
-                }
-            )
-        except InputError as e:
-            results.append({"file": str(f), "ok": False, "name": None, "kind": None, "error": e.one_line()})
-            if not json:
-                raise
-    ok = all(r["ok"] for r in results)
-    out.emit({"ok": ok, "files": results}, lambda o: view.validated(o, results))
-    if not ok:
+    checked = lib.validate(files, keep_going=json)
+    out.emit(checked, lambda o: view.validated(o, checked))
+    if not checked.ok:
         raise typer.Exit(2)
 
 

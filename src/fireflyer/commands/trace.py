@@ -20,6 +20,14 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+RESULTS: dict[str, type] = {
+    "capture": capturing.CaptureRun,
+    "analyze": analysis.Analysis,
+    "merge": merging.MergeResult,
+    "diff": comparison.Comparison,
+}
+"""The record each command prints with --json (`flyer schema trace COMMAND`)."""
+
 PathsArg = Annotated[
     list[Path],
     typer.Argument(

@@ -12,9 +12,11 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .backends import BACKENDS as BACKENDS
     from .backends import VENDORS as VENDORS
     from .backends import Availability as Availability
+    from .backends import Catalog as Catalog
     from .backends import Unsupported as Unsupported
     from .backends import availability as availability
     from .backends import catalog as catalog
+    from .backends import catalog_on as catalog_on
     from .cases import CASE_TYPES as CASE_TYPES
     from .cases import OPS as OPS
     from .cases import EpCase as EpCase
@@ -39,6 +41,7 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .metrics import check_close as check_close
     from .metrics import roofline as roofline
     from .results import SCHEMA as SCHEMA
+    from .results import CompareReport as CompareReport
     from .results import Comparison as Comparison
     from .results import Report as Report
     from .results import Result as Result
@@ -50,7 +53,16 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "backends": ["BACKENDS", "VENDORS", "Availability", "Unsupported", "availability", "catalog"],
+        "backends": [
+            "BACKENDS",
+            "VENDORS",
+            "Availability",
+            "Catalog",
+            "Unsupported",
+            "availability",
+            "catalog",
+            "catalog_on",
+        ],
         "cases": ["CASE_TYPES", "OPS", "EpCase", "GemmCase", "MlaCase"],
         "formulas": [
             "Cost",
@@ -64,7 +76,15 @@ __getattr__, __dir__, __all__ = attach(
         ],
         "harness": ["Plan", "bench", "default_ranks", "environment", "plan"],
         "metrics": ["Check", "Closeness", "calc_diff", "check_close", "roofline"],
-        "results": ["SCHEMA", "Comparison", "Report", "Result", "compare", "parse_threshold"],
+        "results": [
+            "SCHEMA",
+            "CompareReport",
+            "Comparison",
+            "Report",
+            "Result",
+            "compare",
+            "parse_threshold",
+        ],
         "rooflines": ["Roof"],
         "suites": ["Suite"],
         # modules with their own names: mla, gemm, ep (torch), suites.load, results.load

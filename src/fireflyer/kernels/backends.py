@@ -18,6 +18,8 @@ import importlib.util
 from dataclasses import dataclass
 from types import ModuleType
 
+from msgspec import Struct
+
 from ..errors import InputError
 from .cases import OPS, Case, EpCase, MlaCase
 
@@ -193,9 +195,26 @@ def availability(op: str, backend: str, device: str = "cpu") -> Availability:
     return Availability(op, backend, True, **info)
 
 
+class Catalog(Struct, kw_only=True, forbid_unknown_fields=True):
+    """`flyer kernels list`: every (operation, backend) pair and whether it runs on ``device``."""
+
+    device: str
+    """``cpu`` or the CUDA device, e.g. ``cuda:0``."""
+    backends: list[Availability]
+
+
 def catalog(device: str = "cpu") -> list[Availability]:
     """Every (operation, backend) pair and whether it runs on ``device``."""
     return [availability(op, b, device) for op in OPS for b in BACKENDS[op]]
+
+
+def catalog_on(device: str = "auto") -> Catalog:
+    """The catalog on the device ``device`` chooses (``auto``: CUDA if present)."""
+    from .. import device as devices
+
+    dev = devices.choose(device)
+    where = str(dev) if dev.type == "cuda" else "cpu"
+    return Catalog(device=where, backends=catalog(where))
 
 
 def check_names(ops: list[str] | None, backends: list[str] | None) -> None:

@@ -135,8 +135,9 @@ def load(path: str | os.PathLike) -> Report:
     return io.convert(data, Report, file=str(path))
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(Struct, forbid_unknown_fields=True):
+    """One case of a comparison."""
+
     op: str
     backend: str
     shape: dict[str, Any]
@@ -148,17 +149,19 @@ class Row:
     """(current - baseline) / baseline, in percent."""
     note: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "op": self.op,
-            "backend": self.backend,
-            "shape": self.shape,
-            "status": self.status,
-            "baseline_us": self.baseline_us,
-            "current_us": self.current_us,
-            "change_pct": self.change_pct,
-            "note": self.note,
-        }
+
+class CompareReport(_S):
+    """`flyer kernels compare`: every case of the two runs, the counts by status and the notes."""
+
+    threshold_pct: float
+    baseline_device: str
+    current_device: str
+    counts: dict[str, int]
+    """Rows by status."""
+    regressions: int
+    """Rows slower than the threshold allows or incorrect: the comparison fails when there are any."""
+    rows: list[Row]
+    notes: list[str]
 
 
 @dataclass(frozen=True)
@@ -193,19 +196,22 @@ class Comparison:
             return f"no case was compared{why}"
         return None
 
-    def to_dict(self) -> dict[str, Any]:
+    def report(self) -> CompareReport:
         counts: dict[str, int] = {}
         for r in self.rows:
             counts[r.status] = counts.get(r.status, 0) + 1
-        return {
-            "threshold_pct": self.threshold_pct,
-            "baseline_device": self.baseline_device,
-            "current_device": self.current_device,
-            "counts": dict(sorted(counts.items())),
-            "regressions": len(self.regressions),
-            "rows": [r.to_dict() for r in self.rows],
-            "notes": list(self.notes),
-        }
+        return CompareReport(
+            threshold_pct=self.threshold_pct,
+            baseline_device=self.baseline_device,
+            current_device=self.current_device,
+            counts=dict(sorted(counts.items())),
+            regressions=len(self.regressions),
+            rows=list(self.rows),
+            notes=list(self.notes),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return io.to_builtins(self.report())
 
 
 def compare(baseline: Report, current: Report, *, threshold_pct: float = 5.0) -> Comparison:

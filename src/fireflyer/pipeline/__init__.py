@@ -8,10 +8,17 @@ from typing import TYPE_CHECKING
 from .._lazy import attach
 
 if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/shared/test_lazy.py)
-    from .measurement import MeasureResult as MeasureResult
     from .measurement import block_dims as block_dims
     from .measurement import measure as measure
     from .measurement import measure_and_simulate as measure_and_simulate
+    from .records import Measurement as Measurement
+    from .records import MeasureResult as MeasureResult
+    from .records import RunReport as RunReport
+    from .records import ScheduleComparison as ScheduleComparison
+    from .records import ScheduleRow as ScheduleRow
+    from .records import Simulation as Simulation
+    from .records import SweepRow as SweepRow
+    from .records import SweepWritten as SweepWritten
     from .render import Band as Band
     from .render import SvgLayout as SvgLayout
     from .render import chrome_trace as chrome_trace
@@ -44,7 +51,17 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "measurement": ["MeasureResult", "block_dims", "measure", "measure_and_simulate"],
+        "measurement": ["block_dims", "measure", "measure_and_simulate"],
+        "records": [
+            "MeasureResult",
+            "Measurement",
+            "RunReport",
+            "ScheduleComparison",
+            "ScheduleRow",
+            "Simulation",
+            "SweepRow",
+            "SweepWritten",
+        ],
         "render": ["Band", "SvgLayout", "chrome_trace", "nice_ticks", "svg", "svg_layout", "timeline_bands"],
         "runner": ["BACKENDS", "RunConfig", "RunResult", "check", "run"],
         "schedules": [

@@ -16,7 +16,7 @@ This module imports torch; ``import fireflyer.pipeline`` does not import it unti
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -26,8 +26,9 @@ from .. import device as devices
 from .. import host, profiles
 from ..errors import InputError
 from ..timing import WARMUP, Recorder, Timing, in_fresh_process
+from .records import MeasureResult
 from .schedules import check_config
-from .simulator import ChunkTimes, SimResult, simulate
+from .simulator import SimResult, simulate
 
 DEFAULT_HIDDEN = 256
 DEFAULT_EXPERTS = 16
@@ -44,70 +45,6 @@ with the 20 default steps alone (about 1 s), 22% with 2 s, 5.8% with 5 s and 8.9
 the same drift, settled it: no pair of consecutive 10 s runs differed by more than 9.2% (32 pairs in two
 series), while 5 s runs did by up to 13.7% (3 pairs of 32 had a part over 10%;
 ``benchmarks/pipeline_measure_repeat.py --against "--sample-seconds 5"``)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class MeasureResult:
-    """Median seconds of each chunk kind on one block (all times in seconds), with what was measured and
-    where."""
-
-    model: str
-    """Name of the model profile the block was scaled from."""
-    device: str
-    """Where it ran, e.g. ``cpu (Intel Xeon ..., 2 threads)`` or ``cuda (NVIDIA H100 ...)``."""
-    dtype: str
-    dims: dict[str, Any]
-    """The block's actual dimensions (hidden, heads, ranks, experts, top-k, tokens, ...)."""
-    f: float
-    """Forward of one micro-batch."""
-    b: float
-    """Full backward: input and weight gradients."""
-    b_input: float
-    """Split backward, first half: gradients towards the input only."""
-    w: float
-    """Split backward, second half: the weight gradients (at most ``b``)."""
-    fb: float
-    """F&B: F + B, as one device runs them one after the other."""
-    samples: int
-    """Timed steps actually run: at least the count asked for, more until ``sample_seconds`` passed."""
-    sample_seconds: float
-    """The minimum time of the timed steps asked for."""
-    warmup: int
-    """Untimed warm-up steps actually run."""
-    warmup_seconds: float
-    """The minimum warm-up time asked for."""
-    threads: int | None
-    """CPU threads torch was fixed to (None on CUDA)."""
-    spread: dict[str, dict[str, float]] = field(default_factory=dict)
-    """Per chunk kind, p20 and p80 of the samples in seconds."""
-    fresh_process: bool = False
-    """Measured in a fresh process with the steady heap (``fireflyer.timing.STEADY_HEAP``)."""
-    notes: tuple[str, ...] = field(default=())
-
-    def chunk_times(self, latency: float = 0.0) -> ChunkTimes:
-        """These times as the simulator's chunk times (seconds)."""
-        return ChunkTimes(f=self.f, b=self.b, w=self.w, fb=self.fb, latency=latency)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "device": self.device,
-            "dtype": self.dtype,
-            "dims": dict(self.dims),
-            "f": self.f,
-            "b": self.b,
-            "b_input": self.b_input,
-            "w": self.w,
-            "fb": self.fb,
-            "samples": self.samples,
-            "sample_seconds": self.sample_seconds,
-            "warmup": self.warmup,
-            "warmup_seconds": self.warmup_seconds,
-            "threads": self.threads,
-            "spread": self.spread,
-            "fresh_process": self.fresh_process,
-            "notes": list(self.notes),
-        }
 
 
 def _round8(v: float) -> int:

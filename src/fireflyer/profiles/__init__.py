@@ -28,6 +28,13 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .loader import to_yaml as to_yaml
     from .loader import user_dir as user_dir
     from .loader import user_dirs as user_dirs
+    from .reports import FileCheck as FileCheck
+    from .reports import Listed as Listed
+    from .reports import Shown as Shown
+    from .reports import Validation as Validation
+    from .reports import listing as listing
+    from .reports import shown as shown
+    from .reports import validate as validate
     from .schema import KINDS as KINDS
     from .schema import DeploymentProfile as DeploymentProfile
     from .schema import HardwareProfile as HardwareProfile
@@ -66,6 +73,7 @@ __getattr__, __dir__, __all__ = attach(
             "user_dir",
             "user_dirs",
         ],
+        "reports": ["FileCheck", "Listed", "Shown", "Validation", "listing", "shown", "validate"],
         "schema": [
             "DeploymentProfile",
             "HardwareProfile",

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from ...kernels.backends import BACKENDS
+from ...kernels.backends import BACKENDS, Catalog
 from ...kernels.cases import CASE_TYPES
 from .._output import Output, fmt, fmt_pct
 
@@ -39,22 +39,22 @@ def shape_label(op: str, shape: dict[str, Any]) -> str:
     return " ".join(bits)
 
 
-def catalog(o: Output, data: dict) -> None:
+def catalog(o: Output, found: Catalog) -> None:
     o.table(
         ["op", "backend", "runs here", "version", "why not"],
         [
             (
-                r["op"],
-                r["backend"],
-                r["available"],
-                (f"{r['version']} ({r['distribution']}{', unofficial' if r['unofficial'] else ''})")
-                if r["version"]
+                r.op,
+                r.backend,
+                r.available,
+                (f"{r.version} ({r.distribution}{', unofficial' if r.unofficial else ''})")
+                if r.version
                 else None,
-                r["reason"],
+                r.reason,
             )
-            for r in data["backends"]
+            for r in found.backends
         ],
-        title=f"kernel backends on {data['device']}",
+        title=f"kernel backends on {found.device}",
         justify=["left", "left", "left", "left", "left"],
     )
 

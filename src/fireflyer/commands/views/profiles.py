@@ -4,35 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...profiles.reports import Listed, Shown, Validation
 from .._output import Output
 
 
-def catalog(o: Output, rows: list[dict]) -> None:
+def catalog(o: Output, rows: list[Listed]) -> None:
     o.table(
         ["name", "kind", "origin", "description"],
         [
-            (
-                d["name"],
-                d["kind"],
-                d["origin"] + (" (overrides shipped)" if d["overrides"] else ""),
-                d["description"],
-            )
+            (d.name, d.kind, d.origin + (" (overrides shipped)" if d.overrides else ""), d.description)
             for d in rows
         ],
         justify=["left"] * 4,
     )
 
 
-def show(o: Output, entry: Any, text: str) -> None:
-    o.line(f"# {entry.kind} profile {entry.name} from {entry.path} ({entry.origin})", style="dim")
-    for s in entry.shadows:
+def show(o: Output, found: Shown, text: str) -> None:
+    o.line(f"# {found.kind} profile {found.profile.name} from {found.path} ({found.origin})", style="dim")
+    for s in found.overrides:
         o.line(f"# overrides {s}", style="dim")
     o.line(text.rstrip())
 
 
-def validated(o: Output, results: list[dict]) -> None:
-    for r in results:
-        o.line(f"ok  {r['file']}  ({r['kind']} {r['name']})")
+def validated(o: Output, checked: Validation) -> None:
+    for r in checked.files:
+        o.line(f"ok  {r.file}  ({r.kind} {r.name})")
 
 
 def detected(o: Output, prof: Any) -> None:
