@@ -97,6 +97,10 @@ LOAD_HELP = (
     "Loads \\[layers, experts]: .npy .json .yaml .csv .pt, an SGLang recorder dump (file or directory), "
     "TensorRT-LLM statistics (directory) or a vLLM load window (.pt)."
 )
+SAMPLE_HINT = (
+    "no LOAD given: planning the shipped sample (a generated DeepSeek-V3 load: 58 MoE layers x 256 experts, "
+    "4096 tokens per layer; `flyer eplb sample` writes it)"
+)
 PlanArg = Annotated[
     Path,
     typer.Argument(metavar="PLAN", help="Plan file: native .json, SGLang .json/.pt, TensorRT-LLM .yaml."),
@@ -149,27 +153,12 @@ def plan(
     """
     out = Output(json)
     if load is None:
-        out.hint(
-            "no LOAD given: planning the shipped sample (a generated DeepSeek-V3 load: 58 MoE layers x 256 "
-            "experts, 4096 tokens per layer; `flyer eplb sample` writes it)"
-        )
-    r = lib.plan_file(
-        load,
-        out=out_file,
-        fmt=fmt,
-        previous=previous,
-        model=model,
-        first_moe_layer=first_moe_layer,
-        expert_bytes=expert_bytes,
-        deployment=deployment,
-        slots=slots if slots is not None else replicas,
-        groups=groups,
-        nodes=nodes,
-        gpus=gpus,
-        policy=policy,
-        hierarchical=hierarchical,
-        tolerance=tolerance,
-    )
+        out.hint(SAMPLE_HINT)
+    where = {"model": model, "first_moe_layer": first_moe_layer, "expert_bytes": expert_bytes}
+    slots = slots if slots is not None else replicas
+    lay = {"deployment": deployment, "slots": slots, "groups": groups, "nodes": nodes, "gpus": gpus}
+    how = {"policy": policy, "hierarchical": hierarchical, "tolerance": tolerance}
+    r = lib.plan_file(load, out=out_file, fmt=fmt, previous=previous, **where, **lay, **how)
     out.emit(r, lambda o: view.plan(o, r))
 
 
