@@ -36,7 +36,7 @@ def main() -> None:
         a[:] = b + s * c
 
     def core(t):
-        return lambda: _core.detection.triad(a, b, c, s, threads=t, reps=1)
+        return lambda: _core.profiles.triad(a, b, c, s, threads=t, reps=1)
 
     t_np = median_seconds(numpy_triad, args.repeat)
     t_c1 = median_seconds(core(1), args.repeat)

@@ -22,26 +22,6 @@ namespace ff::eplb {
 
 namespace {
 
-// A layer's steps take microseconds: threads pay for their start only from several hundred layers on.
-constexpr int kLayersPerThread = 256;
-
-// The effective shape of one plan: the global policy (groups % nodes != 0) is the hierarchical one with one
-// group and one node, as in eplb.py.
-struct DsShape {
-  int E, R, G, N, gpus;
-  int gs() const { return E / G; }
-  int gpn() const { return G / N; }
-  int En() const { return E / N; }
-  int Rn() const { return R / N; }
-  int gpus_n() const { return gpus / N; }
-  int per() const { return R / gpus; }
-};
-
-DsShape effective(const Shape& s) {
-  const bool hier = s.groups % s.nodes == 0;
-  return DsShape{s.experts, s.replicas, hier ? s.groups : 1, hier ? s.nodes : 1, s.gpus};
-}
-
 // eplb.py's balanced_packing for one row of n items into m packs of n / m: items in the given order, each
 // into the lightest pack with room (the first such pack on ties). Acc is the type pack loads are summed in.
 template <class Acc>
@@ -85,16 +65,6 @@ void replicate_row(const float* w, int n, int slots, int64_t* phy2log, int64_t* 
   }
 }
 
-namespace {
-
-// One layer after steps 1-2: experts in node-local order (mlog2log), replicas within each node.
-struct LayerReplicas {
-  std::vector<int64_t> mlog2log;           // [E]: node-local logical index -> logical expert
-  std::vector<int64_t> phy2mlog, rank;     // [N, Rn]
-  std::vector<int64_t> cnt;                // [N, En]
-  std::vector<float> per_replica;          // [N, Rn]: tokens_per_phy of eplb.py
-};
-
 // Steps 1-2 of one layer: groups onto nodes (packing the group loads gsum in the order gorder), then
 // replicas within each node.
 void replicate_layer(const float* w, const float* gsum, const int64_t* gorder, const DsShape& d, bool f64,
@@ -135,91 +105,13 @@ void place_layer(const LayerReplicas& r, const int64_t* porder, const DsShape& d
   }
 }
 
+namespace {
+
 // Descending order with equal values lower index first.
 void stable_desc(const float* v, int n, int64_t* order) {
   std::iota(order, order + n, 0);
   std::stable_sort(order, order + n, [&](int64_t a, int64_t b) { return v[a] > v[b]; });
 }
-
-void check_order(const int64_t* order, size_t rows, int n, const char* field) {
-  std::vector<char> seen(n);
-  for (size_t r = 0; r < rows; ++r) {
-    std::fill(seen.begin(), seen.end(), 0);
-    for (int i = 0; i < n; ++i) {
-      const int64_t x = order[r * n + i];
-      FF_CHECK_FIELD(x >= 0 && x < n && !seen[x], field, "row " << r << " is not a permutation of 0.." << n - 1);
-      seen[x] = 1;
-    }
-  }
-}
-
-// The DeepSeek policy over all layers in three calls: the constructor checks the problem; replicate() takes the
-// group loads and their order and returns the loads per replica; place() takes their order and returns the plan.
-class DeepseekPlanner {
- public:
-  DeepseekPlanner(In2<float> weight, int64_t replicas, int64_t groups, int64_t nodes, int64_t gpus, bool f64)
-      : f64_(f64) {
-    s_ = check_shape(weight.data(), weight.shape(0), weight.shape(1), replicas, groups, nodes, gpus);
-    check_hierarchical(s_, false);
-    d_ = effective(s_);
-    L_ = (int)weight.shape(0);
-    w_.assign(weight.data(), weight.data() + weight.size());
-  }
-
-  int groups() const { return d_.G; }
-  int nodes() const { return d_.N; }
-
-  Out<float> replicate(In2<float> group_loads, In2<int64_t> group_order) {
-    FF_CHECK_FIELD((int)group_loads.shape(0) == L_ && (int)group_loads.shape(1) == d_.G, "group_loads",
-                   "expected [" << L_ << ", " << d_.G << "], got [" << group_loads.shape(0) << ", "
-                                << group_loads.shape(1) << "]");
-    FF_CHECK_FIELD((int)group_order.shape(0) == L_ && (int)group_order.shape(1) == d_.G, "group_order",
-                   "expected [" << L_ << ", " << d_.G << "]");
-    check_order(group_order.data(), L_, d_.G, "group_order");
-    layers_.assign(L_, {});
-    {
-      nb::gil_scoped_release nogil;
-      const float* gl = group_loads.data();
-      const int64_t* go = group_order.data();
-      parallel_for(L_, [&](int l) {
-        replicate_layer(&w_[(size_t)l * d_.E], gl + (size_t)l * d_.G, go + (size_t)l * d_.G, d_, f64_, layers_[l]);
-      }, 0, kLayersPerThread);
-    }
-    const int Rn = d_.Rn();
-    float* out;
-    auto arr = new_array<float>({(size_t)L_ * d_.N, (size_t)Rn}, &out);
-    for (int l = 0; l < L_; ++l) std::copy(layers_[l].per_replica.begin(), layers_[l].per_replica.end(),
-                                           out + (size_t)l * d_.N * Rn);
-    return arr;
-  }
-
-  nb::tuple place(In2<int64_t> replica_order) {
-    FF_CHECK_FIELD((int)layers_.size() == L_, "replica_order", "call replicate() first");
-    const int Rn = d_.Rn();
-    FF_CHECK_FIELD(replica_order.shape(0) == (size_t)L_ * d_.N && (int)replica_order.shape(1) == Rn,
-                   "replica_order", "expected [" << (size_t)L_ * d_.N << ", " << Rn << "]");
-    check_order(replica_order.data(), (size_t)L_ * d_.N, Rn, "replica_order");
-    const int E = d_.E, R = d_.R;
-    std::vector<int64_t> p2l((size_t)L_ * R), rank((size_t)L_ * R), cnt((size_t)L_ * E);
-    {
-      nb::gil_scoped_release nogil;
-      const int64_t* po = replica_order.data();
-      parallel_for(L_, [&](int l) {
-        place_layer(layers_[l], po + (size_t)l * d_.N * Rn, d_, f64_, &p2l[(size_t)l * R], &rank[(size_t)l * R],
-                    &cnt[(size_t)l * E]);
-      }, 0, kLayersPerThread);
-    }
-    return finish_plan(p2l, L_, E, R, &rank);
-  }
-
- private:
-  Shape s_{};
-  DsShape d_{};
-  int L_ = 0;
-  bool f64_;
-  std::vector<float> w_;
-  std::vector<LayerReplicas> layers_;
-};
 
 }  // namespace
 
@@ -238,26 +130,3 @@ void deepseek_layer(const float* w, const Shape& s, int64_t* phy2log, int64_t* l
 }
 
 }  // namespace ff::eplb
-
-void register_eplb_deepseek(nb::module_ m) {
-  using namespace ff;
-  using namespace ff::eplb;
-  nb::class_<DeepseekPlanner>(m, "DeepseekPlanner",
-                              "DeepSeek's EPLB in steps, with the sort orders of the items given by the caller.")
-      .def_prop_ro("groups", &DeepseekPlanner::groups, "Expert groups the plan packs (1 under the global policy).")
-      .def_prop_ro("nodes", &DeepseekPlanner::nodes, "Nodes the plan packs groups onto (1 under the global policy).")
-      .def("replicate", &DeepseekPlanner::replicate, nb::arg("group_loads"), nb::arg("group_order"),
-           "Groups onto nodes, replicas within nodes; returns the load of each replica [layers * nodes, slots per "
-           "node].")
-      .def("place", &DeepseekPlanner::place, nb::arg("replica_order"),
-           "Replicas onto GPUs: (phy2log [L,R], log2phy [L,E,K] in replica order, logcnt [L,E]).");
-  m.def(
-      "deepseek_planner",
-      [](In2<float> weight, int64_t num_replicas, int64_t num_groups, int64_t num_nodes, int64_t num_gpus,
-         bool float64_sums) {
-        return new DeepseekPlanner(weight, num_replicas, num_groups, num_nodes, num_gpus, float64_sums);
-      },
-      nb::arg("weight"), nb::arg("num_replicas"), nb::arg("num_groups"), nb::arg("num_nodes"), nb::arg("num_gpus"),
-      nb::arg("float64_sums") = false, nb::rv_policy::take_ownership,
-      "Checks a DeepSeek-policy problem (naming the argument at fault) and returns its planner.");
-}

@@ -1,5 +1,5 @@
-// EPLB solvers shared between solver.cpp (the balanced policy), deepseek.cpp (DeepSeek's policy) and migrate.cpp
-// (plans from a previous one).
+// The EPLB solvers: solver.cpp (the balanced policy), deepseek.cpp (DeepSeek's policy), migrate.cpp (plans from
+// a previous one); api.cpp checks the problems and registers them.
 #pragma once
 
 #include <cstdint>
@@ -27,10 +27,51 @@ void replicate_row(const float* w, int n, int slots, int64_t* phy2log, int64_t* 
 // Our balanced policy for one layer; never worse max/mean than deepseek_layer on the same input.
 void balanced_layer(const float* w, const Shape& s, bool hierarchical, int64_t* phy2log, int64_t* logcnt);
 
+// DeepSeek's policy in steps (deepseek.cpp); DeepseekPlanner (api.cpp) runs them over all layers.
+// The effective shape of one plan: the global policy (groups % nodes != 0) is the hierarchical one with one
+// group and one node, as in eplb.py.
+struct DsShape {
+  int E, R, G, N, gpus;
+  int gs() const { return E / G; }
+  int gpn() const { return G / N; }
+  int En() const { return E / N; }
+  int Rn() const { return R / N; }
+  int gpus_n() const { return gpus / N; }
+  int per() const { return R / gpus; }
+};
+
+inline DsShape effective(const Shape& s) {
+  const bool hier = s.groups % s.nodes == 0;
+  return DsShape{s.experts, s.replicas, hier ? s.groups : 1, hier ? s.nodes : 1, s.gpus};
+}
+
+// One layer after steps 1-2: experts in node-local order (mlog2log), replicas within each node.
+struct LayerReplicas {
+  std::vector<int64_t> mlog2log;           // [E]: node-local logical index -> logical expert
+  std::vector<int64_t> phy2mlog, rank;     // [N, Rn]
+  std::vector<int64_t> cnt;                // [N, En]
+  std::vector<float> per_replica;          // [N, Rn]: tokens_per_phy of eplb.py
+};
+
+// Steps 1-2 of one layer: groups onto nodes (packing the group loads gsum in the order gorder), then
+// replicas within each node.
+void replicate_layer(const float* w, const float* gsum, const int64_t* gorder, const DsShape& d, bool f64,
+                     LayerReplicas& out);
+
+// Step 3 of one layer: each node's replicas onto its GPUs (packing per_replica in the orders porder [N, Rn]).
+// Writes phy2log [R], the replica rank of each slot [R] and logcnt [E].
+void place_layer(const LayerReplicas& r, const int64_t* porder, const DsShape& d, bool f64, int64_t* phy2log,
+                 int64_t* phyrank, int64_t* logcnt);
+
+// Plans [L, R] from the previous plans pv [L, R] (migrate.cpp): as few new (GPU, expert) copies as bring the
+// mean max/mean within tolerance of fresh plans', at most budget copies.
+std::vector<int64_t> migrate_plans(const float* w, const int64_t* pv, int L, const Shape& s, bool hierarchical,
+                                   double tolerance, long long budget);
+
 // Max GPU load over mean GPU load of one layer's plan (1.0 for an all-zero layer).
 double imbalance(const float* w, const int64_t* phy2log, const Shape& s);
 
-// Checks a problem's arguments (naming the one at fault) and returns its shape; weight is [layers, experts].
+// api.cpp: checks a problem's arguments (naming the one at fault) and returns its shape; weight is [layers, experts].
 Shape check_shape(const float* weight, size_t layers, size_t experts, int64_t replicas, int64_t groups,
                   int64_t nodes, int64_t gpus);
 

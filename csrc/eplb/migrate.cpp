@@ -297,53 +297,21 @@ std::vector<int> choose(const std::vector<Options>& opts, double tol, long long 
 
 }  // namespace
 
-}  // namespace ff::eplb
-
-void register_eplb_migrate(nb::module_ m) {
-  using namespace ff;
-  using namespace ff::eplb;
-  m.def(
-      "migrate",
-      [](In2<float> weight, In2<int64_t> previous, int64_t num_groups, int64_t num_nodes, int64_t num_gpus,
-         bool hierarchical, double tolerance, int64_t max_copies) {
-        const int L = (int)weight.shape(0), E = (int)weight.shape(1), R = (int)previous.shape(1);
-        FF_CHECK_FIELD((int)previous.shape(0) == L, "previous",
-                       "previous plan has " << previous.shape(0) << " layers, load has " << L);
-        FF_CHECK_FIELD(tolerance >= 0 && std::isfinite(tolerance), "tolerance",
-                       "must be a finite non-negative fraction, got " << tolerance);
-        Shape s = check_shape(weight.data(), weight.shape(0), weight.shape(1), R, num_groups, num_nodes, num_gpus);
-        check_hierarchical(s, hierarchical);
-        const int64_t* pv = previous.data();
-        for (size_t i = 0; i < previous.size(); ++i)
-          FF_CHECK_FIELD(pv[i] >= 0 && pv[i] < E, "previous",
-                         "previous plan names expert " << pv[i] << ", load has " << E << " experts");
-        for (int l = 0; l < L; ++l) {
-          std::vector<char> seen(E, 0);
-          int n = 0;
-          for (int p = 0; p < R; ++p) n += !seen[pv[(size_t)l * R + p]], seen[pv[(size_t)l * R + p]] = 1;
-          FF_CHECK_FIELD(n == E, "previous",
-                         "layer " << l << " does not place every one of the " << E << " experts (" << n << " placed)");
-        }
-        std::vector<int64_t> p2l((size_t)L * R);
-        const long long budget = max_copies < 0 ? INT64_MAX : max_copies;
-        {
-          nb::gil_scoped_release nogil;
-          const float* w = weight.data();
-          std::vector<Options> opts(L);
-          parallel_for(L, [&](int l) {
-            opts[l] = layer_options(w + (size_t)l * E, pv + (size_t)l * R, s, hierarchical,
-                                    (int)std::min<long long>(budget, INT32_MAX));
-          });
-          std::vector<int> at = choose(opts, tolerance, budget);
-          parallel_for(L, [&](int l) {
-            auto r = build_option(pv + (size_t)l * R, s, opts[l], at[l]);
-            std::copy(r.begin(), r.end(), p2l.begin() + (size_t)l * R);
-          });
-        }
-        return finish_plan(p2l, L, E, R);
-      },
-      nb::arg("weight"), nb::arg("previous"), nb::arg("num_groups"), nb::arg("num_nodes"), nb::arg("num_gpus"),
-      nb::arg("hierarchical") = false, nb::arg("tolerance") = 0.01, nb::arg("max_copies") = -1,
-      "Plan from a previous plan [L,R]: as few new (GPU, expert) copies as possible with the plan's max/mean (mean\n"
-      "over layers) within tolerance of fresh plans' (and at most max_copies copies, where >= 0).");
+std::vector<int64_t> migrate_plans(const float* w, const int64_t* pv, int L, const Shape& s, bool hierarchical,
+                                   double tolerance, long long budget) {
+  const int E = s.experts, R = s.replicas;
+  std::vector<int64_t> p2l((size_t)L * R);
+  std::vector<Options> opts(L);
+  parallel_for(L, [&](int l) {
+    opts[l] = layer_options(w + (size_t)l * E, pv + (size_t)l * R, s, hierarchical,
+                            (int)std::min<long long>(budget, INT32_MAX));
+  });
+  std::vector<int> at = choose(opts, tolerance, budget);
+  parallel_for(L, [&](int l) {
+    auto r = build_option(pv + (size_t)l * R, s, opts[l], at[l]);
+    std::copy(r.begin(), r.end(), p2l.begin() + (size_t)l * R);
+  });
+  return p2l;
 }
+
+}  // namespace ff::eplb

@@ -1,6 +1,6 @@
 // 3FS chain placement: which storage nodes hold the k replicas of each chain, so that every pair of nodes
 // shares as nearly the same number of chains as possible (a balanced incomplete block design where one
-// exists). Bindings at the bottom.
+// exists).
 //
 // v nodes, b = v*r/k chains (blocks) of k distinct nodes, every node in exactly r chains. lambda(x, y) is
 // the number of chains holding both x and y; their mean is r(k-1)/(v-1), so the best possible is every
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include <nanobind/stl/string.h>
+#include "fs3/placement.h"
 
 #include "common/arrays.h"
 #include "common/common.h"
@@ -479,14 +479,6 @@ void canonical(Found& f, int k, int keep_first) {
   for (int j = 0; j < b; ++j) std::copy(rows[j].begin(), rows[j].end(), f.blocks.begin() + static_cast<size_t>(j) * k);
 }
 
-struct Placement {
-  Out<int32_t> blocks;
-  int lo = 0, hi = 0;
-  int64_t excess = 0, moved = 0, steps = 0;
-  int restarts = 0;
-  std::string method;
-};
-
 Placement to_result(Found&& f, int v, int k, int r) {
   const Targets t = targets_of(v, k, r);
   Placement p;
@@ -497,6 +489,8 @@ Placement to_result(Found&& f, int v, int k, int r) {
   p.method = f.method;
   return p;
 }
+
+}  // namespace
 
 Placement place(int v, int k, int r, uint64_t seed, int64_t max_steps) {
   check_shape(v, k, r);
@@ -603,26 +597,4 @@ Placement extend(In2<int32_t> existing, int v, int r, uint64_t seed, int64_t max
   return to_result(std::move(f), v, k, r);
 }
 
-}  // namespace
 }  // namespace ff::fs3
-
-void register_fs3(nb::module_ m) {
-  using namespace ff::fs3;
-  nb::class_<Placement>(m, "Placement", "Storage nodes of every chain, and how balanced the pair counts are.")
-      .def_prop_ro("blocks", [](const Placement& p) { return p.blocks; }, nb::rv_policy::reference, "int32 [chains, replication]: node indices, sorted in each chain")
-      .def_ro("lo", &Placement::lo, "the pair count every pair should have at least (floor of the mean)")
-      .def_ro("hi", &Placement::hi, "the pair count no pair should exceed (ceiling of the mean)")
-      .def_ro("excess", &Placement::excess, "pair-count units outside [lo, hi]; 0 when balanced")
-      .def_ro("moved", &Placement::moved, "extend: memberships of existing chains given to other nodes")
-      .def_ro("steps", &Placement::steps, "search steps taken")
-      .def_ro("restarts", &Placement::restarts, "hill-climb restarts (each with a new graph of hi pairs)")
-      .def_ro("method", &Placement::method, "construction, hill-climb or swap-search");
-  m.def("place", &place, nb::arg("nodes"), nb::arg("replication"), nb::arg("targets_per_disk"),
-        nb::arg("seed") = 0, nb::arg("max_steps") = 0,
-        "A placement of chains on `nodes` storage nodes, each node in `targets_per_disk` chains, with pair counts "
-        "as even as the search finds (deterministic for a seed; max_steps 0: automatic).");
-  m.def("extend", &extend, nb::arg("existing"), nb::arg("nodes"), nb::arg("targets_per_disk"), nb::arg("seed") = 0,
-        nb::arg("max_steps") = 0,
-        "Extend an existing placement (int32 [chains, replication]) to `nodes` nodes: its chains keep their "
-        "numbers and as many of their members as balance allows; new chains follow.");
-}

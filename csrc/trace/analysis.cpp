@@ -333,7 +333,6 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
   f.start_us = c.start;
   f.end_us = c.end;
   f.steps = c.steps;
-  f.has_steps = c.steps > 0;
   f.first_step_us = c.first_step;
 
   // ---- Devices: one pass over kernels, copies and sets in order of start, feeding every union.
@@ -367,14 +366,14 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
   std::vector<DeviceWork> dev(device_names.size());
   std::vector<StreamWork> streams(place_keys.size());
   // Per device, per name: count, total and longest (kernels first, then memory ops).
-  std::vector<std::vector<KernelTotal>> totals(device_names.size());
+  std::vector<std::vector<Kernel>> totals(device_names.size());
   for (auto& t : totals) t.resize(nk + nm);
-  std::vector<DeviceFigures> out(device_names.size());
+  std::vector<RankFigures> out(device_names.size());
   for (const Record& r : c.device) {
     const uint32_t d = place_device[r.place];
     DeviceWork& w = dev[d];
     StreamWork& s = streams[r.place];
-    DeviceFigures& o = out[d];
+    RankFigures& o = out[d];
     const bool memory = (r.name & Collector::kMemoryBit) != 0;
     const uint32_t name = r.name & ~Collector::kMemoryBit;
     const Kind kind = memory ? kMemory : (kernel_comm[name] ? kComm : kCompute);
@@ -386,7 +385,7 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
     if (kind == kCompute) w.uc.push(r.lo, r.hi), s.uc.push(r.lo, r.hi), ++o.kernels;
     else if (kind == kComm) w.um.push(r.lo, r.hi), s.um.push(r.lo, r.hi), ++o.kernels, ++o.comm_kernels;
     else w.uy.push(r.lo, r.hi), s.uy.push(r.lo, r.hi), ++o.memory_ops;
-    KernelTotal& t = totals[d][memory ? nk + name : name];
+    Kernel& t = totals[d][memory ? nk + name : name];
     const double dur = r.hi - r.lo;
     t.kind = kind;
     ++t.count;
@@ -395,7 +394,7 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
   }
   for (size_t d = 0; d < device_names.size(); ++d) {
     DeviceWork& w = dev[d];
-    DeviceFigures& o = out[d];
+    RankFigures& o = out[d];
     o.device = device_names[d];
     o.start_us = w.lo;
     o.end_us = w.hi;
@@ -412,7 +411,7 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
               [&](size_t a, size_t b) { return id_less(place_stream[a], place_stream[b]); });
     for (size_t p : order) {
       StreamWork& s = streams[p];
-      StreamFigures sf;
+      Stream sf;
       sf.stream = place_stream[p];
       sf.kernels = s.count;
       sf.busy_us = length_of(s.ub, s.busy);
@@ -421,11 +420,11 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
       sf.memory_us = length_of(s.uy, s.memory);
       o.streams.push_back(std::move(sf));
     }
-    std::vector<KernelTotal>& t = totals[d];
+    std::vector<Kernel>& t = totals[d];
     for (size_t k = 0; k < t.size(); ++k)
       t[k].name = std::string(k < nk ? c.kernel_names.names()[k] : c.memory_names.names()[k - nk]);
-    t.erase(std::remove_if(t.begin(), t.end(), [](const KernelTotal& k) { return k.count == 0; }), t.end());
-    std::sort(t.begin(), t.end(), [](const KernelTotal& a, const KernelTotal& b) {
+    t.erase(std::remove_if(t.begin(), t.end(), [](const Kernel& k) { return k.count == 0; }), t.end());
+    std::sort(t.begin(), t.end(), [](const Kernel& a, const Kernel& b) {
       return a.total_us > b.total_us || (a.total_us == b.total_us && a.name < b.name);
     });
     if (top > 0 && t.size() > static_cast<size_t>(top)) t.resize(static_cast<size_t>(top));
@@ -437,7 +436,7 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
 
   // ---- CPU: per thread, operators in order of start (longest first among equals) for unions and self time.
   if (!cpu && !f.devices.empty()) return f;
-  CpuFigures& cf = f.cpu;
+  CpuBreakdown& cf = f.cpu;
   cf.computed = true;
   std::sort(c.ops.begin(), c.ops.end(), [](const Record& a, const Record& b) {
     if (a.place != b.place) return a.place < b.place;
@@ -454,16 +453,16 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
   for (Record& r : c.ops) r.name &= ~Collector::kAnnotationBit;
   cf.ops = static_cast<int64_t>(c.ops.size());
   const size_t no = c.op_names.names().size();
-  std::vector<OpTotal> ops(no);
+  std::vector<Op> ops(no);
   std::vector<Span> all_busy, all_comm, all_compute;
   const auto& thread_keys = c.threads.names();
-  std::vector<ThreadFigures> threads;
+  std::vector<Thread> threads;
   std::vector<std::pair<size_t, double>> stack;  // (op index, its self time so far)
   for (size_t i = 0; i < c.ops.size();) {
     const uint32_t th = c.ops[i].place;
     std::vector<Span> busy, comm;
     UnionBuilder ub(&busy), uc(&comm);
-    ThreadFigures tf;
+    Thread tf;
     split(thread_keys[th], &tf.pid, &tf.tid);
     stack.clear();
     auto close = [&](size_t keep) {
@@ -482,7 +481,7 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
       stack.push_back({i, dur});
       ub.push(r.lo, r.hi);
       if (op_comm[r.name]) uc.push(r.lo, r.hi);
-      OpTotal& t = ops[r.name];
+      Op& t = ops[r.name];
       ++t.count;
       t.total_us += dur;
       ++tf.ops;
@@ -505,14 +504,14 @@ TraceFigures figures(Collector& c, const std::vector<uint8_t>& kernel_comm, cons
   cf.busy_us = intervals::total_length(intervals::union_of(std::move(all_busy)));
   cf.comm_us = intervals::total_length(intervals::union_of(std::move(all_comm)));
   cf.compute_us = intervals::total_length(intervals::union_of(std::move(all_compute)));
-  std::sort(threads.begin(), threads.end(), [](const ThreadFigures& a, const ThreadFigures& b) {
+  std::sort(threads.begin(), threads.end(), [](const Thread& a, const Thread& b) {
     return a.busy_us > b.busy_us || (a.busy_us == b.busy_us && (a.pid != b.pid ? id_less(a.pid, b.pid)
                                                                                : id_less(a.tid, b.tid)));
   });
   cf.threads = std::move(threads);
   for (size_t k = 0; k < no; ++k) ops[k].name = std::string(c.op_names.names()[k]), ops[k].comm = op_comm[k] != 0;
-  ops.erase(std::remove_if(ops.begin(), ops.end(), [](const OpTotal& o) { return o.count == 0; }), ops.end());
-  std::sort(ops.begin(), ops.end(), [](const OpTotal& a, const OpTotal& b) {
+  ops.erase(std::remove_if(ops.begin(), ops.end(), [](const Op& o) { return o.count == 0; }), ops.end());
+  std::sort(ops.begin(), ops.end(), [](const Op& a, const Op& b) {
     return a.self_us > b.self_us || (a.self_us == b.self_us && a.name < b.name);
   });
   if (top > 0 && ops.size() > static_cast<size_t>(top)) ops.resize(static_cast<size_t>(top));

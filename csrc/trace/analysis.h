@@ -16,49 +16,85 @@
 namespace ff::trace {
 
 enum Kind : uint8_t { kCompute = 0, kComm = 1, kMemory = 2 };
+inline const char* const kKindNames[] = {"compute", "comm", "memory"};
 
-struct StreamFigures {
+// The records below reach Python through their fields(f) (api.cpp makes a dict of each, which
+// fireflyer.trace.analysis converts into the msgspec Struct of the same name): f(key, value) for a figure,
+// f.id(key, text) for a device, stream, pid or tid (an int in Python where it reads as one). Members fields()
+// leaves out are the core's own working values. Figures derived from these (means, shares) are computed once,
+// in the Structs.
+
+struct Stream {
   std::string stream;
   int64_t kernels = 0;  // kernels, copies and sets on this stream
   double busy_us = 0, compute_us = 0, comm_us = 0, memory_us = 0;
+  template <class F>
+  void fields(F& f) const {
+    f.id("stream", stream), f("kernels", kernels), f("busy_us", busy_us), f("compute_us", compute_us);
+    f("comm_us", comm_us), f("memory_us", memory_us);
+  }
 };
 
-struct KernelTotal {
+struct Kernel {
   std::string name;
   uint8_t kind = kCompute;
   int64_t count = 0;
   double total_us = 0, max_us = 0;
+  template <class F>
+  void fields(F& f) const {
+    f("name", name), f("kind", kKindNames[kind]), f("count", count), f("total_us", total_us), f("max_us", max_us);
+  }
 };
 
-struct DeviceFigures {
+// The kernel figures of one device (one rank's device, in Python).
+struct RankFigures {
   std::string device;
   int64_t kernels = 0, comm_kernels = 0, memory_ops = 0;
   double start_us = 0, end_us = 0;
   double span_us = 0, busy_us = 0, compute_us = 0, comm_us = 0, memory_us = 0, overlap_us = 0;
-  std::vector<StreamFigures> streams;
-  std::vector<KernelTotal> top_kernels;
+  std::vector<Stream> streams;
+  std::vector<Kernel> top_kernels;
+  template <class F>
+  void fields(F& f) const {
+    f.id("device", device), f("kernels", kernels), f("comm_kernels", comm_kernels), f("memory_ops", memory_ops);
+    f("span_us", span_us), f("busy_us", busy_us), f("compute_us", compute_us), f("comm_us", comm_us);
+    f("memory_us", memory_us), f("overlap_us", overlap_us), f("streams", streams), f("top_kernels", top_kernels);
+  }
 };
 
-struct ThreadFigures {
+struct Thread {
   std::string pid, tid;
   int64_t ops = 0;
   double busy_us = 0, comm_us = 0;
+  template <class F>
+  void fields(F& f) const {
+    f.id("pid", pid), f.id("tid", tid), f("ops", ops), f("busy_us", busy_us), f("comm_us", comm_us);
+  }
 };
 
-struct OpTotal {
+struct Op {
   std::string name;
   bool comm = false;
   int64_t count = 0;
   double total_us = 0, self_us = 0;
+  template <class F>
+  void fields(F& f) const {
+    f("name", name), f("comm", comm), f("count", count), f("total_us", total_us), f("self_us", self_us);
+  }
 };
 
-struct CpuFigures {
+struct CpuBreakdown {
   bool computed = false;
   int64_t ops = 0;
   double start_us = 0, end_us = 0, span_us = 0, busy_us = 0, comm_us = 0;
   double compute_us = 0;  // union over threads of each thread's busy time outside its communication
-  std::vector<ThreadFigures> threads;
-  std::vector<OpTotal> top_ops;
+  std::vector<Thread> threads;
+  std::vector<Op> top_ops;
+  template <class F>
+  void fields(F& f) const {
+    f("ops", ops), f("span_us", span_us), f("busy_us", busy_us), f("comm_us", comm_us), f("compute_us", compute_us);
+    f("threads", threads), f("top_ops", top_ops);
+  }
 };
 
 struct TraceFigures {
@@ -70,10 +106,16 @@ struct TraceFigures {
   int64_t origin_us = 0;  // integer part of the first timestamp, in the file's units; times are relative to it
   double start_us = 0, end_us = 0;  // first and last moment of any timed event
   int64_t steps = 0;                // ProfilerStep#N annotations
-  bool has_steps = false;
   double first_step_us = 0;
-  std::vector<DeviceFigures> devices;
-  CpuFigures cpu;
+  std::vector<RankFigures> devices;
+  CpuBreakdown cpu;
+  // api.cpp gives each device the file's name, steps and CPU figures, and cpu is None where not computed.
+  template <class F>
+  void fields(F& f) const {
+    f("file", file), f("header", header), f("gzip", gzip), f("file_bytes", file_bytes), f("parts", parts);
+    f("origin_us", origin_us), f("start_us", start_us), f("end_us", end_us), f("steps", steps);
+    f("first_step_us", first_step_us), f("devices", devices), f("cpu", cpu);
+  }
 };
 
 // Strings seen in a trace, each stored once and numbered in order of first appearance.

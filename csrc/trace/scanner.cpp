@@ -1,3 +1,4 @@
+// NOTE: over 600 lines on purpose: one class whose hot inline paths (string_end, number_end, members) share a unit.
 #include "trace/scanner.h"
 
 #include <charconv>

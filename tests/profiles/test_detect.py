@@ -66,7 +66,7 @@ def test_core_triad_matches_reference(n, threads):
     threads = min(threads, len(os.sched_getaffinity(0)))  # NOTE: more threads than cores are refused
     rng = np.random.default_rng(n)
     a, b, c = np.zeros(n), rng.standard_normal(n), rng.standard_normal(n)
-    secs = _core.detection.triad(a, b, c, 1.5, threads=threads, reps=2)
+    secs = _core.profiles.triad(a, b, c, 1.5, threads=threads, reps=2)
     assert len(secs) == 2 and all(s >= 0 for s in secs)
     np.testing.assert_allclose(a, _triad_reference(b.tolist(), c.tolist(), 1.5), rtol=1e-15, atol=0)
 
@@ -74,18 +74,18 @@ def test_core_triad_matches_reference(n, threads):
 def test_core_triad_rejects_bad_arrays():
     a = np.zeros(10)
     with pytest.raises(ValueError, match="one length"):
-        _core.detection.triad(a, np.zeros(9), np.zeros(10), 1.0)
+        _core.profiles.triad(a, np.zeros(9), np.zeros(10), 1.0)
     with pytest.raises(ValueError, match="threads"):
-        _core.detection.triad(a, a.copy(), a.copy(), 1.0, threads=0)
+        _core.profiles.triad(a, a.copy(), a.copy(), 1.0, threads=0)
     with pytest.raises(TypeError):  # wrong dtype is refused, never silently converted
-        _core.detection.triad(a.astype(np.float32), a, a, 1.0)
+        _core.profiles.triad(a.astype(np.float32), a, a, 1.0)
 
 
 def test_core_fma_counts_flops():
-    ((flops, secs),) = _core.detection.fma_peak(1000, 1, 1)
-    assert flops == 1000 * _core.detection.fma_flops_per_iter and secs > 0
+    ((flops, secs),) = _core.profiles.fma_peak(1000, 1, 1)
+    assert flops == 1000 * _core.profiles.fma_flops_per_iter and secs > 0
     with pytest.raises(ValueError):
-        _core.detection.fma_peak(0, 1, 1)
+        _core.profiles.fma_peak(0, 1, 1)
 
 
 @requires_cuda

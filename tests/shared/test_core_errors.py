@@ -15,7 +15,7 @@ from fireflyer.errors import InputError
         (lambda: _core.pipeline.generate("dualpipe", 3, 8), "ranks"),
         (lambda: _core.pipeline.generate("1f1b", 4, 1 << 30), "microbatches"),
         (lambda: _core.pipeline.generate("nope", 4, 8), "schedule"),
-        (lambda: _core.detection.fma_peak(10, 1 << 20, 1), "threads"),
+        (lambda: _core.profiles.fma_peak(10, 1 << 20, 1), "threads"),
         (lambda: _core.pipeline.check_times(*(np.array([v]) for v in (1.0, 2.0, 3.0, 3.0)), 0.0), "w-time"),
     ],
 )

@@ -1,4 +1,4 @@
-"""`flyer profiles detect`: this machine, measured by the compiled core (``fireflyer._core.detection``).
+"""`flyer profiles detect`: this machine, measured by the compiled core (``fireflyer._core.profiles``).
 
 The CPU roofline is two numbers: sustained memory bandwidth (a STREAM triad over arrays several times
 larger than the cache the measuring threads can use, on every available core) and peak FP32 FLOP rate (an
@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 
 from .. import host, io
-from .._core import detection as _core
+from .._core import profiles as _core
 from ..errors import InputError
 from ..timing import Timing
 from .loader import load_file, match_gpu, to_yaml

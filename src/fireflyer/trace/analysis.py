@@ -22,6 +22,7 @@ import re
 import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -47,7 +48,11 @@ an equal rank's operators can run that much longer (the demo's two gloo ranks on
 and 12% over their median in two runs), and a rank so slowed does hold the others up."""
 
 TRACE_SUFFIXES = (".json", ".json.gz")
-KINDS = ("compute", "comm", "memory")
+
+
+# The figures the core measures arrive as dicts keyed by these Structs' fields (each C++ record's fields() in
+# csrc/trace/analysis.h, under the same name) and are converted once, in ``scan``; the figures derived from
+# them (means, shares) are computed here, in ``__post_init__``. These Structs are also the ``--json`` schema.
 
 
 class Stream(msgspec.Struct, kw_only=True):
@@ -64,8 +69,11 @@ class Kernel(msgspec.Struct, kw_only=True):
     kind: str  # compute, comm or memory
     count: int
     total_us: float  # sum of durations
-    mean_us: float
+    mean_us: float = 0.0  # total_us / count
     max_us: float
+
+    def __post_init__(self) -> None:
+        self.mean_us = self.total_us / self.count
 
 
 class Thread(msgspec.Struct, kw_only=True):
@@ -92,15 +100,18 @@ class CpuBreakdown(msgspec.Struct, kw_only=True):
     busy_us: float
     comm_us: float
     compute_us: float  # busy time outside communication (a thread blocked in gloo is not computing)
-    idle_pct: float | None
+    idle_pct: float | None = None  # (span - busy) / span; None for an empty span
     threads: list[Thread]
     top_ops: list[Op]
+
+    def __post_init__(self) -> None:
+        self.idle_pct = percent(self.span_us - self.busy_us, self.span_us)
 
 
 class RankFigures(msgspec.Struct, kw_only=True):
     """The figures of one rank's device (or, without device kernels, its CPU side)."""
 
-    rank: int | None  # distributedInfo.rank, else None
+    rank: int | None = None  # distributedInfo.rank, else None
     file: str
     device: int | str | None  # the device (Kineto's pid of GPU rows); None without device kernels
     steps: int  # ProfilerStep#N annotations in the file
@@ -114,17 +125,40 @@ class RankFigures(msgspec.Struct, kw_only=True):
     memory_us: float = 0.0
     overlap_us: float = 0.0
     comm_hidden_pct: float | None = None  # overlap / comm; None without communication
-    exposed_comm_us: float = 0.0
+    exposed_comm_us: float = 0.0  # comm - overlap
     idle_pct: float | None = None  # (span - busy) / span; None for an empty span
     streams: list[Stream] = []
     top_kernels: list[Kernel] = []
     cpu: CpuBreakdown | None = None
     note: str | None = None
 
+    def __post_init__(self) -> None:
+        self.comm_hidden_pct = percent(self.overlap_us, self.comm_us)
+        self.exposed_comm_us = self.comm_us - self.overlap_us
+        self.idle_pct = percent(self.span_us - self.busy_us, self.span_us)
+
     @property
     def label(self) -> str:
         who = f"rank {self.rank}" if self.rank is not None else Path(self.file).name
         return who if self.device is None else f"{who} (device {self.device})"
+
+
+class TraceFigures(msgspec.Struct, kw_only=True):
+    """What the core measures in one trace file. Times in microseconds from ``origin_us`` (the integer part
+    of the first timestamp, in the file's units)."""
+
+    file: str
+    header: Any  # _core.trace.Header: the file's top-level facts (rank, base time, ...)
+    gzip: bool
+    file_bytes: int
+    parts: int  # byte ranges the file was read in at once
+    origin_us: int
+    start_us: float  # first moment of any timed event
+    end_us: float  # last
+    steps: int  # ProfilerStep#N annotations
+    first_step_us: float
+    devices: list[RankFigures]  # one per device with kernels (rank not yet known: None)
+    cpu: CpuBreakdown | None  # where computed (asked for, or no device has kernels)
 
 
 class Spread(msgspec.Struct, kw_only=True):
@@ -214,7 +248,7 @@ def scan(
     top: int = 10,
     cpu: bool = False,
     threads: int = 0,
-) -> list[_core.TraceFigures]:
+) -> list[TraceFigures]:
     """The core's figures of each file (several files at once on ``threads`` threads, 0: all). Every path the
     core opens passes here first: anything but a regular file of at most ``io.LIMITS["trace"]`` bytes is
     refused (a FIFO would block the reader, a device be read without end)."""
@@ -229,10 +263,11 @@ def scan(
     def classify(kernels: list[str], ops: list[str]) -> tuple[bytes, bytes]:
         return bytes(search(n) is not None for n in kernels), bytes(search(n) is not None for n in ops)
 
-    return _core.analyze_files([os.fspath(f) for f in files], classify, top, cpu, threads)
+    found = _core.analyze_files([os.fspath(f) for f in files], classify, top, cpu, threads)
+    return msgspec.convert(found, list[TraceFigures])
 
 
-def ranks_of(figures: Sequence[_core.TraceFigures]) -> list[int | None]:
+def ranks_of(figures: Sequence[TraceFigures]) -> list[int | None]:
     """Each file's rank (distributedInfo.rank); two files claiming one rank are an InputError."""
     claimed: dict[int, str] = {}
     out: list[int | None] = []
@@ -252,13 +287,6 @@ def ranks_of(figures: Sequence[_core.TraceFigures]) -> list[int | None]:
     return out
 
 
-def _id(text: str) -> int | str:
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
 # ---- Figures --------------------------------------------------------------------------------------------
 
 
@@ -267,76 +295,12 @@ def percent(part: float, whole: float) -> float | None:
     return 100.0 * part / whole if whole > 0 else None
 
 
-def _cpu(c: _core.CpuFigures) -> CpuBreakdown:
-    return CpuBreakdown(
-        ops=c.ops,
-        span_us=c.span_us,
-        busy_us=c.busy_us,
-        comm_us=c.comm_us,
-        compute_us=c.compute_us,
-        idle_pct=percent(c.span_us - c.busy_us, c.span_us),
-        threads=[
-            Thread(pid=_id(t.pid), tid=_id(t.tid), ops=t.ops, busy_us=t.busy_us, comm_us=t.comm_us)
-            for t in c.threads
-        ],
-        top_ops=[
-            Op(name=o.name, comm=o.comm, count=o.count, total_us=o.total_us, self_us=o.self_us)
-            for o in c.top_ops
-        ],
-    )
-
-
-def rank_figures(f: _core.TraceFigures, rank: int | None) -> list[RankFigures]:
+def rank_figures(f: TraceFigures, rank: int | None) -> list[RankFigures]:
     """One entry per device with kernels, or one CPU-side entry when no device has any."""
-    cpu = _cpu(f.cpu) if f.cpu.computed else None
-    out = []
-    for d in f.devices:
-        out.append(
-            RankFigures(
-                rank=rank,
-                file=f.file,
-                device=_id(d.device),
-                kernels=d.kernels,
-                comm_kernels=d.comm_kernels,
-                memory_ops=d.memory_ops,
-                span_us=d.span_us,
-                busy_us=d.busy_us,
-                compute_us=d.compute_us,
-                comm_us=d.comm_us,
-                memory_us=d.memory_us,
-                overlap_us=d.overlap_us,
-                comm_hidden_pct=percent(d.overlap_us, d.comm_us),
-                exposed_comm_us=d.comm_us - d.overlap_us,
-                idle_pct=percent(d.span_us - d.busy_us, d.span_us),
-                steps=f.steps,
-                streams=[
-                    Stream(
-                        stream=_id(s.stream),
-                        kernels=s.kernels,
-                        busy_us=s.busy_us,
-                        compute_us=s.compute_us,
-                        comm_us=s.comm_us,
-                        memory_us=s.memory_us,
-                    )
-                    for s in d.streams
-                ],
-                top_kernels=[
-                    Kernel(
-                        name=k.name,
-                        kind=KINDS[k.kind],
-                        count=k.count,
-                        total_us=k.total_us,
-                        mean_us=k.total_us / k.count,
-                        max_us=k.max_us,
-                    )
-                    for k in d.top_kernels
-                ],
-                cpu=cpu,
-            )
-        )
+    out = [msgspec.structs.replace(d, rank=rank) for d in f.devices]
     if not out:
         note = "no device kernels: a CPU-only trace; see the CPU-side breakdown"
-        out.append(RankFigures(rank=rank, file=f.file, device=None, steps=f.steps, cpu=cpu, note=note))
+        out.append(RankFigures(rank=rank, file=f.file, device=None, steps=f.steps, cpu=f.cpu, note=note))
     return out
 
 

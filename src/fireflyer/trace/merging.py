@@ -22,7 +22,7 @@ from .._core import trace as _core
 from ..errors import InputError
 from ..io import check_outputs
 from ..trace_events import TraceEvent
-from .analysis import ranks_of, scan, trace_files
+from .analysis import TraceFigures, ranks_of, scan, trace_files
 
 ALIGNMENTS = ("clock", "step")
 
@@ -45,12 +45,12 @@ class MergeResult(msgspec.Struct, kw_only=True):
         return msgspec.to_builtins(self, order="deterministic")
 
 
-def _exact_us(f: _core.TraceFigures, relative_us: float) -> Fraction:
+def _exact_us(f: TraceFigures, relative_us: float) -> Fraction:
     """An instant of file ``f`` (relative to its origin) in absolute microseconds, exactly."""
     return Fraction(f.header.base_time_ns, 1000) + f.origin_us + Fraction(relative_us)
 
 
-def _shifts(figures: list[_core.TraceFigures], align: str) -> list[float]:
+def _shifts(figures: list[TraceFigures], align: str) -> list[float]:
     if align == "clock":
         starts = [_exact_us(f, f.start_us) for f in figures]
         ref = min(starts)
@@ -118,7 +118,7 @@ class _Rows:
 
 
 def _events(
-    f: _core.TraceFigures,
+    f: TraceFigures,
     rank: int,
     shift: float,
     rows: _Rows,
@@ -188,7 +188,7 @@ def merge(
     def batches() -> Iterator[list[TraceEvent]]:
         for i in order:
             f, rank = figures[i], ranks[i]
-            rows = _Rows({d.device for d in f.devices})
+            rows = _Rows({str(d.device) for d in f.devices})
             counter = [0]
             ids.next_rank()
             yield from _events(f, rank, shifts[i], rows, ids, batch_bytes, counter)

@@ -20,10 +20,11 @@ import gzip as gzip_module
 import json
 import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from .analysis import RankFigures
 
 COMPUTE_KERNELS = (
     "void at::native::vectorized_elementwise_kernel<4, at::native::FillFunctor<float>, "
@@ -60,36 +61,13 @@ BASE_NS = 1_790_857_026_000_000_000  # baseTimeNanoseconds for relative timestam
 TEMPLATES = 8
 
 
-@dataclass
-class Expected:
-    """The known answer of one rank's trace. Times in microseconds."""
+class Expected(RankFigures, kw_only=True):
+    """The known answer of one rank's trace: the figures ``analyze`` must give for it (the same record, its
+    derived shares computed the same way), and a few more. Times in microseconds."""
 
-    rank: int
-    steps: int = 0
-    kernels: int = 0  # compute and communication kernels
-    comm_kernels: int = 0
-    memory_ops: int = 0
-    span_us: float = 0.0
-    busy_us: float = 0.0
-    compute_us: float = 0.0
-    comm_us: float = 0.0
-    memory_us: float = 0.0
-    overlap_us: float = 0.0
-    stream_busy_us: dict[int, float] = field(default_factory=dict)
-    kernel_totals: dict[str, tuple[int, float]] = field(default_factory=dict)  # name -> (count, total_us)
-    bytes: int = 0
-
-    @property
-    def exposed_comm_us(self) -> float:
-        return self.comm_us - self.overlap_us
-
-    @property
-    def comm_hidden_pct(self) -> float:
-        return 100.0 * self.overlap_us / self.comm_us
-
-    @property
-    def idle_pct(self) -> float:
-        return 100.0 * (self.span_us - self.busy_us) / self.span_us
+    stream_busy_us: dict[int, float] = {}
+    kernel_totals: dict[str, tuple[int, float]] = {}  # name -> (count, total_us)
+    bytes: int = 0  # JSON text written
 
 
 @dataclass
@@ -333,7 +311,6 @@ def generate(
     def dur(tick: int) -> str:
         return ts(tick) if relative else str(tick)
 
-    exp = Expected(rank=rank)
     counts = {"kernels": 0, "comm_kernels": 0, "memory_ops": 0}
     answer = {"busy": 0, "compute": 0, "comm": 0, "memory": 0, "overlap": 0}
     streams: dict[int, int] = {}
@@ -391,22 +368,18 @@ def generate(
     finally:
         out.close()
         raw.close()
-    exp.steps = k
-    exp.kernels, exp.comm_kernels, exp.memory_ops = (
-        counts["kernels"],
-        counts["comm_kernels"],
-        counts["memory_ops"],
+    return Expected(
+        rank=rank,
+        file=str(path),
+        device=0,
+        steps=k,
+        **counts,
+        span_us=(last - first) / unit,
+        **{f"{key}_us": v / unit for key, v in answer.items()},
+        stream_busy_us={s: v / unit for s, v in sorted(streams.items())},
+        kernel_totals={n: (c, t / unit) for n, (c, t) in totals.items()},
+        bytes=written,
     )
-    exp.span_us = (last - first) / unit
-    exp.busy_us = answer["busy"] / unit
-    exp.compute_us = answer["compute"] / unit
-    exp.comm_us = answer["comm"] / unit
-    exp.memory_us = answer["memory"] / unit
-    exp.overlap_us = answer["overlap"] / unit
-    exp.stream_busy_us = {s: v / unit for s, v in sorted(streams.items())}
-    exp.kernel_totals = {n: (c, t / unit) for n, (c, t) in totals.items()}
-    exp.bytes = written
-    return exp
 
 
 def generate_ranks(

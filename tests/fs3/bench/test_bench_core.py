@@ -1,4 +1,4 @@
-"""The core's I/O engine and metadata workload (fireflyer._core.fs3_bench), against the pure-Python
+"""The core's I/O engine and metadata workload (fireflyer._core.fs3.bench), against the pure-Python
 reference of the job check and against what they must leave on disk."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 import bench_reference as ref
 import numpy as np
 import pytest
-from fireflyer._core import fs3_bench as core
+from fireflyer._core.fs3 import bench as core
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fireflyer._core import fs3_bench as core
+from fireflyer._core.fs3 import bench as core
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ... import host
-from ..._core import fs3_bench as _core
+from ..._core.fs3 import bench as _core
 from ...errors import CheckFailed, FireflyerError, InputError
 from ...host import GiB
 from ...io import format_size
@@ -35,6 +35,7 @@ from ...timing import Recorder
 from . import records
 from .localray import local_ray
 from .published import Reference, sort_reference
+from .reports import SortReport, Validation
 from .scratch import Interrupted, scratch_dir, signals_deferred
 from .workloads import Progress
 
@@ -77,36 +78,6 @@ class SortJob:
 
 
 @dataclass(frozen=True)
-class Validation:
-    """What the check of a sorted output found; ``ok`` when every check passed."""
-
-    records: int
-    expected_records: int
-    partitions: int
-    """Partition files holding records."""
-    disorder: int
-    """Keys smaller than the key before them, within partitions."""
-    boundary_disorder: int
-    """Partitions whose first key is smaller than the previous partition's last key."""
-    checksum_ok: bool
-    duplicates: int | None
-    """Record indices seen more than once (None when the index map would not fit in memory)."""
-    missing: int | None
-    problems: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict:
-        return {
-            **{k: v for k, v in vars(self).items() if k != "problems"},
-            "ok": self.ok,
-            "problems": list(self.problems),
-        }
-
-
-@dataclass(frozen=True)
 class SortResult:
     path: str
     job: SortJob
@@ -139,26 +110,26 @@ class SortResult:
     def share(self) -> float:
         return self.reference.share(self.gib_s)
 
-    def to_dict(self) -> dict:
-        return {
-            "path": self.path,
-            "host": host.hostname(),
-            "size": self.job.size,
-            "records": self.job.records,
-            "bytes": self.bytes,
-            "partitions": self.partitions,
-            "seed": self.job.seed,
-            "nodes": self.nodes,
-            "cpus": self.cpus,
-            "ray_address": self.ray_address,
-            "seconds": self.seconds,
-            "gib_s": self.gib_s,
-            "tib_per_min": self.tib_per_min,
-            "published": self.reference.to_dict(),
-            "share": self.share,
-            "validation": self.validation.to_dict(),
-            "versions": self.versions,
-        }
+    def report(self) -> SortReport:
+        return SortReport(
+            path=self.path,
+            host=host.hostname(),
+            size=self.job.size,
+            records=self.job.records,
+            bytes=self.bytes,
+            partitions=self.partitions,
+            seed=self.job.seed,
+            nodes=self.nodes,
+            cpus=self.cpus,
+            ray_address=self.ray_address,
+            seconds=self.seconds,
+            gib_s=self.gib_s,
+            tib_per_min=self.tib_per_min,
+            published=self.reference.report(),
+            share=self.share,
+            validation=self.validation,
+            versions=self.versions,
+        )
 
 
 # ---- Checking a sorted output --------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ... import host
-from ..._core import fs3_bench as _core
+from ..._core.fs3 import bench as _core
+from .reports import MetaReport, PhaseReport
 from .scratch import scratch_dir
 from .workloads import Latency, Progress, summarize_latency
 
@@ -34,14 +35,14 @@ class PhaseResult:
     def ops_s(self) -> float:
         return self.ops / self.seconds if self.seconds > 0 else 0.0
 
-    def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "ops": self.ops,
-            "seconds": self.seconds,
-            "ops_s": self.ops_s,
-            "latency": vars(self.latency),
-        }
+    def report(self) -> PhaseReport:
+        return PhaseReport(
+            name=self.name,
+            ops=self.ops,
+            seconds=self.seconds,
+            ops_s=self.ops_s,
+            latency=self.latency.report(),
+        )
 
 
 @dataclass(frozen=True)
@@ -53,21 +54,21 @@ class MetaResult:
     def phase(self, name: str) -> PhaseResult:
         return next(p for p in self.phases if p.name == name)
 
-    def to_dict(self) -> dict:
-        return {
-            "path": self.path,
-            "host": host.hostname(),
-            "files": self.job.files,
-            "dirs": self.job.dirs,
-            "jobs": self.job.jobs,
-            "file_bytes": self.job.file_bytes,
-            "phases": [p.to_dict() for p in self.phases],
-            "published": None,
-            "notes": [
+    def report(self) -> MetaReport:
+        return MetaReport(
+            path=self.path,
+            host=host.hostname(),
+            files=self.job.files,
+            dirs=self.job.dirs,
+            jobs=self.job.jobs,
+            file_bytes=self.job.file_bytes,
+            phases=[p.report() for p in self.phases],
+            published=None,
+            notes=[
                 "3FS publishes no metadata figure; stat runs right after create, so it may be served "
                 "from the client's caches (as in mdtest without -N)"
             ],
-        }
+        )
 
 
 def measure_metadata(

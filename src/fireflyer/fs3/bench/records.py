@@ -6,7 +6,7 @@ leading 32 bits of its key scaled to the partition count (the key's prefix bits 
 of two, as 3FS's GraySort partitions), so partitions hold consecutive key ranges.
 
 The checks of a sorted output (keys in order, an order-independent checksum of all records, each index
-seen once) run in the core, ``fireflyer._core.fs3_bench.summarize_records``.
+seen once) run in the core, ``fireflyer._core.fs3.bench.summarize_records``.
 """
 
 from __future__ import annotations

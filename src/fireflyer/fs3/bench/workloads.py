@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from ... import __version__, host
-from ..._core import fs3_bench as _core
+from ..._core.fs3 import bench as _core
 from ...errors import InputError
 from ...host import GiB, KiB, MiB
 from ...io import format_size
 from ...timing import Timing, percentile
 from .fio import fio_version, run_fio
 from .published import Reference, io_reference
+from .reports import IoReport, LatencyReport
 from .scratch import scratch_dir
 
 PATTERNS = ("seq-read", "seq-write", "rand-read", "rand-write")
@@ -85,6 +86,9 @@ class Latency:
     samples: int | None
     """Latencies the summary is drawn from (None: fio's own histogram)."""
 
+    def report(self) -> LatencyReport:
+        return LatencyReport(self.p50_us, self.p99_us, self.mean_us, self.samples)
+
 
 def summarize_latency(samples_s: np.ndarray) -> Latency:
     """p50, p99 and mean of per-operation seconds, through the timing protocol's percentiles."""
@@ -120,30 +124,30 @@ class IoResult:
         """GiB/s as a share of the published per-client figure (sequential reads only)."""
         return None if self.reference is None else self.reference.share(self.gib_s)
 
-    def to_dict(self) -> dict:
+    def report(self) -> IoReport:
         j = self.job
-        return {
-            "path": self.path,
-            "host": host.hostname(),
-            "engine": self.engine,
-            "engine_version": self.engine_version,
-            "pattern": j.pattern,
-            "size": j.size,
-            "block": j.block,
-            "jobs": j.jobs,
-            "iodepth": j.iodepth,
-            "runtime_limit_s": j.runtime,
-            "direct": self.direct,
-            "bytes": self.bytes,
-            "ops": self.ops,
-            "seconds": self.seconds,
-            "gib_s": self.gib_s,
-            "iops": self.iops,
-            "latency": vars(self.latency),
-            "published": None if self.reference is None else self.reference.to_dict(),
-            "share": self.share,
-            "notes": list(self.notes),
-        }
+        return IoReport(
+            path=self.path,
+            host=host.hostname(),
+            engine=self.engine,
+            engine_version=self.engine_version,
+            pattern=j.pattern,
+            size=j.size,
+            block=j.block,
+            jobs=j.jobs,
+            iodepth=j.iodepth,
+            runtime_limit_s=j.runtime,
+            direct=self.direct,
+            bytes=self.bytes,
+            ops=self.ops,
+            seconds=self.seconds,
+            gib_s=self.gib_s,
+            iops=self.iops,
+            latency=self.latency.report(),
+            published=None if self.reference is None else self.reference.report(),
+            share=self.share,
+            notes=list(self.notes),
+        )
 
 
 def resolve_engine(engine: str) -> tuple[str, str | None]:

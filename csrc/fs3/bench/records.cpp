@@ -2,9 +2,9 @@
 // order-independent 64-bit checksum of the 100-byte records, and how often each record index was seen.
 #include <cstring>
 
-#include "fs3_bench/fs3_bench.h"
+#include "fs3/bench/bench.h"
 
-namespace ff::fs3_bench {
+namespace ff::fs3::bench {
 namespace {
 
 constexpr size_t kKey = 10, kValue = 90;
@@ -70,4 +70,4 @@ RecordSummary summarize_records(In2<uint8_t> keys, In2<uint8_t> values, std::opt
   return out;
 }
 
-}  // namespace ff::fs3_bench
+}  // namespace ff::fs3::bench

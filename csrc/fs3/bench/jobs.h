@@ -20,7 +20,7 @@
 #include "common/arrays.h"
 #include "common/common.h"
 
-namespace ff::fs3_bench {
+namespace ff::fs3::bench {
 
 using Clock = std::chrono::steady_clock;
 
@@ -125,4 +125,4 @@ class Runner {
   int running_ = 0;
 };
 
-}  // namespace ff::fs3_bench
+}  // namespace ff::fs3::bench

@@ -1,4 +1,6 @@
 // Machine probes for `flyer profiles detect`: a STREAM-style triad and an FMA-bound loop on all requested threads.
+#include "profiles/detection.h"
+
 #include "common/arrays.h"
 #include "common/common.h"
 #include "common/memory.h"
@@ -16,15 +18,7 @@
 #include <thread>
 #include <vector>
 
-namespace ff::detection {
-// Defined in fma_kernel.cpp (built with FMA contraction on).
-double fma_kernel(int64_t iters, float seed);
-int fma_flops_per_iter();
-}  // namespace ff::detection
-
-using ff::detection::fma_flops_per_iter;
-using ff::detection::fma_kernel;
-
+namespace ff::profiles {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -90,7 +84,7 @@ std::vector<double> triad_passes(double* a, const double* b, const double* c, do
   return seconds;
 }
 
-using Vec1D = ff::Mut1<double>;
+}  // namespace
 
 std::vector<double> triad(Vec1D a, Vec1D b, Vec1D c, double scalar, int threads, int reps) {
   size_t n = a.shape(0);
@@ -168,17 +162,4 @@ std::string isa() {
 #endif
 }
 
-}  // namespace
-
-void register_detection(nb::module_ m) {
-  m.def("triad", &triad, nb::arg("a").noconvert(), nb::arg("b").noconvert(), nb::arg("c").noconvert(), nb::arg("scalar"), nb::arg("threads") = 1,
-        nb::arg("reps") = 1,
-        "a[:] = b + scalar * c over float64 arrays on `threads` threads; seconds of each pass.");
-  m.def("stream_triad", &stream_triad, nb::arg("n"), nb::arg("threads"), nb::arg("reps"),
-        "STREAM triad over three core-owned float64 arrays of n elements; seconds of each pass "
-        "(each pass moves 24 * n bytes).");
-  m.def("fma_peak", &fma_peak, nb::arg("iters"), nb::arg("threads"), nb::arg("reps"),
-        "FMA-bound FP32 loop; (flops, seconds) of each pass.");
-  m.def("isa", &isa, "The vector instruction set the core was compiled for.");
-  m.attr("fma_flops_per_iter") = fma_flops_per_iter();
-}
+}  // namespace ff::profiles

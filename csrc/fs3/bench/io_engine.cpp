@@ -16,9 +16,9 @@
 
 #include "common/memory.h"
 #include "common/thread_pool.h"
-#include "fs3_bench/fs3_bench.h"
+#include "fs3/bench/bench.h"
 
-namespace ff::fs3_bench {
+namespace ff::fs3::bench {
 namespace {
 
 constexpr int64_t kMaxDepth = 1024;
@@ -355,4 +355,4 @@ IoRun run_io(const std::string& dir, const IoSpec& spec, bool write, bool random
   return out;
 }
 
-}  // namespace ff::fs3_bench
+}  // namespace ff::fs3::bench

@@ -1,10 +1,14 @@
-// Python bindings of the trace core (fireflyer._core.trace): figures of many files on several threads,
-// and a reader handing over raw events in batches (for merging).
+// Python bindings of the trace core (fireflyer._core.trace): figures of many files on several threads (as
+// dicts keyed by the fields of fireflyer.trace.analysis's Structs), and a reader handing over raw events in
+// batches (for merging).
+#include "trace/api.h"
+
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
 #include <exception>
+#include <type_traits>
 
 #include "common/common.h"
 #include "common/thread_pool.h"
@@ -24,6 +28,56 @@ std::vector<uint8_t> flags(nb::handle obj, size_t n, const char* what) {
   FF_CHECK(b.size() == n, what << ": expected " << n << " flags, got " << b.size());
   const auto* p = static_cast<const uint8_t*>(b.data());
   return std::vector<uint8_t>(p, p + n);
+}
+
+// A record's fields() as a dict: figures as Python scalars, records and lists of them as dicts and lists.
+struct Dict {
+  nb::dict out;
+  template <class T>
+  static nb::object value(const T& v) {
+    if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string> || std::is_same_v<T, const char*> ||
+                  std::is_same_v<T, Header>) {
+      return nb::cast(v);
+    } else {
+      Dict d;
+      v.fields(d);
+      return d.out;
+    }
+  }
+  template <class T>
+  static nb::object value(const std::vector<T>& v) {
+    nb::list l;
+    for (const T& x : v) l.append(value(x));
+    return l;
+  }
+  template <class T>
+  void operator()(const char* key, const T& v) {
+    out[key] = value(v);
+  }
+  // As Python's int(text) where that succeeds (a numeric pid, tid or stream), else the text.
+  void id(const char* key, const std::string& text) {
+    nb::str s(text.data(), text.size());
+    PyObject* n = PyNumber_Long(s.ptr());
+    if (n) {
+      out[key] = nb::steal(n);
+    } else {
+      PyErr_Clear();
+      out[key] = s;
+    }
+  }
+};
+
+nb::dict to_dict(const TraceFigures& f) {
+  nb::dict out = nb::cast<nb::dict>(Dict::value(f));
+  if (!f.cpu.computed) out["cpu"] = nb::none();
+  nb::object file = out["file"], steps = out["steps"], cpu = out["cpu"];
+  for (nb::handle h : nb::cast<nb::list>(out["devices"])) {
+    nb::dict d = nb::borrow<nb::dict>(h);
+    d["file"] = file;
+    d["steps"] = steps;
+    d["cpu"] = cpu;
+  }
+  return out;
 }
 
 std::vector<TraceFigures> analyze_files(const std::vector<std::string>& paths, nb::object classify, int top,
@@ -115,10 +169,8 @@ class EventReader {
 };
 
 }  // namespace
-}  // namespace ff::trace
 
-void register_trace(nb::module_ m) {
-  using namespace ff::trace;
+void register_api(nb::module_ m) {
   nb::class_<Header>(m, "Header", "Top-level facts of a trace file.")
       .def_ro("has_rank", &Header::has_rank)
       .def_ro("rank", &Header::rank, "distributedInfo.rank")
@@ -130,77 +182,18 @@ void register_trace(nb::module_ m) {
       .def_ro("events", &Header::events)
       .def_ro("events_end", &Header::events_end, "offset of the ']' closing traceEvents")
       .def_ro("bytes", &Header::bytes, "bytes of JSON text (after decompression)");
-  nb::class_<StreamFigures>(m, "StreamFigures", "Kernel time on one stream.")
-      .def_ro("stream", &StreamFigures::stream)
-      .def_ro("kernels", &StreamFigures::kernels, "kernels, copies and sets")
-      .def_ro("busy_us", &StreamFigures::busy_us)
-      .def_ro("compute_us", &StreamFigures::compute_us)
-      .def_ro("comm_us", &StreamFigures::comm_us)
-      .def_ro("memory_us", &StreamFigures::memory_us);
-  nb::class_<KernelTotal>(m, "KernelTotal", "Total time of one kernel (or copy or set) name.")
-      .def_ro("name", &KernelTotal::name)
-      .def_ro("kind", &KernelTotal::kind, "0 compute, 1 communication, 2 memory")
-      .def_ro("count", &KernelTotal::count)
-      .def_ro("total_us", &KernelTotal::total_us, "sum of durations")
-      .def_ro("max_us", &KernelTotal::max_us);
-  nb::class_<DeviceFigures>(m, "DeviceFigures", "Unions of kernel time on one device.")
-      .def_ro("device", &DeviceFigures::device)
-      .def_ro("kernels", &DeviceFigures::kernels)
-      .def_ro("comm_kernels", &DeviceFigures::comm_kernels)
-      .def_ro("memory_ops", &DeviceFigures::memory_ops)
-      .def_ro("start_us", &DeviceFigures::start_us)
-      .def_ro("end_us", &DeviceFigures::end_us)
-      .def_ro("span_us", &DeviceFigures::span_us)
-      .def_ro("busy_us", &DeviceFigures::busy_us)
-      .def_ro("compute_us", &DeviceFigures::compute_us)
-      .def_ro("comm_us", &DeviceFigures::comm_us)
-      .def_ro("memory_us", &DeviceFigures::memory_us)
-      .def_ro("overlap_us", &DeviceFigures::overlap_us)
-      .def_ro("streams", &DeviceFigures::streams)
-      .def_ro("top_kernels", &DeviceFigures::top_kernels);
-  nb::class_<ThreadFigures>(m, "ThreadFigures", "CPU operator time on one thread.")
-      .def_ro("pid", &ThreadFigures::pid)
-      .def_ro("tid", &ThreadFigures::tid)
-      .def_ro("ops", &ThreadFigures::ops)
-      .def_ro("busy_us", &ThreadFigures::busy_us)
-      .def_ro("comm_us", &ThreadFigures::comm_us);
-  nb::class_<OpTotal>(m, "OpTotal", "Total and self time of one CPU operator name.")
-      .def_ro("name", &OpTotal::name)
-      .def_ro("comm", &OpTotal::comm)
-      .def_ro("count", &OpTotal::count)
-      .def_ro("total_us", &OpTotal::total_us, "inclusive of the operators it calls")
-      .def_ro("self_us", &OpTotal::self_us, "exclusive of the operators it calls");
-  nb::class_<CpuFigures>(m, "CpuFigures", "CPU-side figures (computed on request or when no device has kernels).")
-      .def_ro("computed", &CpuFigures::computed)
-      .def_ro("ops", &CpuFigures::ops)
-      .def_ro("start_us", &CpuFigures::start_us)
-      .def_ro("end_us", &CpuFigures::end_us)
-      .def_ro("span_us", &CpuFigures::span_us)
-      .def_ro("busy_us", &CpuFigures::busy_us)
-      .def_ro("comm_us", &CpuFigures::comm_us)
-      .def_ro("compute_us", &CpuFigures::compute_us,
-              "union over threads of each thread's busy time outside its communication ranges")
-      .def_ro("threads", &CpuFigures::threads)
-      .def_ro("top_ops", &CpuFigures::top_ops);
-  nb::class_<TraceFigures>(m, "TraceFigures", "Figures of one trace file; times in microseconds.")
-      .def_ro("file", &TraceFigures::file)
-      .def_ro("header", &TraceFigures::header)
-      .def_ro("gzip", &TraceFigures::gzip)
-      .def_ro("file_bytes", &TraceFigures::file_bytes)
-      .def_ro("parts", &TraceFigures::parts, "byte ranges the file was read in at once")
-      .def_ro("origin_us", &TraceFigures::origin_us,
-              "integer part of the first timestamp (file units); other times are relative to it")
-      .def_ro("start_us", &TraceFigures::start_us)
-      .def_ro("end_us", &TraceFigures::end_us)
-      .def_ro("steps", &TraceFigures::steps, "ProfilerStep#N annotations")
-      .def_ro("first_step_us", &TraceFigures::first_step_us)
-      .def_ro("devices", &TraceFigures::devices)
-      .def_ro("cpu", &TraceFigures::cpu);
-  m.def("analyze_files", &analyze_files, nb::arg("paths"), nb::arg("classify"), nb::arg("top") = 10,
-        nb::arg("cpu") = false, nb::arg("threads") = 0,
-        "Figures of each trace file (plain or gzip), on up to `threads` threads (0: all available). "
-        "classify(kernel_names, op_names) returns two bytes objects flagging communication names. "
-        "top: kernels and operators kept per device (0: all). cpu: CPU figures even where devices have kernels.");
+  m.def(
+      "analyze_files",
+      [](const std::vector<std::string>& paths, nb::object classify, int top, bool cpu, int threads) {
+        nb::list out;
+        for (const TraceFigures& f : analyze_files(paths, classify, top, cpu, threads)) out.append(to_dict(f));
+        return out;
+      },
+      nb::arg("paths"), nb::arg("classify"), nb::arg("top") = 10, nb::arg("cpu") = false, nb::arg("threads") = 0,
+      "Figures of each trace file (plain or gzip), a dict each (the fields of fireflyer.trace.analysis.TraceFigures), "
+      "on up to `threads` threads (0: all available). "
+      "classify(kernel_names, op_names) returns two bytes objects flagging communication names. "
+      "top: kernels and operators kept per device (0: all). cpu: CPU figures even where devices have kernels.");
   m.def("read_header", &read_header, nb::arg("path"), nb::call_guard<nb::gil_scoped_release>(),
         "Check a whole trace file and return its top-level facts (rank, base time, where traceEvents ends).");
   nb::class_<EventReader>(m, "EventReader", "Raw event texts of a trace file, a batch at a time.")
@@ -218,3 +211,5 @@ void register_trace(nb::module_ m) {
           nb::arg("max_bytes") = size_t(4) << 20, "The next events as a JSON array; b'' at the end.")
       .def_prop_ro("header", &EventReader::header, nb::rv_policy::copy);
 }
+
+}  // namespace ff::trace

@@ -1,12 +1,15 @@
-// Bindings of flyer fs3 bench's compiled loops (fireflyer._core.fs3_bench).
-#include "fs3_bench/fs3_bench.h"
+// Bindings of flyer fs3 bench's compiled loops (fireflyer._core.fs3.bench).
+#include "fs3/bench/api.h"
+
+#include "fs3/bench/bench.h"
 
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
-void register_fs3_bench(nb::module_ m) {
-  using namespace ff::fs3_bench;
+namespace ff::fs3::bench {
+
+void register_api(nb::module_ m) {
   nb::class_<IoRun>(m, "IoRun", "The timed phase of one I/O run, all jobs together.")
       .def_ro("bytes", &IoRun::bytes, "bytes moved in the timed phase")
       .def_ro("ops", &IoRun::ops, "I/Os completed")
@@ -56,3 +59,5 @@ void register_fs3_bench(nb::module_ m) {
         "create, stat, rename and delete of `files` files in `dirs` directories under root on `jobs` threads; "
         "progress(stage, done, total) about ten times a second.");
 }
+
+}  // namespace ff::fs3::bench

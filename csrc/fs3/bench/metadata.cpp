@@ -11,9 +11,9 @@
 #include <cstring>
 
 #include "common/thread_pool.h"
-#include "fs3_bench/fs3_bench.h"
+#include "fs3/bench/bench.h"
 
-namespace ff::fs3_bench {
+namespace ff::fs3::bench {
 namespace {
 
 constexpr int64_t kMaxFiles = int64_t(1) << 32;
@@ -131,4 +131,4 @@ std::vector<MetaPhase> run_metadata(const std::string& root, int64_t files, int6
   return out;
 }
 
-}  // namespace ff::fs3_bench
+}  // namespace ff::fs3::bench

@@ -12,7 +12,7 @@ constexpr int kAcc = 10;
 constexpr int kVecBytes = 16;
 constexpr int kAcc = 10;
 #endif
-namespace ff::detection {
+namespace ff::profiles {
 
 typedef float vfloat __attribute__((vector_size(kVecBytes)));
 constexpr int kLanes = kVecBytes / 4;
@@ -40,4 +40,4 @@ double fma_kernel(int64_t iters, float seed) {
   return sum;
 }
 
-}  // namespace ff::detection
+}  // namespace ff::profiles

@@ -1,4 +1,6 @@
 // Python bindings of the interval algebra (fireflyer._core.intervals): spans as (starts, ends) arrays.
+#include "intervals/api.h"
+
 #include "common/intervals.h"
 
 #include <nanobind/stl/pair.h>
@@ -40,9 +42,8 @@ Pair split(const std::vector<Span>& v) {
 }
 
 }  // namespace
-}  // namespace ff::intervals
 
-void register_intervals(nb::module_ m) {
+void register_api(nb::module_ m) {
   using namespace ff;
   using namespace ff::intervals;
   m.def("union", [](In1<double> lo, In1<double> hi) { return split(union_of(read(lo, hi, "union"))); },
@@ -64,3 +65,5 @@ void register_intervals(nb::module_ m) {
         nb::arg("a_starts"), nb::arg("a_ends"), nb::arg("b_starts"), nb::arg("b_ends"),
         "a minus b of two disjoint sorted span lists.");
 }
+
+}  // namespace ff::intervals

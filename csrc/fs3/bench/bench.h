@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "common/arrays.h"
-#include "fs3_bench/jobs.h"
+#include "fs3/bench/jobs.h"
 
-namespace ff::fs3_bench {
+namespace ff::fs3::bench {
 
 // One I/O job as the engine runs it; check_io refuses what cannot run (fio's path uses it too).
 struct IoSpec {
@@ -62,4 +62,4 @@ struct RecordSummary {
 };
 RecordSummary summarize_records(In2<uint8_t> keys, In2<uint8_t> values, std::optional<Mut1<uint16_t>> seen);
 
-}  // namespace ff::fs3_bench
+}  // namespace ff::fs3::bench

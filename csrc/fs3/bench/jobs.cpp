@@ -1,10 +1,10 @@
-#include "fs3_bench/jobs.h"
+#include "fs3/bench/jobs.h"
 
 #include <Python.h>
 
 #include "common/thread_pool.h"
 
-namespace ff::fs3_bench {
+namespace ff::fs3::bench {
 
 void Runner::watch(const Tick& tick) {
   nb::gil_scoped_acquire gil;
@@ -52,4 +52,4 @@ void Runner::run(int jobs, const std::function<void(int)>& body, const Tick& tic
   if (error_) std::rethrow_exception(error_);
 }
 
-}  // namespace ff::fs3_bench
+}  // namespace ff::fs3::bench
