@@ -1,5 +1,5 @@
 """Every `flyer eplb COMMAND --json` is its record's encoding (`commands.eplb.RESULTS`): it decodes
-strictly into that type, with no key the record lacks, and encodes back to the same document."""
+strictly into that type (the records forbid unknown keys) and encodes back to the same document."""
 
 from __future__ import annotations
 
@@ -38,10 +38,6 @@ def test_json_is_the_record(tmp_path, monkeypatch):
         assert r.returncode in (0, 1), (cmd, args, r.stderr)
         record = msgspec.json.decode(r.stdout, type=RESULTS[cmd], strict=True)
         doc = json.loads(r.stdout)
-        assert set(doc) <= set(RESULTS[cmd].__struct_fields__), (
-            cmd,
-            set(doc) - set(RESULTS[cmd].__struct_fields__),
-        )
         assert json.loads(msgspec.json.encode(record)) == doc, cmd
 
 

@@ -22,7 +22,7 @@ from .metrics import copies, evaluate
 from .planning import plan_loads
 
 
-class RebalanceResult(msgspec.Struct, kw_only=True):
+class RebalanceResult(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What ``flyer eplb rebalance`` did and why (``--json``): the plan's max/mean on the new loads before
     and after, the copies and bytes the move costs, and whether the plan was replaced."""
 

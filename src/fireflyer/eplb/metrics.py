@@ -10,7 +10,7 @@ from ..errors import InputError
 from .solver import Plan, as_loads, imbalance
 
 
-class Evaluation(msgspec.Struct, kw_only=True):
+class Evaluation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """How a plan balances a load (``flyer eplb evaluate --json``): max/mean GPU load per layer and per node,
     ``overall`` the mean over the ``loaded_layers`` that carry load (others listed as None)."""
 
@@ -38,7 +38,7 @@ class Evaluation(msgspec.Struct, kw_only=True):
         return getattr(self, key)
 
 
-class Diff(msgspec.Struct, kw_only=True):
+class Diff(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What moving from one plan to another costs (``flyer eplb diff --json``): expert copies each GPU and
     node must fetch, and the bytes."""
 

@@ -84,14 +84,14 @@ def plan_loads(
     return Planned(p, w, lay, "the previous plan" if previous is not None else ids.source)
 
 
-class Imbalance(msgspec.Struct):
+class Imbalance(msgspec.Struct, forbid_unknown_fields=True):
     """Max/mean GPU load over the layers that carry load: their mean and the worst layer's."""
 
     mean: float
     worst: float
 
 
-class PlanResult(msgspec.Struct, kw_only=True, omit_defaults=True):
+class PlanResult(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """What ``flyer eplb plan`` made (``--json``): the plan's ``meta`` as the native file holds it, where the
     input, layout and layer ids came from, the file written and the engine's next step; with a previous plan,
     the copies and bytes the move costs."""

@@ -43,7 +43,7 @@ SampleFormat = StrEnum("SampleFormat", [(f, f) for f in dict.fromkeys((*LOAD_FOR
 """What ``flyer eplb sample`` writes in: a load's LOAD_FORMATS, a plan's FORMATS."""
 
 
-class SampleResult(msgspec.Struct, kw_only=True):
+class SampleResult(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What ``flyer eplb sample`` wrote (``--json``)."""
 
     kind: str
