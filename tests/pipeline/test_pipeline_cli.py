@@ -44,7 +44,7 @@ def test_simulate_golden_peers_json():
         (["--f-time", "-1"], "must be positive"),
         (["--b-time", "0"], "must be positive"),
         (["--w-time", "3"], "must not exceed B"),
-        (["-s", "pipedream"], "unknown schedule"),
+        (["-s", "pipedream"], "is not one of"),
         (["-s", "1f1b", "-p", "0"], "at least 1"),
         (["--f-time", "abc"], "expected a number"),
     ],

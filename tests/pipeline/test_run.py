@@ -87,8 +87,8 @@ def test_cli_json_dualpipev_with_chrome_trace(tmp_path):
     "args,needle",
     [
         (["-s", "dualpipe", "-p", "3"], "even number of ranks"),
-        (["-s", "nosuch"], "unknown schedule"),
-        (["--backend", "mpi"], "unknown backend"),
+        (["-s", "nosuch"], "is not one of"),
+        (["--backend", "mpi"], "is not one of"),
         (["--hidden", "0"], "hidden must be at least 1"),
     ],
 )

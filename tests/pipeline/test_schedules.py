@@ -76,7 +76,7 @@ def test_1f1b_and_zb1p_peak_activations():
 def _counts(s: pp.Schedule, r: int) -> Counter:
     c: Counter = Counter()
     for i in range(int(s.rank_ptr[r]), int(s.rank_ptr[r + 1])):
-        k = pp.KINDS[int(s.kind[i])]
+        k = pp.OP_KINDS[int(s.kind[i])]
         if k == "F&B":
             c["fwd"] += 1
             c["bwd"] += 1
@@ -314,3 +314,8 @@ def test_compare_and_sweep_report_a_deadlock_not_a_makespan(monkeypatch):
     assert not rows["1f1b"]["deadlocked"] and rows["1f1b"]["makespan"] == 81
     sweep = pp.sweep(["zb1p"], [4], [8], [1.0], [2.0], [1.0])
     assert sweep[0]["deadlocked"] and sweep[0]["makespan"] is None and "deadlock" in sweep[0]["error"]
+
+
+def test_the_cli_choices_are_the_cores_names():
+    assert tuple(pp.ScheduleName) == pp.SCHEDULES
+    assert tuple(pp.DistBackend) == pp.BACKENDS

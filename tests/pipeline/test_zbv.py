@@ -21,7 +21,7 @@ def _torch_order(ranks: int, microbatches: int, rank: int) -> list[tuple[str, in
 
 def _ours(s: pp.Schedule, rank: int) -> list[tuple[str, int, int]]:
     lo, hi = int(s.rank_ptr[rank]), int(s.rank_ptr[rank + 1])
-    return [(pp.KINDS[int(s.kind[i])], int(s.stage[i]), int(s.mb[i])) for i in range(lo, hi)]
+    return [(pp.OP_KINDS[int(s.kind[i])], int(s.stage[i]), int(s.mb[i])) for i in range(lo, hi)]
 
 
 @pytest.mark.parametrize("ranks", range(1, 9))
@@ -36,7 +36,7 @@ def test_same_ops_in_the_same_order_as_torch(ranks):
 def test_completes_with_two_stages_per_rank_and_split_backward(ranks, microbatches):
     r = pp.simulate("zbv", ranks, microbatches, pp.ChunkTimes(f=1, b=2, w=1))
     assert not r.deadlock and r.schedule.stages == 2 * ranks
-    kinds = {pp.KINDS[int(k)] for k in r.schedule.kind}
+    kinds = {pp.OP_KINDS[int(k)] for k in r.schedule.kind}
     assert kinds == {"F", "B-input", "W"}  # ZB-V never runs a full B or an overlapped F&B
 
 

@@ -32,8 +32,7 @@ RESULTS: dict[str, type] = {
 }
 """The record each command prints with --json (`flyer schema pipeline COMMAND`)."""
 
-_SCHEDULES = "1f1b, interleaved-1f1b, zb1p, zbv, dualpipe, dualpipev"
-ScheduleOpt = Annotated[str, typer.Option("--schedule", "-s", help=f"Schedule: {_SCHEDULES}.")]
+ScheduleOpt = Annotated[lib.ScheduleName, typer.Option("--schedule", "-s", help="Schedule.")]
 RanksOpt = Annotated[
     int, typer.Option("--ranks", "-p", parser=integer, metavar="N", help="Pipeline ranks (PP).")
 ]
@@ -102,7 +101,7 @@ def _times(f: Values, b: Values, w: Values, fb: Values | None, latency: float) -
 
 @app.command()
 def simulate(
-    schedule: ScheduleOpt = "dualpipe",
+    schedule: ScheduleOpt = lib.ScheduleName.DUALPIPE,
     ranks: RanksOpt = 8,
     microbatches: MicroOpt = 20,
     chunks: ChunksOpt = 2,
@@ -157,14 +156,15 @@ def simulate(
 
 @app.command()
 def compare(
-    stages: Annotated[
+    ranks: Annotated[
         int,
         typer.Option(
             "--ranks",
             "-p",
             parser=integer,
             metavar="N",
-            help="Pipeline stages (PP); V shapes and interleaving run them on PP/2 devices.",
+            help="Pipeline ranks (PP) of the one-stage-per-rank schedules; V shapes and interleaving run "
+            "the same PP stages on PP/2 ranks.",
         ),
     ] = 8,
     microbatches: MicroOpt = 20,
@@ -183,8 +183,8 @@ def compare(
       flyer pipeline compare --json
     """
     out = Output(json)
-    rows = lib.compare(stages, microbatches, _times(f_time, b_time, w_time, fb_time, p2p_latency))
-    data = {"stages": stages, "microbatches": microbatches, "schedules": rows}
+    rows = lib.compare(ranks, microbatches, _times(f_time, b_time, w_time, fb_time, p2p_latency))
+    data = {"stages": ranks, "microbatches": microbatches, "schedules": rows}
     out.emit(data, lambda o: view.compared(o, data))
 
 
@@ -347,7 +347,7 @@ def measure(
             "(about 2 s faster to start, less steady between runs).",
         ),
     ] = False,
-    schedule: ScheduleOpt = "dualpipe",
+    schedule: ScheduleOpt = lib.ScheduleName.DUALPIPE,
     ranks: RanksOpt = 8,
     microbatches: MicroOpt = 20,
     chunks: ChunksOpt = 2,
@@ -401,7 +401,7 @@ def measure(
 
 @app.command()
 def run(
-    schedule: ScheduleOpt = "dualpipe",
+    schedule: ScheduleOpt = lib.ScheduleName.DUALPIPE,
     ranks: Annotated[
         int,
         typer.Option(
@@ -423,8 +423,8 @@ def run(
         int, typer.Option("--seed", parser=integer, metavar="N", help="Seed for weights and data.")
     ] = 0,
     backend: Annotated[
-        str | None,
-        typer.Option("--backend", help="gloo or nccl (default: nccl with a GPU per rank, else gloo)."),
+        lib.DistBackend | None,
+        typer.Option("--backend", help="Default: nccl with a GPU per rank, else gloo."),
     ] = None,
     chrome_trace: Annotated[
         Path | None,

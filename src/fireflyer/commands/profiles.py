@@ -30,9 +30,7 @@ RESULTS: dict[str, type] = {
 
 @app.command("list")
 def list_(
-    kind: Annotated[
-        str | None, typer.Option("--kind", help="Only this kind: hardware, model or deployment.")
-    ] = None,
+    kind: Annotated[lib.ProfileKind | None, typer.Option("--kind", help="Only this kind.")] = None,
     json: JsonOpt = False,
 ) -> None:
     """List every profile: shipped ones and the user's (FLYER_PROFILES, ~/.config/fireflyer/profiles).

@@ -30,11 +30,11 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .formulas import gemm_fp8 as gemm_fp8
     from .formulas import mla_dense as mla_dense
     from .formulas import mla_sparse_fp8 as mla_sparse_fp8
-    from .harness import Plan as Plan
+    from .harness import RunPlan as RunPlan
     from .harness import bench as bench
     from .harness import default_ranks as default_ranks
     from .harness import environment as environment
-    from .harness import plan as plan
+    from .harness import plan_run as plan_run
     from .metrics import Check as Check
     from .metrics import Closeness as Closeness
     from .metrics import calc_diff as calc_diff
@@ -74,7 +74,7 @@ __getattr__, __dir__, __all__ = attach(
             "mla_dense",
             "mla_sparse_fp8",
         ],
-        "harness": ["Plan", "bench", "default_ranks", "environment", "plan"],
+        "harness": ["RunPlan", "bench", "default_ranks", "environment", "plan_run"],
         "metrics": ["Check", "Closeness", "calc_diff", "check_close", "roofline"],
         "results": [
             "SCHEMA",

@@ -35,7 +35,7 @@ Progress = Callable[..., None]
 
 
 @dataclass
-class Plan:
+class RunPlan:
     """What a run will do: the cases, and per operation the backends that run and those that cannot."""
 
     cases: list[Case]
@@ -43,7 +43,7 @@ class Plan:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def plan(cases: list[Case], ops: list[str] | None, names: list[str] | None, device: str) -> Plan:
+def plan_run(cases: list[Case], ops: list[str] | None, names: list[str] | None, device: str) -> RunPlan:
     """Pick the cases of ``ops`` and the backends of ``names`` (default: every backend) that can run on
     ``device``. A backend asked for by name that cannot run is an error saying why; one not asked for is
     listed as skipped with the reason."""
@@ -59,7 +59,7 @@ def plan(cases: list[Case], ops: list[str] | None, names: list[str] | None, devi
                 f"backend {orphans[0]!r} runs none of the operations here ({', '.join(present)})",
                 field="backend",
             )
-    out = Plan(picked, {})
+    out = RunPlan(picked, {})
     for op in present:
         wanted = [b for b in BACKENDS[op] if names is None or b in names]
         runnable = []
@@ -400,7 +400,7 @@ def bench(
         raise InputError(f"--nproc must be at least 1, got {nproc}", field="nproc")
     s = suites.load(suite if suite is not None else ("quick" if quick else "default"))
     dev = devices.choose(device)
-    p = plan(list(s.cases), ops, backends, str(dev) if dev.type == "cuda" else "cpu")
+    p = plan_run(list(s.cases), ops, backends, str(dev) if dev.type == "cuda" else "cpu")
     env = dist_env()
     world = env.world_size if env is not None else nproc or default_ranks(dev)
     cores = max(2, host.threads_available())

@@ -11,10 +11,12 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .measurement import block_dims as block_dims
     from .measurement import measure as measure
     from .measurement import measure_and_simulate as measure_and_simulate
+    from .records import DistBackend as DistBackend
     from .records import Measurement as Measurement
     from .records import MeasureResult as MeasureResult
     from .records import RunReport as RunReport
     from .records import ScheduleComparison as ScheduleComparison
+    from .records import ScheduleName as ScheduleName
     from .records import ScheduleRow as ScheduleRow
     from .records import Simulation as Simulation
     from .records import SweepRow as SweepRow
@@ -31,7 +33,7 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .runner import RunResult as RunResult
     from .runner import check as check
     from .runner import run as run
-    from .schedules import KINDS as KINDS
+    from .schedules import OP_KINDS as OP_KINDS
     from .schedules import SCHEDULES as SCHEDULES
     from .schedules import Schedule as Schedule
     from .schedules import check_config as check_config
@@ -53,10 +55,12 @@ __getattr__, __dir__, __all__ = attach(
     {
         "measurement": ["block_dims", "measure", "measure_and_simulate"],
         "records": [
+            "DistBackend",
             "MeasureResult",
             "Measurement",
             "RunReport",
             "ScheduleComparison",
+            "ScheduleName",
             "ScheduleRow",
             "Simulation",
             "SweepRow",
@@ -65,7 +69,7 @@ __getattr__, __dir__, __all__ = attach(
         "render": ["Band", "SvgLayout", "chrome_trace", "nice_ticks", "svg", "svg_layout", "timeline_bands"],
         "runner": ["BACKENDS", "RunConfig", "RunResult", "check", "run"],
         "schedules": [
-            "KINDS",
+            "OP_KINDS",
             "SCHEDULES",
             "Schedule",
             "check_config",

@@ -5,6 +5,7 @@ Times are in the unit of the chunk times given (simulate, compare, sweep) or in 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -12,6 +13,24 @@ from msgspec import Struct
 
 if TYPE_CHECKING:
     from .simulator import ChunkTimes
+
+
+class ScheduleName(StrEnum):
+    """The schedules the core generates (``pipeline.SCHEDULES``, in its order)."""
+
+    ONE_F_ONE_B = "1f1b"
+    INTERLEAVED_1F1B = "interleaved-1f1b"
+    ZB1P = "zb1p"
+    ZBV = "zbv"
+    DUALPIPE = "dualpipe"
+    DUALPIPEV = "dualpipev"
+
+
+class DistBackend(StrEnum):
+    """torch.distributed backends `flyer pipeline run` uses (``pipeline.BACKENDS``)."""
+
+    GLOO = "gloo"
+    NCCL = "nccl"
 
 
 class _Record(Struct, kw_only=True, forbid_unknown_fields=True):

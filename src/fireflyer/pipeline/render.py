@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import trace_events
 from ..errors import InputError
-from .schedules import FB, KINDS, Schedule
+from .schedules import FB, OP_KINDS, Schedule
 
 # One colour per op kind, shared by the SVG and the terminal chart.
 COLORS = {"F": "#4c9be8", "B": "#e8804c", "B-input": "#f2c14e", "W": "#8fbf5a", "F&B": "#a374d6"}
@@ -54,7 +54,7 @@ def chrome_trace(
     for r in range(schedule.ranks):
         events += trace_events.process_name(r, f"rank {r}", sort_index=r)
     for r, i, s, e in _spans(schedule, start, end):
-        kind = KINDS[int(schedule.kind[i])]
+        kind = OP_KINDS[int(schedule.kind[i])]
         events.append(
             trace_events.complete(
                 schedule.short(i),
@@ -152,8 +152,8 @@ def _covered(ks: np.ndarray, ke: np.ndarray, cum: np.ndarray, t: np.ndarray) -> 
 
 def _coverage(s: np.ndarray, e: np.ndarray, k: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Time each kind covers in each slice between ``edges`` [kinds, slices], from non-overlapping ops."""
-    out = np.zeros((len(KINDS), len(edges) - 1))
-    for kind in range(len(KINDS)):
+    out = np.zeros((len(OP_KINDS), len(edges) - 1))
+    for kind in range(len(OP_KINDS)):
         m = k == kind
         if m.any():
             ks, ke = s[m], e[m]
@@ -264,7 +264,7 @@ def svg(
 def _boxes(schedule, start, end, left, top, row_h, gap, sx) -> list[str]:
     out = []
     for r, i, s, e in _spans(schedule, start, end):
-        kind = KINDS[int(schedule.kind[i])]
+        kind = OP_KINDS[int(schedule.kind[i])]
         x, w, y = left + s * sx, (e - s) * sx, top + r * (row_h + gap)
         name = escape(schedule.short(i))
         # NOTE: black outlines only on boxes wide enough for one; on narrow boxes they darken the row.
@@ -297,7 +297,8 @@ def _run_rects(schedule, start, end, left, top, row_h, gap, sx, min_gap) -> list
             out.append(
                 f'<rect x="{left + a * sx:.2f}" y="{y}" width="{max((b - a) * sx, 0.3):.2f}" '
                 f'height="{row_h}" '
-                f'fill="{COLORS[KINDS[kind]]}"><title>rank {r}: {n} x {escape(KINDS[kind])} [{a:g}, {b:g}]'
+                f'fill="{COLORS[OP_KINDS[kind]]}"><title>rank {r}: {n} x {escape(OP_KINDS[kind])} '
+                f"[{a:g}, {b:g}]"
                 f"</title></rect>"
             )
     return out
@@ -364,7 +365,7 @@ def timeline_bands(schedule: Schedule, start, end, width: int, *, max_bands: int
             a, z = round(float(start[i]) * cols_per_unit), min(total, round(float(end[i]) * cols_per_unit))
             if z <= a:
                 continue
-            kind = KINDS[int(schedule.kind[i])]
+            kind = OP_KINDS[int(schedule.kind[i])]
             text = ("│" + labels[i]).ljust(z - a)[: z - a]
             for c in range(a, z):
                 cells[c] = (text[c - a], kind)
@@ -398,4 +399,4 @@ def _label(schedule: Schedule, i: int) -> str:
     k = int(schedule.kind[i])
     if k == FB:
         return schedule.short(i)
-    return _LETTER[KINDS[k]] + schedule.tag(i)
+    return _LETTER[OP_KINDS[k]] + schedule.tag(i)

@@ -20,7 +20,7 @@ import torch.distributed as dist
 from .. import host
 from ..cluster import dist_env, launch_local, process_group
 from ..errors import CheckFailed, InputError
-from .schedules import B_INPUT, FB, KINDS, B, F, Schedule, W, check_config, generate
+from .schedules import B_INPUT, FB, OP_KINDS, B, F, Schedule, W, check_config, generate
 from .simulator import ChunkTimes, simulate_schedule
 
 BACKENDS = ("gloo", "nccl")
@@ -493,4 +493,4 @@ def check(result: RunResult, tolerance: float = 1e-6) -> None:
         )
 
 
-__all__ = ["BACKENDS", "KINDS", "RunConfig", "RunResult", "check", "rank_main", "reference", "run"]
+__all__ = ["BACKENDS", "OP_KINDS", "RunConfig", "RunResult", "check", "rank_main", "reference", "run"]

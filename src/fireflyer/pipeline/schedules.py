@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 SCHEDULES: tuple[str, ...] = tuple(_core.SCHEDULES)
 """Schedule names, as the core generates them: 1f1b, interleaved-1f1b, zb1p, zbv, dualpipe, dualpipev."""
-KINDS: tuple[str, ...] = tuple(_core.KIND_NAMES)
+OP_KINDS: tuple[str, ...] = tuple(_core.KIND_NAMES)
 """Display names of the op kinds, indexed by ``_core.pipeline.OpKind`` (defined once, in the core)."""
 F, B, B_INPUT, W, FB = (
     int(k)
@@ -30,7 +30,7 @@ F, B, B_INPUT, W, FB = (
 class Schedule:
     """Per-rank op lists as flat arrays: ops of rank r are ``rank_ptr[r]:rank_ptr[r+1]``.
 
-    ``kind`` indexes KINDS; ``stage``/``mb`` name the op (the forward half of an F&B), ``stage2``/``mb2``
+    ``kind`` indexes OP_KINDS; ``stage``/``mb`` name the op (the forward half of an F&B), ``stage2``/``mb2``
     the backward half of an F&B (else -1).
     """
 
@@ -57,7 +57,7 @@ class Schedule:
     def label(self, i: int) -> dict[str, Any]:
         """The op at flat index i as a record: kind, stage, micro-batch, and direction or chunk."""
         k = int(self.kind[i])
-        rec: dict[str, Any] = {"kind": KINDS[k], "stage": int(self.stage[i]), "mb": int(self.mb[i])}
+        rec: dict[str, Any] = {"kind": OP_KINDS[k], "stage": int(self.stage[i]), "mb": int(self.mb[i])}
         rec.update(self._place(int(self.stage[i]), int(self.mb[i])))
         if k == FB:
             rec["b_stage"], rec["b_mb"] = int(self.stage2[i]), int(self.mb2[i])
@@ -66,7 +66,7 @@ class Schedule:
     def short(self, i: int) -> str:
         """A compact op name: F3, B-input3, W3, F3&B1; DualPipe adds the direction (F3' for direction 1)."""
         k = int(self.kind[i])
-        name = KINDS[k]
+        name = OP_KINDS[k]
         if k == FB:
             fwd, bwd = (
                 self._tag(int(self.stage[i]), int(self.mb[i])),

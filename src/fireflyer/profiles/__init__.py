@@ -35,13 +35,14 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .reports import listing as listing
     from .reports import shown as shown
     from .reports import validate as validate
-    from .schema import KINDS as KINDS
+    from .schema import PROFILE_KINDS as PROFILE_KINDS
     from .schema import DeploymentProfile as DeploymentProfile
     from .schema import HardwareProfile as HardwareProfile
     from .schema import HostInfo as HostInfo
     from .schema import ModelProfile as ModelProfile
     from .schema import PeakTflops as PeakTflops
     from .schema import Profile as Profile
+    from .schema import ProfileKind as ProfileKind
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
@@ -78,7 +79,8 @@ __getattr__, __dir__, __all__ = attach(
             "DeploymentProfile",
             "HardwareProfile",
             "HostInfo",
-            "KINDS",
+            "PROFILE_KINDS",
+            "ProfileKind",
             "ModelProfile",
             "PeakTflops",
             "Profile",

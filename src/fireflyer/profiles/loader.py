@@ -20,7 +20,7 @@ import yaml
 
 from .. import io
 from ..errors import InputError
-from .schema import KINDS, DeploymentProfile, HardwareProfile, ModelProfile, Profile
+from .schema import PROFILE_KINDS, DeploymentProfile, HardwareProfile, ModelProfile, Profile
 
 SHIPPED_DIR = Path(__file__).parent / "data"
 _TYPES = {"hardware": HardwareProfile, "model": ModelProfile, "deployment": DeploymentProfile}
@@ -104,8 +104,8 @@ def check_kind(kind: str | None) -> str | None:
     if kind is None:
         return None
     kind = _LEGACY_KINDS.get(kind, kind)
-    if kind not in KINDS:
-        raise InputError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}", field="kind")
+    if kind not in PROFILE_KINDS:
+        raise InputError(f"unknown kind {kind!r}; expected one of {', '.join(PROFILE_KINDS)}", field="kind")
     return kind
 
 
@@ -116,14 +116,14 @@ def parse(data: object, *, file: str) -> Profile:
     kind = data.get("kind")
     if kind is None:
         raise InputError(
-            f"missing required field; expected one of {', '.join(KINDS)}", file=file, field="kind"
+            f"missing required field; expected one of {', '.join(PROFILE_KINDS)}", file=file, field="kind"
         )
     if kind in _LEGACY_KINDS:
         data = {**data, "kind": _LEGACY_KINDS[kind]}
         kind = _LEGACY_KINDS[kind]
     if kind not in _TYPES:
         raise InputError(
-            f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}", file=file, field="kind"
+            f"unknown kind {kind!r}; expected one of {', '.join(PROFILE_KINDS)}", file=file, field="kind"
         )
     return io.convert(data, _TYPES[kind], file=file)
 
@@ -206,7 +206,7 @@ def catalog(kind: str | None = None) -> tuple[list[Entry], list[InputError]]:
     kind = check_kind(kind)
     entries, problems = _scan()
     rows = [e for e in entries.values() if kind is None or e.kind == kind]
-    rows.sort(key=lambda e: (KINDS.index(e.kind), e.name))
+    rows.sort(key=lambda e: (PROFILE_KINDS.index(e.kind), e.name))
     return rows, list(problems)
 
 

@@ -6,6 +6,7 @@ Field names are part of the interface: other tools read them. Units are in the n
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Union
 
 from msgspec import Meta, Struct
@@ -198,4 +199,13 @@ class DeploymentProfile(_Base, tag_field="kind", tag="deployment"):
 
 
 Profile = Union[HardwareProfile, ModelProfile, DeploymentProfile]
-KINDS = ("hardware", "model", "deployment")
+
+
+class ProfileKind(StrEnum):
+    HARDWARE = "hardware"
+    MODEL = "model"
+    DEPLOYMENT = "deployment"
+
+
+PROFILE_KINDS: tuple[str, ...] = tuple(k.value for k in ProfileKind)
+"""The kinds, in the order catalogues list them."""
