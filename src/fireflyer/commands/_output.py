@@ -141,7 +141,7 @@ class Output:
             task = bar.add_task(description, total=total)
 
             def advance(n: float = 1, description: str | None = None) -> None:
-                bar.update(task, advance=n, **({"description": description} if description else {}))
+                bar.update(task, advance=n, description=description or None)  # None keeps the description
 
             yield advance
 
