@@ -137,13 +137,20 @@ def plan_file(
     model: str | None = None,
     first_moe_layer: int | None = None,
     expert_bytes: int | None = None,
-    **options,
+    deployment: str | None = None,
+    slots: int | None = None,
+    groups: int | None = None,
+    nodes: int | None = None,
+    gpus: int | None = None,
+    policy: str = "balanced",
+    hierarchical: bool | None = None,
+    tolerance: float = 0.01,
 ) -> PlanResult:
     """``flyer eplb plan``: plan the loads in ``load`` (None: the shipped sample, for ``SAMPLE_MODEL``
     unless ``model`` says otherwise) and write the plan to ``out`` in ``fmt`` (default from the suffix).
-    With ``previous`` the plan starts from that plan and the result says what the move costs.
-    ``options`` go to ``plan_loads`` (deployment, slots, groups, nodes, gpus, policy, hierarchical,
-    tolerance). An engine format with decoder layers known only from row order is refused before writing."""
+    With ``previous`` the plan starts from that plan and the result says what the move costs; the layout,
+    policy and tolerance are ``plan_loads``'s. An engine format with decoder layers known only from row
+    order is refused before writing."""
     fmt = plan_format(fmt, out)
     check_outputs([out], [*(load_paths(load) if load else []), previous])
     if load is None:
@@ -153,14 +160,21 @@ def plan_file(
         loads = read_loads(load)
     prev = None
     if previous is not None:
-        where = {
-            "gpus": options.get("gpus"),
-            "nodes": options.get("nodes"),
-            "first_moe_layer": first_moe_layer,
-        }
-        prev = read_plan(previous, model=model, **where)
+        prev = read_plan(previous, gpus=gpus, nodes=nodes, model=model, first_moe_layer=first_moe_layer)
     made = plan_loads(
-        loads, file=load, model=model, first_moe_layer=first_moe_layer, previous=prev, **options
+        loads,
+        file=load,
+        model=model,
+        deployment=deployment,
+        slots=slots,
+        groups=groups,
+        nodes=nodes,
+        gpus=gpus,
+        first_moe_layer=first_moe_layer,
+        policy=policy,
+        hierarchical=hierarchical,
+        previous=prev,
+        tolerance=tolerance,
     )
     p = made.plan
     moves = {}
