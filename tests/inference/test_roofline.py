@@ -11,7 +11,7 @@ from msgspec.structs import replace
 
 from fireflyer import inference, profiles
 from fireflyer.inference import factors as fx
-from fireflyer.inference import roofline as rl
+from fireflyer.inference import steps
 from fireflyer.profiles.schema import ExpertBytes, MlaDims, ModelProfile
 
 H, MOE_I, INTER, VOCAB, K = 256, 128, 512, 1000, 2
@@ -37,7 +37,7 @@ TINY = ModelProfile(
 )
 
 
-def tiny(phase: str, **kw) -> rl.Setup:
+def tiny(phase: str, **kw) -> steps.Setup:
     base = dict(
         phase=phase,
         hw=profiles.hardware("h800-sxm"),
@@ -50,7 +50,7 @@ def tiny(phase: str, **kw) -> rl.Setup:
         cache_hit=0.0,
         f={k: v.value for k, v in fx.defaults(phase, 4).items()},
     )
-    return rl.Setup(**{**base, **kw})
+    return steps.Setup(**{**base, **kw})
 
 
 def op(ops, layer, name):
@@ -65,7 +65,7 @@ def gemm(m, n, k, groups=1):
 
 def test_decode_mla_attention_is_flashmla_count():
     b, t = 6, 3  # two micro-batches of 3 sequences
-    ops = rl.step_ops(tiny("decode"), b, 1.0)
+    ops = steps.step_ops(tiny("decode"), b, 1.0)
     a = op(ops, "moe", "MLA attention")
     d, dv = 32 + 8, 32  # absorbed: latent + rope; values the latent
     assert a.flops == 2 * (2 * 1 * (t * 100) * 4 * (d + dv))
@@ -75,7 +75,7 @@ def test_decode_mla_attention_is_flashmla_count():
 def test_mla_projections():
     t = 3
     parts = [gemm(t, 64, H), gemm(t, 4 * 24, 64), gemm(t, 32 + 8, H), gemm(t, 4 * 32, 32), gemm(t, H, 4 * 16)]
-    p = op(rl.step_ops(tiny("decode"), 6, 1.0), "dense", "MLA projections")
+    p = op(steps.step_ops(tiny("decode"), 6, 1.0), "dense", "MLA projections")
     assert p.flops == 2 * sum(f for f, _ in parts)
     assert p.bytes == 2 * sum(b for _, b in parts)
 
@@ -84,14 +84,14 @@ def test_mla_projections():
 def test_routed_experts_stretched_by_imbalance(imbalance):
     rows = 3 * K * imbalance
     up, down = gemm(rows, 2 * MOE_I, H, 2), gemm(rows, H, MOE_I, 2)
-    r = op(rl.step_ops(tiny("decode"), 6, imbalance), "moe", "routed experts")
+    r = op(steps.step_ops(tiny("decode"), 6, imbalance), "moe", "routed experts")
     assert r.flops == pytest.approx(2 * (up[0] + down[0]))
     assert r.bytes == pytest.approx(2 * (up[1] + down[1]))
 
 
 def test_shared_expert_dense_mlp_and_head():
     t = 3
-    ops = rl.step_ops(tiny("decode"), 6, 1.0)
+    ops = steps.step_ops(tiny("decode"), 6, 1.0)
     s = [gemm(t, 2 * MOE_I, H), gemm(t, H, MOE_I)]
     d = [gemm(t, 2 * INTER, H), gemm(t, H, INTER)]
     assert op(ops, "moe", "shared expert").flops == 2 * sum(f for f, _ in s)
@@ -102,7 +102,7 @@ def test_shared_expert_dense_mlp_and_head():
 
 
 def test_decode_dispatch_and_combine_bytes_as_deepep_counts_them():
-    ops = rl.step_ops(tiny("decode"), 6, 1.0)
+    ops = steps.step_ops(tiny("decode"), 6, 1.0)
     # low latency: one message per selected expert: FP8, one fp32 scale per 128 values, a 16-byte header
     assert op(ops, "moe", "dispatch (RDMA)").bytes == 2 * 3 * K * (H + H // 128 * 4 + 16)
     assert op(ops, "moe", "combine (RDMA)").bytes == 2 * 3 * K * (2 * H)  # BF16
@@ -110,7 +110,7 @@ def test_decode_dispatch_and_combine_bytes_as_deepep_counts_them():
 
 def test_prefill_dispatch_bytes_per_destination_gpu_and_node():
     t = 50
-    ops = rl.step_ops(tiny("prefill"), 2 * t, 1.0)
+    ops = steps.step_ops(tiny("prefill"), 2 * t, 1.0)
     ranks = 4 * (1 - (3 / 4) ** K)  # expected distinct GPUs of top-2 over 4
     nodes = 2 * (1 - (1 / 2) ** K)
     fp8 = H + H // 128 * 4
@@ -124,18 +124,18 @@ def test_prefill_attention_counts_the_cached_prefix():
     # prompts of 100 tokens, 60% cached: 40 computed per prompt, each attending to 80 on average
     s = tiny("prefill", cache_hit=0.6)
     t = 40.0
-    a = op(rl.step_ops(s, 80, 1.0), "moe", "MLA attention")
+    a = op(steps.step_ops(s, 80, 1.0), "moe", "MLA attention")
     assert a.flops == pytest.approx(2 * (2 * 40 * (t / 40 * 80) * 4 * (24 + 16)))
 
 
 def test_layer_time_is_the_longer_plus_what_does_not_hide():
     s = tiny("decode")
-    ops = rl.step_ops(s, 6, 1.0)
-    (moe,) = [la for la in rl.layer_times(s, ops) if la.layer == "moe"]
+    ops = steps.step_ops(s, 6, 1.0)
+    (moe,) = [la for la in steps.layer_times(s, ops) if la.layer == "moe"]
     work = moe.compute_us + moe.memory_us
     assert moe.time_us == pytest.approx(max(work, moe.comm_us))
     half = tiny("decode", f={**s.f, "overlap": 0.5})
-    (moe2,) = [la for la in rl.layer_times(half, ops) if la.layer == "moe"]
+    (moe2,) = [la for la in steps.layer_times(half, ops) if la.layer == "moe"]
     assert moe2.time_us == pytest.approx(max(work, moe.comm_us) + 0.5 * min(work, moe.comm_us))
 
 
@@ -158,7 +158,7 @@ def test_weights_of_deepseek_v3_decode_gpu():
     want = (
         mla * 61 + 3 * (3 * 7168 * 18432) + 58 * 3 * 7168 * 2048 + 2 * 58 * 44050944 + 2 * 2 * 129280 * 7168
     )
-    assert rl.weight_bytes(s) == want
+    assert steps.weight_bytes(s) == want
 
 
 # ---- Monotonicity -----------------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def test_weights_of_deepseek_v3_decode_gpu():
 V3 = profiles.model("deepseek-v3")
 
 
-def v3(phase: str, **hw) -> rl.Setup:
+def v3(phase: str, **hw) -> steps.Setup:
     nodes, ep, per = (4, 32, 9) if phase == "prefill" else (18, 144, 2)
     h800 = profiles.hardware("h800-sxm")
     return tiny(
@@ -192,14 +192,14 @@ more = st.floats(min_value=1.0, max_value=8.0)
 def test_more_bandwidth_never_slower(phase, batch, k, link):
     base = v3(phase)
     faster = v3(phase, **{link: getattr(base.hw, link) * k})
-    assert rl.step_us(faster, batch, 1.2)[0] <= rl.step_us(base, batch, 1.2)[0] * (1 + 1e-12)
+    assert steps.step_us(faster, batch, 1.2)[0] <= steps.step_us(base, batch, 1.2)[0] * (1 + 1e-12)
 
 
 @settings(max_examples=40, deadline=None)
 @given(phases, st.integers(1, 16384), st.floats(1.0, 3.0), st.floats(0.0, 2.0))
 def test_more_imbalance_never_faster(phase, batch, imb, extra):
     s = v3(phase)
-    assert rl.step_us(s, batch, imb + extra)[0] >= rl.step_us(s, batch, imb)[0] * (1 - 1e-12)
+    assert steps.step_us(s, batch, imb + extra)[0] >= steps.step_us(s, batch, imb)[0] * (1 - 1e-12)
 
 
 @settings(max_examples=25, deadline=None)
@@ -207,15 +207,15 @@ def test_more_imbalance_never_faster(phase, batch, imb, extra):
 def test_a_higher_slo_never_more_throughput(slo, extra):
     s = v3("decode")
     cap = 400
-    low = rl._largest_batch(s, 1.3, slo, cap)
-    high = rl._largest_batch(s, 1.3, slo + extra, cap)
-    node_low = rl._rates(s, low, rl.step_us(s, low, 1.3)[0])[0]
-    node_high = rl._rates(s, high, rl.step_us(s, high, 1.3)[0])[0]
+    low = steps.largest_batch(s, 1.3, slo, cap)
+    high = steps.largest_batch(s, 1.3, slo + extra, cap)
+    node_low = steps.rates(s, low, steps.step_us(s, low, 1.3)[0])[0]
+    node_high = steps.rates(s, high, steps.step_us(s, high, 1.3)[0])[0]
     assert high <= low and node_high <= node_low * (1 + 1e-12)
-    assert 1e6 / rl.step_us(s, high, 1.3)[0] >= slo + extra
+    assert 1e6 / steps.step_us(s, high, 1.3)[0] >= slo + extra
 
 
 def test_distinct_destinations():
-    assert rl._distinct(32, 8) == pytest.approx(32 * (1 - (31 / 32) ** 8))
-    assert rl._distinct(1, 8) == 1.0
-    assert math.isclose(rl._distinct(4, 1), 1.0)
+    assert steps._distinct(32, 8) == pytest.approx(32 * (1 - (31 / 32) ** 8))
+    assert steps._distinct(1, 8) == 1.0
+    assert math.isclose(steps._distinct(4, 1), 1.0)

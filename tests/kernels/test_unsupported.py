@@ -10,7 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from fireflyer.cli import app
-from fireflyer.kernels import backends, ep, harness, mla, suites
+from fireflyer.kernels import backends, ep, harness, mla, planning, suites
 from fireflyer.kernels.cases import EpCase, MlaCase
 
 
@@ -49,13 +49,12 @@ cases:
 def fake_flash_mla(monkeypatch):
     """flash_mla 'installed': runs what FlashMLA runs (as the reference), raises as FlashMLA does else."""
     real = harness.availability
-    monkeypatch.setattr(
-        harness,
-        "availability",
-        lambda op, b, device="cpu": (
-            backends.Availability(op, b, True) if b == "flash_mla" else real(op, b, device)
-        ),
-    )
+
+    def available(op, b, device="cpu"):
+        return backends.Availability(op, b, True) if b == "flash_mla" else real(op, b, device)
+
+    monkeypatch.setattr(harness, "availability", available)
+    monkeypatch.setattr(planning, "availability", available)
 
     def prepare(inp):
         if inp.case.mode == "sparse_fp8" and inp.case.h_q not in (64, 128):

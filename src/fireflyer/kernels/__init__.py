@@ -30,16 +30,16 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .formulas import gemm_fp8 as gemm_fp8
     from .formulas import mla_dense as mla_dense
     from .formulas import mla_sparse_fp8 as mla_sparse_fp8
-    from .harness import RunPlan as RunPlan
     from .harness import bench as bench
     from .harness import default_ranks as default_ranks
     from .harness import environment as environment
-    from .harness import plan_run as plan_run
     from .metrics import Check as Check
     from .metrics import Closeness as Closeness
     from .metrics import calc_diff as calc_diff
     from .metrics import check_close as check_close
     from .metrics import roofline as roofline
+    from .planning import RunPlan as RunPlan
+    from .planning import plan_run as plan_run
     from .results import SCHEMA as SCHEMA
     from .results import CompareReport as CompareReport
     from .results import Comparison as Comparison
@@ -74,8 +74,9 @@ __getattr__, __dir__, __all__ = attach(
             "mla_dense",
             "mla_sparse_fp8",
         ],
-        "harness": ["RunPlan", "bench", "default_ranks", "environment", "plan_run"],
+        "harness": ["bench", "default_ranks", "environment"],
         "metrics": ["Check", "Closeness", "calc_diff", "check_close", "roofline"],
+        "planning": ["RunPlan", "plan_run"],
         "results": [
             "SCHEMA",
             "CompareReport",

@@ -14,7 +14,6 @@ import gc
 import os
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -26,53 +25,13 @@ from .. import device as devices
 from ..cluster import dist_env, launch_local, process_group
 from ..errors import InputError
 from ..timing import SAMPLES, WARMUP, time_fn
-from . import ep, gemm, mla, rooflines, suites
-from .backends import BACKENDS, VENDORS, Unsupported, availability, check_names, unsupported
+from . import ep, ep_routing, gemm, mla, rooflines, suites
+from .backends import VENDORS, Unsupported, availability, unsupported
 from .cases import Case, EpCase, GemmCase, MlaCase
+from .planning import plan_run
 from .results import SCHEMA, Report, Result, Skipped, describe, shape_text
 
 Progress = Callable[..., None]
-
-
-@dataclass
-class RunPlan:
-    """What a run will do: the cases, and per operation the backends that run and those that cannot."""
-
-    cases: list[Case]
-    backends: dict[str, list[str]]
-    skipped: list[Skipped] = field(default_factory=list)
-
-
-def plan_run(cases: list[Case], ops: list[str] | None, names: list[str] | None, device: str) -> RunPlan:
-    """Pick the cases of ``ops`` and the backends of ``names`` (default: every backend) that can run on
-    ``device``. A backend asked for by name that cannot run is an error saying why; one not asked for is
-    listed as skipped with the reason."""
-    check_names(ops, names)
-    picked = [c for c in cases if ops is None or c.op in ops]
-    if not picked:
-        raise InputError(f"the suite has no case of {', '.join(ops or [])}", field="op")
-    present = sorted({c.op for c in picked})
-    if names is not None:
-        orphans = [n for n in names if not any(n in BACKENDS[op] for op in present)]
-        if orphans:
-            raise InputError(
-                f"backend {orphans[0]!r} runs none of the operations here ({', '.join(present)})",
-                field="backend",
-            )
-    out = RunPlan(picked, {})
-    for op in present:
-        wanted = [b for b in BACKENDS[op] if names is None or b in names]
-        runnable = []
-        for b in wanted:
-            a = availability(op, b, device)
-            if a.available:
-                runnable.append(b)
-            elif names is not None:
-                raise InputError(f"backend {b} cannot run {op} here: {a.reason}", field="backend")
-            else:
-                out.skipped.append(Skipped(op=op, backend=b, reason=a.reason or "unavailable"))
-        out.backends[op] = runnable
-    return out
 
 
 def environment(dev: torch.device, threads: int | None) -> dict[str, Any]:
@@ -301,7 +260,7 @@ def check_sizes(cases: list[Case], dev: torch.device, world: int, local: int) ->
         elif isinstance(c, GemmCase):
             need = gemm.working_bytes(c)
         else:
-            need = ep.working_bytes(c, world) * (local if dev.type == "cpu" else 1)
+            need = ep_routing.working_bytes(c, world) * (local if dev.type == "cpu" else 1)
         what = f"{c.op} case ({shape_text(c.shape())}) with its reference"
         devices.check_fits(need, dev, what, field="suite")
 
