@@ -44,7 +44,7 @@ def test_guide_example_files():
     assert [t.target_id for t in first.targets] == [101000100101, 101000200101, 101000400101]
     ref = chain_targets(blocks.tolist(), GUIDE_IDS, 16, 1, 9)
     assert [(c.chain_id, [t.target_id for t in c.targets]) for c in built] == ref
-    files = chains.render(built)
+    files = chains.format_chains(built)
     lines = files["generated_chains.csv"].splitlines()
     assert lines[0] == "ChainId,TargetId,TargetId,TargetId"
     assert lines[1] == "900100001,101000100101,101000200101,101000400101"
@@ -57,7 +57,7 @@ def test_guide_example_files():
         "--use-new-chunk-engine"
     )
     assert (
-        chains.render(built, new_chunk_engine=False)["create_target_cmd.txt"]
+        chains.format_chains(built, new_chunk_engine=False)["create_target_cmd.txt"]
         .splitlines()[0]
         .endswith("--chain-id 900100001")
     )
@@ -74,7 +74,7 @@ def test_guide_example_files():
 def test_read_back_and_refuse_bad_files(tmp_path):
     p = place(5, 3, 6)
     built = chains.build(p.blocks, GUIDE_IDS, 4)
-    chains.write(chains.render(built), tmp_path)
+    chains.write(chains.format_chains(built), tmp_path)
     old = chains.read(tmp_path / "generated_chains.csv")
     assert old.node_ids == GUIDE_IDS and old.disks == 4 and np.array_equal(old.blocks, p.blocks)
     bad = tmp_path / "bad.csv"
@@ -100,7 +100,7 @@ def test_id_limits():
 def test_add_nodes_keeps_existing_target_ids(tmp_path):
     p = place(5, 3, 6)
     built = chains.build(p.blocks, GUIDE_IDS, 2)
-    chains.write(chains.render(built), tmp_path)
+    chains.write(chains.format_chains(built), tmp_path)
     old = chains.read(tmp_path / "generated_chains.csv")
     from fireflyer.fs3 import extend
 
@@ -113,5 +113,5 @@ def test_add_nodes_keeps_existing_target_ids(tmp_path):
     assert len(m.swaps) == grown.moved * 2  # per disk index
     tids = [t.target_id for c in m.chains for t in c.targets]
     assert len(tids) == len(set(tids))
-    files = chains.render_migration(m)
+    files = chains.format_migration(m)
     assert files["migrate_cmd.txt"].startswith("update-chain --mode add ")

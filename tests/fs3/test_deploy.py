@@ -10,12 +10,14 @@ import socket
 import threading
 from pathlib import Path
 
+import msgspec
 import pytest
 import yaml
 from conftest import run_flyer
 
 from . import sshd, standins
 from .clusters import write_cluster
+from .results import decoded
 
 pytestmark = pytest.mark.skipif(sshd.skip_reason() is not None, reason=sshd.skip_reason() or "")
 
@@ -87,6 +89,7 @@ def test_deploy_resume_twice_status_teardown(server, cluster):
     assert dry.returncode == 0, dry.stderr
     plan = json.loads(dry.stdout)
     assert plan["dry_run"] and plan["changed"] > 0
+    assert decoded("deploy", dry.stdout).changed == plan["changed"]
     assert _tree(roots) == before  # a dry run changes nothing
 
     # a step fails: deploy stops there, names the host, the step and admin_cli's message
@@ -135,6 +138,7 @@ def test_deploy_resume_twice_status_teardown(server, cluster):
     ok = flyer(server, "fs3", "status", str(path), "--json")
     assert ok.returncode == 0, ok.stderr + ok.stdout
     health = json.loads(ok.stdout)
+    assert decoded("status", ok.stdout).ok
     assert health["ok"] and health["targets"]["total"] == 8 and health["nodes"]["total"] == 4
 
     # a storage node goes down: its targets stop serving, status fails; deploy brings it back
@@ -255,7 +259,7 @@ def test_teardown_removes_only_what_deploy_created(server, cluster):
     assert len(manifests) == 3 and all(Path(m).exists() for m in manifests)  # listing what was kept
     kept = {
         a["what"].split(" kept ")[0]: a["what"]
-        for a in json.loads(gone.stdout)["actions"]
+        for a in msgspec.to_builtins(decoded("teardown", gone.stdout).actions)
         if " kept " in a["what"]
     }
     assert set(kept) == dirs, sorted(set(kept) ^ dirs)

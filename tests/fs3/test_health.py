@@ -107,7 +107,7 @@ def test_columns_cut_at_header_positions():
 
 def test_healthy():
     h = assess(NODES, TARGETS, CHAINS)
-    assert h.ok and h.summary()["targets"]["by_state"] == {"SERVING/UPTODATE": 2}
+    assert h.ok and h.summary().targets.by_state == {"SERVING/UPTODATE": 2}
 
 
 def test_a_target_not_serving_fails():

@@ -16,7 +16,7 @@ import yaml
 from conftest import run_flyer
 
 from fireflyer.errors import InputError
-from fireflyer.fs3 import load, render, rendering
+from fireflyer.fs3 import load, render, rendering, services
 from fireflyer.fs3.example import example
 from fireflyer.fs3.spec import Cluster
 
@@ -113,14 +113,14 @@ def _unchecked(path: Path, **changes) -> Cluster:
 
 def _run_script(c: Cluster, sandbox: Path) -> tuple[list[list[str]], subprocess.CompletedProcess]:
     admin = c.with_role("mgmtd")[0]
-    p = rendering.paths(c, admin)
-    exe = Path(p["bin"]) / "admin_cli"
+    p = services.paths(c, admin)
+    exe = Path(p.bin) / "admin_cli"
     exe.parent.mkdir(parents=True, exist_ok=True)
     exe.write_text(STANDIN)
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
-    Path(p["chains"]).mkdir(parents=True, exist_ok=True)
-    Path(p["chains"], "create_target_cmd.txt").write_text("create-target --node-id 10001\n")
-    Path(p["token"]).write_text("tok\n")
+    Path(p.chains).mkdir(parents=True, exist_ok=True)
+    Path(p.chains, "create_target_cmd.txt").write_text("create-target --node-id 10001\n")
+    Path(p.token).write_text("tok\n")
     script = sandbox / "admin_cli_init.sh"
     script.write_text(rendering.script(c, admin))
     calls = sandbox / "calls"
@@ -161,7 +161,7 @@ def test_rendered_script_runs_nothing_injected(tmp_path, payload):
     assert len(runs) == 8 and runs[0][2].startswith(f"init-cluster --mgmtd {install}/etc/mgmtd_main.toml")
     assert runs[4][2:] == ["--config.user_info.token", "AADs123"]  # user-add wrote it to its quoted path
     # deploy and status run the same command line over SSH: the executable and -cfg are single words
-    words = shlex.split(rendering.admin_cli(c, c.nodes[0]) + " list-nodes")
+    words = shlex.split(services.admin_cli(c, c.nodes[0]) + " list-nodes")
     assert words == [f"{install}/bin/admin_cli", "-cfg", f"{install}/etc/admin_cli.toml", "list-nodes"]
     # no value ends a comment: the host and name stay on the comment's line, escaped
     comment = rendering.script(c, c.nodes[0]).splitlines()[2]
@@ -275,7 +275,7 @@ def _one_line(res, *needles):
 def _deployable(tmp_path: Path, **ssh) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
-    for b in rendering.binaries(["mgmtd", "meta", "storage", "fuse", "monitor"]):
+    for b in services.binaries(["mgmtd", "meta", "storage", "fuse", "monitor"]):
         (bin_dir / b).write_text("#!/bin/sh\n")
     return write_cluster(tmp_path, ssh=ssh or None)
 

@@ -10,11 +10,12 @@ from pathlib import Path
 from conftest import run_flyer
 
 from fireflyer import host
+from fireflyer.fs3 import facts
 from fireflyer.fs3.checks import Want, judge
 
 
 def test_local_facts_are_this_machine():
-    f = host.facts(args={"paths": ["/", "/no/such/path"], "disk_space": ["/"]})
+    f = facts.gather(args={"paths": ["/", "/no/such/path"], "disk_space": ["/"]})
     assert f["kernel"] == platform.release()
     assert f["cpu"]["cpus"] == os.cpu_count()
     assert abs(f["memory"]["MemTotal"] - host.memory_total()) < 64 * host.MiB
@@ -44,7 +45,7 @@ def test_preflight_local_cli():
     aio = int(Path("/proc/sys/fs/aio-max-nr").read_text())
     assert checks["aio-max-nr"]["status"] == ("pass" if aio >= 67108864 else "fail")
     assert "fs.aio-max-nr" in (checks["aio-max-nr"]["fix"] or "fs.aio-max-nr")
-    root = next(m for m in host.facts(["mounts"])["mounts"] if m["mountpoint"] == "/")
+    root = next(m for m in facts.gather(["mounts"])["mounts"] if m["mountpoint"] == "/")
     assert checks["disk /"]["status"] == ("fail" if root["fstype"] != "xfs" else checks["disk /"]["status"])
     for c in data["checks"]:
         assert c["status"] in ("pass", "warn", "fail") and (c["status"] == "pass" or c["fix"])

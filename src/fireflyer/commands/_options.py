@@ -185,3 +185,38 @@ def format_opt(choices: type, help: str) -> object:
     """``--format`` of ``choices`` (an Enum: help lists them, a typo is refused while parsing), None when
     not given: ``fmt: format_opt(PlanFormat, "...; default from --out's suffix") = None``."""
     return Annotated[choices | None, typer.Option("--format", help=help)]
+
+
+# ---- fs3: SSH to a cluster's hosts, chain tables ----------------------------------------------------------
+KnownHostsOpt = Annotated[
+    str,
+    typer.Option(
+        "--known-hosts", metavar="FILE", help="SSH known_hosts file that host keys are checked against."
+    ),
+]
+AcceptNewHostKeysOpt = Annotated[
+    bool,
+    typer.Option(
+        "--accept-new-host-keys", help="Trust and record host keys not yet known (never a changed one)."
+    ),
+]
+SshTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        parser=number(low=0, low_open=True),
+        metavar="SECONDS",
+        help="SSH connect timeout per host.",
+    ),
+]
+OutDirOpt = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", metavar="DIR", help="Directory to write the files into.", file_okay=False),
+]
+PlacementSeedOpt = Annotated[
+    int, typer.Option("--seed", parser=integer, metavar="N", help="Seed of the placement search.")
+]
+MinTargetsPerDiskOpt = Annotated[
+    int,
+    typer.Option("--min-targets-per-disk", parser=integer, metavar="R", help="Least targets on each disk."),
+]

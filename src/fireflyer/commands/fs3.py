@@ -9,9 +9,19 @@ import typer
 
 from .. import fs3 as lib
 from ..errors import CheckFailed, InputError
-from ..io import LIMITS, atomic_write, read_bytes
+from ..fs3 import reports
+from ..io import LIMITS, read_bytes
 from . import fs3_bench
-from ._options import JsonOpt, integer, number
+from ._options import (
+    AcceptNewHostKeysOpt,
+    JsonOpt,
+    KnownHostsOpt,
+    MinTargetsPerDiskOpt,
+    OutDirOpt,
+    PlacementSeedOpt,
+    SshTimeoutOpt,
+    integer,
+)
 from ._output import Output
 from .views import fs3 as view
 
@@ -28,39 +38,25 @@ app.add_typer(fs3_bench.app, name="bench")
 ClusterArg = Annotated[
     Path, typer.Argument(metavar="CLUSTER", help="Cluster description (YAML; see flyer fs3 init).")
 ]
-OutDir = Annotated[
-    Path | None,
-    typer.Option("--out", "-o", metavar="DIR", help="Directory to write the files into.", file_okay=False),
-]
-Seed = Annotated[
-    int, typer.Option("--seed", parser=integer, metavar="N", help="Seed of the placement search.")
-]
-KnownHosts = Annotated[
-    str,
-    typer.Option(
-        "--known-hosts", metavar="FILE", help="SSH known_hosts file that host keys are checked against."
-    ),
-]
-AcceptNew = Annotated[
-    bool,
-    typer.Option(
-        "--accept-new-host-keys", help="Trust and record host keys not yet known (never a changed one)."
-    ),
-]
-Timeout = Annotated[
-    float,
-    typer.Option(
-        "--timeout",
-        parser=number(low=0, low_open=True),
-        metavar="SECONDS",
-        help="SSH connect timeout per host.",
-    ),
-]
-DEFAULT_KH = "~/.ssh/known_hosts"  # NOTE: fs3.transport.DEFAULT_KNOWN_HOSTS; that module imports asyncssh
+DEFAULT_KH = "~/.ssh/known_hosts"  # NOTE: fs3.ssh.DEFAULT_KNOWN_HOSTS, here without importing the library
 
 
-def _ssh(known_hosts: str, accept: bool, timeout: float) -> dict:
-    return {"known_hosts": known_hosts, "accept_new_host_keys": accept, "timeout": timeout}
+RESULTS: dict[str, type] = {
+    "init": reports.InitReport,
+    "plan chains": reports.PlanReport,
+    "plan add-nodes": reports.AddNodesReport,
+    "render": reports.RenderReport,
+    "preflight": reports.PreflightReport,
+    "deploy": reports.ActionReport,
+    "status": reports.HealthReport,
+    "teardown": reports.ActionReport,
+    **fs3_bench.RESULTS,
+}
+"""Each command (as typed after ``flyer fs3``) -> the record its ``--json`` encodes."""
+
+
+def _ssh(known_hosts: str, accept: bool, timeout: float) -> lib.SshSettings:
+    return lib.SshSettings(known_hosts=known_hosts, accept_new_host_keys=accept, timeout=timeout)
 
 
 @app.command()
@@ -87,28 +83,16 @@ def init(
       flyer fs3 init lab.yaml --cluster-id lab --storage-nodes 3 --disks 4
     """
     out = Output(json)
-    if path.exists() and not force:
-        raise InputError("already exists", file=str(path), hint="pass --force to replace it")
-    text = lib.example_yaml(cluster_id, storage_nodes, disks)
-    fdb = path.parent / "fdb.cluster"
-    atomic_write(path, text)
-    wrote_fdb = not fdb.exists()
-    if wrote_fdb:
-        atomic_write(fdb, lib.example_fdb_cluster(cluster_id))
-    data = {
-        "written": str(path),
-        "cluster_id": cluster_id,
-        "storage_nodes": storage_nodes,
-        "disks": disks,
-        "fdb_cluster_example": str(fdb) if wrote_fdb else None,
-    }
+    r = lib.write_example(path, cluster_id, storage_nodes, disks, force=force)
 
     def render(o: Output) -> None:
-        if wrote_fdb:
-            o.line(f"wrote {fdb}: an example; replace it with your FoundationDB cluster file")
+        if r.fdb_cluster_example:
+            o.line(
+                f"wrote {r.fdb_cluster_example}: an example; replace it with your FoundationDB cluster file"
+            )
         o.line(f"wrote {path}: edit hosts, disks and paths, then: flyer fs3 render {path} --out rendered/")
 
-    out.emit(data, render)
+    out.emit(r, render)
 
 
 @plan_app.command("chains")
@@ -123,12 +107,7 @@ def plan_chains(
     replication: Annotated[
         int, typer.Option("--replication", parser=integer, metavar="K", help="Replicas per chain.")
     ] = 3,
-    min_targets: Annotated[
-        int,
-        typer.Option(
-            "--min-targets-per-disk", parser=integer, metavar="R", help="Least targets on each disk."
-        ),
-    ] = 1,
+    min_targets: MinTargetsPerDiskOpt = 1,
     targets: Annotated[
         int | None,
         typer.Option(
@@ -149,8 +128,8 @@ def plan_chains(
     classic: Annotated[
         bool, typer.Option("--classic-chunk-engine", help="Create targets without --use-new-chunk-engine.")
     ] = False,
-    seed: Seed = 0,
-    out_dir: OutDir = None,
+    seed: PlacementSeedOpt = 0,
+    out_dir: OutDirOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Balanced chain table: every node pair shares chains as evenly as possible; writes admin_cli's files.
@@ -161,40 +140,23 @@ def plan_chains(
       flyer fs3 plan chains cluster.yaml --out chains/
     """
     out = Output(json)
-    if cluster is not None:
-        c = lib.load(cluster)
-        p = lib.chain_layout(c)
-        chains = lib.chain_table(c, p)
-        disks = len(c.disks_of(c.with_role("storage")[0]))
-    else:
-        if nodes is None:
-            raise InputError("give --nodes V or a cluster description", field="--nodes")
-        p = lib.place(
-            nodes,
-            replication,
-            min_targets,
-            targets_per_disk=targets,
-            seed=seed,
-            disks=disks,
-            files=out_dir is not None,
-        )
-        node_ids = list(range(node_id_begin, node_id_begin + nodes))
-        chains = lib.build(p.blocks, node_ids, disks, target_prefix=target_prefix, chain_prefix=chain_prefix)
-    data = {
-        **p.summary(),
-        "disks": disks,
-        "chains": len(chains),
-        "targets": sum(len(ch.targets) for ch in chains),
-        "first_chain": {"chain_id": chains[0].chain_id, "targets": [t.target_id for t in chains[0].targets]},
-        "written": [],
-    }
-    if out_dir is not None:
-        from ..fs3 import chains as chain_files
-
-        data["written"] = chain_files.write(chain_files.render(chains, new_chunk_engine=not classic), out_dir)
-    out.emit(data, lambda o: view.plan(o, data))
-    if p.shape.note:
-        out.warn(p.shape.note)
+    r = lib.plan_chains(
+        cluster,
+        nodes=nodes,
+        replication=replication,
+        min_targets_per_disk=min_targets,
+        targets_per_disk=targets,
+        disks=disks,
+        node_id_begin=node_id_begin,
+        target_prefix=target_prefix,
+        chain_prefix=chain_prefix,
+        new_chunk_engine=not classic,
+        seed=seed,
+        out_dir=out_dir,
+    )
+    out.emit(r, lambda o: view.plan(o, r))
+    if r.note:
+        out.warn(r.note)
 
 
 @plan_app.command("add-nodes")
@@ -214,14 +176,9 @@ def plan_add_nodes(
             help="3FS node ids of the new nodes, comma-separated (default: next ids).",
         ),
     ] = None,
-    min_targets: Annotated[
-        int,
-        typer.Option(
-            "--min-targets-per-disk", parser=integer, metavar="R", help="Least targets on each disk."
-        ),
-    ] = 1,
-    seed: Seed = 0,
-    out_dir: OutDir = None,
+    min_targets: MinTargetsPerDiskOpt = 1,
+    seed: PlacementSeedOpt = 0,
+    out_dir: OutDirOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Plan adding storage nodes: a balanced table that moves as few existing targets as it can.
@@ -231,41 +188,12 @@ def plan_add_nodes(
       flyer fs3 plan add-nodes chains/generated_chains.csv --add 2 --node-ids 10006,10007 --json
     """
     out = Output(json)
-    from ..fs3 import chains as chain_files
-
-    if add < 1:
-        raise InputError(f"must be at least 1, got {add}", field="--add")
-    old = chain_files.read(chains_csv)
-    if node_ids:
-        try:
-            new_ids = [int(x) for x in node_ids.split(",")]
-        except ValueError:
-            raise InputError(f"expected whole numbers, got {node_ids!r}", field="--node-ids") from None
-        if len(new_ids) != add:
-            raise InputError(f"{len(new_ids)} ids for {add} nodes", field="--node-ids")
-    else:
-        new_ids = list(range(max(old.node_ids) + 1, max(old.node_ids) + 1 + add))
-    all_ids = old.node_ids + new_ids
-    chain_files.check_ids(all_ids, old.disks, old.target_prefix, old.chain_prefix, 1)
-    p = lib.extend(
-        old.blocks, len(all_ids), min_targets, seed=seed, disks=old.disks, files=out_dir is not None
+    r = lib.plan_add_nodes(
+        chains_csv, add, node_ids=node_ids, min_targets_per_disk=min_targets, seed=seed, out_dir=out_dir
     )
-    m = chain_files.extend_table(old, p.blocks, all_ids)
-    data = {
-        **p.summary(),
-        "disks": old.disks,
-        "new_node_ids": new_ids,
-        "chains": len(m.chains),
-        "new_chains": len(m.new_chains),
-        "targets_created": len(m.created),
-        "targets_moved": len(m.swaps),
-        "written": [],
-    }
-    if out_dir is not None:
-        data["written"] = chain_files.write(chain_files.render_migration(m), out_dir, inputs=[chains_csv])
-    out.emit(data, lambda o: view.add_nodes(o, data))
-    if p.shape.note:
-        out.warn(p.shape.note)
+    out.emit(r, lambda o: view.add_nodes(o, r))
+    if r.note:
+        out.warn(r.note)
 
 
 @app.command()
@@ -283,23 +211,9 @@ def render(
       flyer fs3 render cluster.yaml --out rendered/ --json
     """
     out = Output(json)
-    c = lib.load(cluster)
-    b = lib.render(c)
-    inputs = [cluster, c.foundationdb.cluster_file]
-    if c.monitor and c.monitor.clickhouse.password_file:
-        inputs.append(c.monitor.clickhouse.password_file)
-    written = lib.rendering.write(b, out_dir, inputs=inputs)
-    data = {
-        "cluster_id": c.cluster_id,
-        "admin_node": b.admin_node,
-        "layout": b.layout.summary(),
-        "files": {n: [f.path for f in fl] for n, fl in b.files.items()},
-        "written": len(written),
-        "out": str(out_dir),
-        "warnings": b.warnings,
-    }
-    out.emit(data, lambda o: view.render(o, data))
-    for w in b.warnings:
+    r = lib.render_to(cluster, out_dir)
+    out.emit(r, lambda o: view.render(o, r))
+    for w in r.warnings:
         out.warn(w)
 
 
@@ -316,9 +230,9 @@ def preflight(
         list[str] | None, typer.Option("--disk", metavar="PATH", help="--local: a disk mount point (repeat).")
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
-    known_hosts: KnownHosts = DEFAULT_KH,
-    accept_new: AcceptNew = False,
-    timeout: Timeout = 10.0,
+    known_hosts: KnownHostsOpt = DEFAULT_KH,
+    accept_new: AcceptNewHostKeysOpt = False,
+    timeout: SshTimeoutOpt = 10.0,
     json: JsonOpt = False,
 ) -> None:
     """Check hosts before deploying: each check passes, warns or fails with a one-line fix.
@@ -339,14 +253,11 @@ def preflight(
     if local:
         results = checks.local_checks(checks.want_here(roles, disk or ()))
     else:
-        c = lib.load(cluster)
-        wants = {n.name: checks.want_of(c, n) for n in c.nodes}
-        got = lib.deployment.remote_facts(c, wants, **_ssh(known_hosts, accept_new, timeout))
-        results = [chk for n in c.nodes for chk in checks.judge(wants[n.name], got[n.name])]
-    data = checks.summarize(results)
-    out.emit(data, lambda o: view.preflight(o, data))
-    if data["counts"]["fail"] or (strict and data["counts"]["warn"]):
-        raise CheckFailed(f"{data['counts']['fail']} checks failed, {data['counts']['warn']} warned")
+        results = checks.remote_checks(lib.load(cluster), _ssh(known_hosts, accept_new, timeout))
+    r = checks.summarize(results)
+    out.emit(r, lambda o: view.preflight(o, r))
+    if r.counts.fail or (strict and r.counts.warn):
+        raise CheckFailed(f"{r.counts.fail} checks failed, {r.counts.warn} warned")
 
 
 @app.command()
@@ -355,9 +266,9 @@ def deploy(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Compare and print the plan; change nothing.")
     ] = False,
-    known_hosts: KnownHosts = DEFAULT_KH,
-    accept_new: AcceptNew = False,
-    timeout: Timeout = 10.0,
+    known_hosts: KnownHostsOpt = DEFAULT_KH,
+    accept_new: AcceptNewHostKeysOpt = False,
+    timeout: SshTimeoutOpt = 10.0,
     json: JsonOpt = False,
 ) -> None:
     """Deploy over SSH in the guide's order, on all hosts in parallel; idempotent and resumable.
@@ -372,17 +283,10 @@ def deploy(
       flyer fs3 deploy cluster.yaml --accept-new-host-keys --json
     """
     out = Output(json)
-    c = lib.load(cluster)
-    b = lib.render(c)
-    plan = lib.deploy(
-        c,
-        b,
-        dry_run=dry_run,
-        note=lambda s: out.hint(f"deploy: {s}"),
-        **_ssh(known_hosts, accept_new, timeout),
-    )
-    data = plan.summary()
-    out.emit(data, lambda o: view.plan_actions(o, data, "deploy"))
+    bundle = lib.render(lib.load(cluster))
+    note = lambda s: out.hint(f"deploy: {s}")  # noqa: E731
+    r = lib.deploy(bundle, ssh=_ssh(known_hosts, accept_new, timeout), dry_run=dry_run, note=note).report()
+    out.emit(r, lambda o: view.action_report(o, r, "deploy"))
 
 
 @app.command()
@@ -399,9 +303,9 @@ def status(
             file_okay=False,
         ),
     ] = None,
-    known_hosts: KnownHosts = DEFAULT_KH,
-    accept_new: AcceptNew = False,
-    timeout: Timeout = 10.0,
+    known_hosts: KnownHostsOpt = DEFAULT_KH,
+    accept_new: AcceptNewHostKeysOpt = False,
+    timeout: SshTimeoutOpt = 10.0,
     json: JsonOpt = False,
 ) -> None:
     """Cluster health from admin_cli's list-nodes, list-targets and list-chains.
@@ -423,10 +327,10 @@ def status(
             for k, f in files.items()
         }
     else:
-        texts = lib.deployment.listings(lib.load(cluster), **_ssh(known_hosts, accept_new, timeout))
+        texts = lib.listings(lib.load(cluster), _ssh(known_hosts, accept_new, timeout))
     h = lib.assess(texts["list-nodes"], texts["list-targets"], texts["list-chains"], files=files)
-    data = h.summary()
-    out.emit(data, lambda o: view.status(o, data))
+    r = h.summary()
+    out.emit(r, lambda o: view.status(o, r))
     if not h.ok:
         raise CheckFailed(
             f"{len(h.failures)} problems: {h.failures[0]}" + (" ..." if len(h.failures) > 1 else "")
@@ -441,9 +345,9 @@ def teardown(
     purge_data: Annotated[
         bool, typer.Option("--purge-data", help="Remove target data directories too.")
     ] = False,
-    known_hosts: KnownHosts = DEFAULT_KH,
-    accept_new: AcceptNew = False,
-    timeout: Timeout = 10.0,
+    known_hosts: KnownHostsOpt = DEFAULT_KH,
+    accept_new: AcceptNewHostKeysOpt = False,
+    timeout: SshTimeoutOpt = 10.0,
     json: JsonOpt = False,
 ) -> None:
     """Stop every service deploy started and remove everything it created (target data: --purge-data).
@@ -459,7 +363,6 @@ def teardown(
             field="--yes",
             hint="pass --yes (or --dry-run)",
         )
-    c = lib.load(cluster)
-    plan = lib.teardown(c, dry_run=dry_run, purge_data=purge_data, **_ssh(known_hosts, accept_new, timeout))
-    data = plan.summary()
-    out.emit(data, lambda o: view.plan_actions(o, data, "teardown"))
+    ssh = _ssh(known_hosts, accept_new, timeout)
+    r = lib.teardown(lib.load(cluster), ssh=ssh, dry_run=dry_run, purge_data=purge_data).report()
+    out.emit(r, lambda o: view.action_report(o, r, "teardown"))

@@ -4,14 +4,16 @@ Smallpond GraySort under a path, against 3FS's published figures."""
 from __future__ import annotations
 
 import contextlib
+import enum
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ..errors import CheckFailed
 from ..fs3 import bench as lib
+from ..fs3.bench import reports
 from ..io import atomic_write, check_outputs, dumps_json
 from ._options import INT64, JsonOpt, OutOpt, integer_in, number, size
 from ._output import Output
@@ -21,6 +23,32 @@ from .views import fs3_bench as view
 # 2^32; partitions as the sort allows; a week of runtime, an hour for Ray to answer.
 MAX_JOBS, MAX_IODEPTH, MAX_FILES, MAX_PARTITIONS = 4096, 1024, 2**32, 65536
 MAX_RUNTIME_S, MAX_RAY_TIMEOUT_S = 7 * 86400.0, 3600.0
+
+RESULTS: dict[str, type] = {
+    "bench io": reports.IoReport,
+    "bench meta": reports.MetaReport,
+    "bench sort": reports.SortReport,
+    "bench all": reports.SuiteReport,
+}
+"""Each command (as typed after ``flyer fs3``) -> the record its ``--json`` encodes."""
+
+
+class Pattern(str, enum.Enum):
+    """fs3.bench.PATTERNS, here without importing the library."""
+
+    seq_read = "seq-read"
+    seq_write = "seq-write"
+    rand_read = "rand-read"
+    rand_write = "rand-write"
+
+
+class Engine(str, enum.Enum):
+    """fs3.bench.ENGINES, here without importing the library."""
+
+    auto = "auto"
+    builtin = "builtin"
+    fio = "fio"
+
 
 app = typer.Typer(
     help="Raw I/O, metadata and a Smallpond GraySort under a path, against 3FS's published figures.",
@@ -56,10 +84,9 @@ DirectOpt = Annotated[
     ),
 ]
 EngineOpt = Annotated[
-    str,
+    Engine,
     typer.Option(
         "--engine",
-        metavar="ENGINE",
         help="auto (fio when installed, else the built-in engine), fio, or builtin (the core's libaio "
         "engine).",
     ),
@@ -130,24 +157,19 @@ def _exit_on_signal() -> Iterator[None]:
             raise typer.Exit(why.exit_code) from None
 
 
-def _finish(out: Output, data: dict, render: Callable[[Output], None], out_file: Path | None) -> None:
+def _finish(out: Output, report: Any, render: Callable[[Output], None], out_file: Path | None) -> None:
     if out_file is not None:
-        atomic_write(out_file, dumps_json(data))
+        atomic_write(out_file, dumps_json(report))
         out.hint(f"wrote {out_file}")
-    out.emit(data, render)
+    out.emit(report, render)
 
 
 @app.command()
 def io(
     path: PathArg,
     pattern: Annotated[
-        str,
-        typer.Option(
-            "--pattern",
-            metavar="PATTERN",
-            help="seq-read, seq-write, rand-read or rand-write (each block once).",
-        ),
-    ] = "seq-read",
+        Pattern, typer.Option("--pattern", help="Access pattern (random ones touch each block once).")
+    ] = Pattern.seq_read,
     size_: Annotated[
         int,
         typer.Option("--size", parser=size, metavar="SIZE", help="Bytes over all jobs (4GiB, 512MiB, ...)."),
@@ -164,7 +186,7 @@ def io(
     jobs: JobsOpt = 4,
     iodepth: IodepthOpt = 16,
     direct: DirectOpt = True,
-    engine: EngineOpt = "auto",
+    engine: EngineOpt = Engine.auto,
     runtime: Annotated[
         float,
         typer.Option(
@@ -192,12 +214,17 @@ def io(
     out = Output(json)
     check_outputs([out_file])
     job = lib.IoJob(
-        pattern=pattern, size=size_, block=block, jobs=jobs, iodepth=iodepth, direct=direct, runtime=runtime
+        pattern=pattern.value,
+        size=size_,
+        block=block,
+        jobs=jobs,
+        iodepth=iodepth,
+        direct=direct,
+        runtime=runtime,
     )
-    with _running(out, pattern) as progress:
-        result = lib.measure_io(path, job, engine=engine, progress=progress)
-    data = result.to_dict()
-    _finish(out, data, lambda o: view.io_result(o, data), out_file)
+    with _running(out, pattern.value) as progress:
+        r = lib.measure_io(path, job, engine=engine.value, progress=progress).report()
+    _finish(out, r, lambda o: view.io_result(o, r), out_file)
 
 
 @app.command()
@@ -228,9 +255,8 @@ def meta(
     check_outputs([out_file])
     job = lib.MetaJob(files=files, dirs=dirs, jobs=jobs, file_bytes=file_size)
     with _running(out, "metadata") as progress:
-        result = lib.measure_metadata(path, job, progress=progress)
-    data = result.to_dict()
-    _finish(out, data, lambda o: view.meta_result(o, data), out_file)
+        r = lib.measure_metadata(path, job, progress=progress).report()
+    _finish(out, r, lambda o: view.meta_result(o, r), out_file)
 
 
 @app.command()
@@ -272,10 +298,10 @@ def sort(
         result = lib.measure_sort(
             path, job, ray_address=ray_address, ray_timeout=ray_timeout, progress=progress
         )
-    data = result.to_dict()
-    _finish(out, data, lambda o: view.sort_result(o, data), out_file)
-    if not result.validation.ok:
-        raise CheckFailed(f"the sorted output failed its check: {'; '.join(result.validation.problems)}")
+    r = result.report()
+    _finish(out, r, lambda o: view.sort_result(o, r), out_file)
+    if not r.validation.ok:
+        raise CheckFailed(f"the sorted output failed its check: {'; '.join(r.validation.problems)}")
 
 
 @app.command(name="all")
@@ -305,7 +331,7 @@ def all_(
     jobs: JobsOpt = 4,
     iodepth: IodepthOpt = 16,
     direct: DirectOpt = True,
-    engine: EngineOpt = "auto",
+    engine: EngineOpt = Engine.auto,
     files: FilesOpt = 20_000,
     dirs: DirsOpt = 100,
     sort_size: Annotated[
@@ -344,7 +370,7 @@ def all_(
         jobs=jobs,
         iodepth=iodepth,
         direct=direct,
-        engine=engine,
+        engine=engine.value,
         meta=lib.MetaJob(files=files, dirs=dirs),
         sort=None if no_sort else lib.SortJob(size=sort_size, partitions=partitions),
         ray_address=ray_address,
@@ -352,8 +378,8 @@ def all_(
     )
     with _running(out, "all") as progress:
         result = lib.measure_all(path, job, thresholds=thresholds, progress=progress)
-    data = result.to_dict()
-    _finish(out, data, lambda o: view.suite_result(o, data), out_file)
+    r = result.report()
+    _finish(out, r, lambda o: view.suite_result(o, r), out_file)
     if result.failed:
         names = ", ".join(v.check for v in result.failed)
         raise CheckFailed(

@@ -110,7 +110,7 @@ def build(
     return out
 
 
-def render(chains: list[Chain], *, new_chunk_engine: bool = True) -> dict[str, str]:
+def format_chains(chains: list[Chain], *, new_chunk_engine: bool = True) -> dict[str, str]:
     """The four files, by name. ``new_chunk_engine``: create targets with ``--use-new-chunk-engine``, as
     the guide's generator does."""
     k = len(chains[0].targets)
@@ -285,10 +285,10 @@ def extend_table(old: Existing, blocks: np.ndarray, node_ids: list[int]) -> Migr
     return Migration(chains, created, swaps, new_chains)
 
 
-def render_migration(m: Migration, *, new_chunk_engine: bool = True) -> dict[str, str]:
+def format_migration(m: Migration, *, new_chunk_engine: bool = True) -> dict[str, str]:
     """add-nodes files: the full new table, the new chains alone, targets to create, and the swaps
     (add the joining target, wait for it to sync, then remove the leaving one)."""
-    full = render(m.chains, new_chunk_engine=new_chunk_engine)
+    full = format_chains(m.chains, new_chunk_engine=new_chunk_engine)
     engine = " --use-new-chunk-engine" if new_chunk_engine else ""
     out = {
         "generated_chains.csv": full["generated_chains.csv"],
@@ -298,7 +298,7 @@ def render_migration(m: Migration, *, new_chunk_engine: bool = True) -> dict[str
             f"--chain-id {t.chain_id}{engine}\n"
             for t in m.created
         ),
-        "new_chains.csv": render(m.new_chains)["generated_chains.csv"] if m.new_chains else "",
+        "new_chains.csv": format_chains(m.new_chains)["generated_chains.csv"] if m.new_chains else "",
         "migrate_cmd.txt": "".join(f"update-chain --mode add {c} {b.target_id}\n" for c, _, b in m.swaps)
         + "".join(
             f"update-chain --mode remove {c} {a.target_id}\nremove-target --node-id {a.node_id} "

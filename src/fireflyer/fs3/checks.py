@@ -1,33 +1,23 @@
-"""fs3 preflight judgements: host facts (``fireflyer.host``) -> pass, warn or fail, each with a one-line
+"""fs3 preflight: host facts (``fs3.facts``, here or over SSH) -> pass, warn or fail, each with a one-line
 fix."""
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-from .. import host
 from ..errors import InputError
+from ..host import GiB
+from . import facts
+from .reports import Check, Counts, PreflightReport
 from .spec import AIO_MAX_NR, ROLES, Cluster, Node, Ports, remote
+from .ssh import SshSettings
 
 FUSE_MIN = (3, 16)
 NOFILE = 1_000_000
 NIC_PATTERNS = ("en*", "eth*", "bond*", "xgbe*")
 SERVICE_ROLES = {"mgmtd", "meta", "storage", "fuse", "monitor"}
-FACT_NAMES = tuple(host.FACTS)
-
-
-@dataclass(frozen=True)
-class Check:
-    host: str
-    name: str
-    status: str  # pass, warn or fail
-    detail: str
-    fix: str | None = None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -86,15 +76,15 @@ def judge(want: Want, f: dict) -> list[Check]:
     cpu = f.get("cpu") or {}
     add("cpu", "pass", f"{cpu.get('model') or '?'}, {cpu.get('cpus') or '?'} CPUs")
     mem = (f.get("memory") or {}).get("MemTotal", 0)
-    if "storage" in roles and mem < 32 * host.GiB:
+    if "storage" in roles and mem < 32 * GiB:
         add(
             "memory",
             "warn",
-            f"{mem / host.GiB:.1f} GiB; storage caches need tens of GiB",
+            f"{mem / GiB:.1f} GiB; storage caches need tens of GiB",
             "use a host with >= 64 GiB",
         )
     else:
-        add("memory", "pass", f"{mem / host.GiB:.1f} GiB")
+        add("memory", "pass", f"{mem / GiB:.1f} GiB")
 
     nics = [n for n in f.get("nics") or [] if n["type"] != 772 and n["name"] != "lo"]
     usable = [n["name"] for n in nics if any(fnmatch.fnmatch(n["name"], p) for p in NIC_PATTERNS)]
@@ -278,7 +268,7 @@ def _disks(want: Want, f: dict) -> list[Check]:
             fixes.append("use SSDs for 3FS targets")
         sp = space.get(path)
         free = (
-            f"{sp['available'] / host.GiB:.0f} GiB free of {sp['bytes'] / host.GiB:.0f} GiB"
+            f"{sp['available'] / GiB:.0f} GiB free of {sp['bytes'] / GiB:.0f} GiB"
             if sp
             else "free space unknown"
         )
@@ -299,17 +289,26 @@ def _disks(want: Want, f: dict) -> list[Check]:
     return out
 
 
-def facts_for(want: Want) -> tuple[tuple[str, ...], dict]:
-    """Fact names and arguments to gather for ``want``."""
-    return FACT_NAMES, {"disk_space": list(want.disks), "paths": list(want.disks)}
+def fact_args(want: Want) -> dict[str, list[str]]:
+    """The arguments of the facts that take any, for ``want`` (its disk paths)."""
+    return {"disk_space": list(want.disks), "paths": list(want.disks)}
 
 
 def local_checks(want: Want) -> list[Check]:
     """Preflight of this machine."""
-    names, args = facts_for(want)
-    return judge(want, host.facts(names, args=args))
+    return judge(want, facts.gather(args=fact_args(want)))
 
 
-def summarize(checks: list[Check]) -> dict:
-    counts = {s: sum(c.status == s for c in checks) for s in ("pass", "warn", "fail")}
-    return {"ok": counts["fail"] == 0, "counts": counts, "checks": [c.as_dict() for c in checks]}
+def remote_checks(c: Cluster, ssh: SshSettings = SshSettings()) -> list[Check]:
+    """Preflight of every node of ``c``, its facts gathered concurrently over SSH.
+
+    Example: ``summarize(remote_checks(load("cluster.yaml")))``
+    """
+    wants = {n.name: want_of(c, n) for n in c.nodes}
+    got = facts.gather_remote(c, {name: fact_args(w) for name, w in wants.items()}, ssh)
+    return [chk for n in c.nodes for chk in judge(wants[n.name], got[n.name])]
+
+
+def summarize(checks: list[Check]) -> PreflightReport:
+    counts = Counts(*(sum(c.status == s for c in checks) for s in ("pass", "warn", "fail")))
+    return PreflightReport(ok=counts.fail == 0, counts=counts, checks=checks)

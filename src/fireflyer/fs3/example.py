@@ -5,10 +5,15 @@ value is formatted into YAML text by hand."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import yaml
 
 from ..errors import InputError
+from ..io import atomic_write
 from .placement import shape
+from .reports import InitReport
 from .spec import require
 
 HEADER = """\
@@ -128,3 +133,33 @@ def example_yaml(cluster_id: str = "stage", storage_nodes: int = 5, disks: int =
         flow = None if isinstance(value, (dict, list)) else False  # nested lists of scalars on one line
         parts.append(yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=flow, width=110))
     return "".join(parts)
+
+
+def write_example(
+    path: str | os.PathLike,
+    cluster_id: str = "stage",
+    storage_nodes: int = 5,
+    disks: int = 16,
+    *,
+    force=False,
+) -> InitReport:
+    """Write ``example_yaml`` to ``path`` (an existing file only with ``force``), and beside it, unless one is
+    there, an example ``fdb.cluster``.
+
+    Example: ``write_example("lab.yaml", "lab", storage_nodes=3, disks=4)``
+    """
+    if os.path.exists(path) and not force:
+        raise InputError("already exists", file=str(path), hint="pass --force to replace it")
+    text = example_yaml(cluster_id, storage_nodes, disks)
+    fdb = Path(path).parent / "fdb.cluster"
+    atomic_write(path, text)
+    wrote_fdb = not fdb.exists()
+    if wrote_fdb:
+        atomic_write(fdb, example_fdb_cluster(cluster_id))
+    return InitReport(
+        written=str(path),
+        cluster_id=cluster_id,
+        storage_nodes=storage_nodes,
+        disks=disks,
+        fdb_cluster_example=str(fdb) if wrote_fdb else None,
+    )

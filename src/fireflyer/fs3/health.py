@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import InputError
+from .reports import ChainCounts, HealthReport, NodeCounts, TargetCounts
 
 NODE_OK = {"PRIMARY_MGMTD", "HEARTBEAT_CONNECTED"}
 NODE_WAIT = {"HEARTBEAT_CONNECTING"}
@@ -95,27 +96,23 @@ class Health:
     def ok(self) -> bool:
         return not self.failures
 
-    def summary(self) -> dict:
-        def count(rows, key):
+    def summary(self) -> HealthReport:
+        def count(keys: list[str]) -> dict[str, int]:
             out: dict[str, int] = {}
-            for r in rows:
-                out[r[key]] = out.get(r[key], 0) + 1
+            for k in keys:
+                out[k] = out.get(k, 0) + 1
             return dict(sorted(out.items()))
 
-        return {
-            "ok": self.ok,
-            "nodes": {"total": len(self.nodes), "by_status": count(self.nodes, "Status")},
-            "targets": {
-                "total": len(self.targets),
-                "by_state": count(
-                    [{"s": f"{t['PublicState']}/{t['LocalState']}"} for t in self.targets], "s"
-                ),
-            },
-            "chains": {"total": len(self.chains), "by_status": count(self.chains, "Status")},
-            "failures": self.failures,
-            "warnings": self.warnings,
-            "node_rows": self.nodes,
-        }
+        states = [f"{t['PublicState']}/{t['LocalState']}" for t in self.targets]
+        return HealthReport(
+            ok=self.ok,
+            nodes=NodeCounts(len(self.nodes), count([r["Status"] for r in self.nodes])),
+            targets=TargetCounts(len(self.targets), count(states)),
+            chains=ChainCounts(len(self.chains), count([r["Status"] for r in self.chains])),
+            failures=self.failures,
+            warnings=self.warnings,
+            node_rows=self.nodes,
+        )
 
 
 def assess(nodes: str, targets: str, chains: str, *, files: dict[str, str] | None = None) -> Health:

@@ -19,6 +19,7 @@ from .. import host
 from .._core import fs3 as _core
 from ..errors import InputError
 from ..host import GiB
+from .reports import ChainLayout, PeerTraffic
 
 MAX_TARGETS_PER_DISK = 99
 """3FS target ids hold the target's index on its disk in two decimal digits (1..99)."""
@@ -126,23 +127,23 @@ class Placement:
         k = self.shape.replication
         return lo / (k - 1), hi / (k - 1)
 
-    def summary(self) -> dict:
+    def summary(self) -> ChainLayout:
         lo, hi = self.peer_traffic()
-        return {
-            "nodes": self.shape.nodes,
-            "replication": self.shape.replication,
-            "targets_per_disk": self.shape.targets_per_disk,
-            "chains_per_disk": self.shape.chains_per_disk,
-            "note": self.shape.note,
-            "balanced": self.balanced,
-            "pair_count_target": [self.lo, self.hi],
-            "pair_count_histogram": {str(c): n for c, n in sorted(self.pair_counts.items())},
-            "peer_traffic": {"min": lo, "max": hi, "spread": (hi / lo) if lo else None},
-            "method": self.method,
-            "steps": self.steps,
-            "seconds": round(self.seconds, 4),
-            "moved": self.moved,
-        }
+        return ChainLayout(
+            nodes=self.shape.nodes,
+            replication=self.shape.replication,
+            targets_per_disk=self.shape.targets_per_disk,
+            chains_per_disk=self.shape.chains_per_disk,
+            note=self.shape.note,
+            balanced=self.balanced,
+            pair_count_target=(self.lo, self.hi),
+            pair_count_histogram={str(c): n for c, n in sorted(self.pair_counts.items())},
+            peer_traffic=PeerTraffic(min=lo, max=hi, spread=(hi / lo) if lo else None),
+            method=self.method,
+            steps=self.steps,
+            seconds=round(self.seconds, 4),
+            moved=self.moved,
+        )
 
 
 def table_bytes(s: Shape, disks: int, *, files: bool = False) -> int:

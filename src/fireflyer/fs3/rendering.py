@@ -9,7 +9,6 @@ does not know, so every key written here exists in 3FS's own default dump of tha
 from __future__ import annotations
 
 import os
-import posixpath
 import re
 import shlex
 from collections.abc import Iterable
@@ -18,43 +17,15 @@ from pathlib import Path, PurePosixPath
 
 import tomli_w
 
-from ..errors import InputError
 from ..io import LIMITS, atomic_dir, check_outputs, read_bytes
 from . import chains as chain_files
 from . import placement
-from .spec import Cluster, Node, check, host_key, remote, source
+from .reports import RenderReport
+from .services import SERVICES, START_ORDER, TOKEN_FILTER, Paths, Service, admin_cli, command, paths
+from .spec import Cluster, Node, load, remote
+from .validation import chain_table, validate
 
 DEFAULT_LOG_DIR = "/var/log/3fs"
-
-
-@dataclass(frozen=True)
-class Service:
-    role: str
-    binary: str
-    unit: str
-    """systemd unit name (without .service)."""
-    logs: str
-    """Base name of its log files."""
-    handlers: tuple[str, ...] = ("normal", "err", "fatal")
-    app: bool = True
-    """Has a *_app.toml with a node id."""
-
-
-SERVICES = {
-    "monitor": Service(
-        "monitor", "monitor_collector_main", "monitor_collector_main", "monitor_collector_main", app=False
-    ),
-    "mgmtd": Service("mgmtd", "mgmtd_main", "mgmtd_main", "mgmtd_main"),
-    "meta": Service("meta", "meta_main", "meta_main", "hf3fs_meta_main", ("normal", "err", "fatal", "event")),
-    "storage": Service("storage", "storage_main", "storage_main", "storage_main"),
-    "fuse": Service("fuse", "hf3fs_fuse_main", "hf3fs_fuse_main", "hf3fs_fuse_main", app=False),
-}
-START_ORDER = ("monitor", "mgmtd", "meta", "storage", "fuse")
-
-
-def binaries(roles: Iterable[str]) -> list[str]:
-    """The release binaries a node with these roles runs: admin_cli and each service's, in start order."""
-    return ["admin_cli", *(SERVICES[r].binary for r in START_ORDER if r in roles)]
 
 
 @dataclass
@@ -78,168 +49,8 @@ class Bundle:
     """The node admin_cli runs on during deploy (the first mgmtd node)."""
     warnings: list[str] = field(default_factory=list)
 
-    def paths(self, node: Node) -> dict[str, str]:
+    def paths(self, node: Node) -> Paths:
         return paths(self.cluster, node)
-
-
-def paths(c: Cluster, node: Node) -> dict[str, str]:
-    """Directories on ``node`` (root applied)."""
-    inst = remote(node, c.install_dir)
-    return {
-        "install": inst,
-        "bin": f"{inst}/bin",
-        "etc": f"{inst}/etc",
-        "chains": f"{inst}/etc/chains",
-        "run": f"{inst}/run",
-        "logs": remote(node, c.log_dir),
-        "units": remote(node, c.unit_dir),
-        "fdb": f"{inst}/etc/fdb.cluster",
-        "token": f"{inst}/etc/token.txt",
-        "admin_cfg": f"{inst}/etc/admin_cli.toml",
-    }
-
-
-# ---- validation -------------------------------------------------------------------------------------------
-
-
-def chain_layout(c: Cluster) -> placement.Placement:
-    """The chain layout of ``c``: its storage nodes placed with its storage settings."""
-    s = c.storage
-    storage = c.with_role("storage")
-    return placement.place(
-        len(storage),
-        s.replication,
-        s.min_targets_per_disk,
-        targets_per_disk=s.targets_per_disk,
-        seed=s.seed,
-        disks=len(c.disks_of(storage[0])),
-    )
-
-
-def chain_table(c: Cluster, layout: placement.Placement) -> list[chain_files.Chain]:
-    """The chains of ``layout`` on ``c``'s storage node ids and disks, with its target and chain prefixes."""
-    ids = c.node_ids()
-    storage = c.with_role("storage")
-    return chain_files.build(
-        layout.blocks,
-        [ids[(n.name, "storage")] for n in storage],
-        len(c.disks_of(storage[0])),
-        target_prefix=c.storage.target_prefix,
-        chain_prefix=c.storage.chain_prefix,
-    )
-
-
-def validate(c: Cluster, *, check_local_files: bool = True) -> placement.Placement:
-    """Refuse a description 3FS would fail on, one InputError naming the field; returns the chain layout."""
-    f = source(c)
-    check(c, file=f)
-    names, hosts, lower = {}, {}, {}
-    for i, n in enumerate(c.nodes):
-        if n.name.lower() in lower:
-            raise InputError(
-                f"node name {n.name!r} is used twice (names differ in more than case)",
-                file=f,
-                field=f"nodes[{i}].name",
-            )
-        names[n.name] = lower[n.name.lower()] = i
-        key = (host_key(n.host), n.root)
-        if key in hosts:
-            raise InputError(
-                f"host {n.host!r} is also node {c.nodes[hosts[key]].name!r}",
-                file=f,
-                field=f"nodes[{i}].host",
-                hint="put every role of one host on one node",
-            )
-        hosts[key] = i
-    seen: dict[int, tuple[str, str]] = {}
-    for (name, role), nid in c.node_ids().items():
-        if nid in seen:
-            raise InputError(
-                f"{role} node id {nid} of {name} is also the {seen[nid][1]} id of {seen[nid][0]}",
-                file=f,
-                field=f"nodes[{names[name]}].{role}_id",
-            )
-        seen[nid] = (name, role)
-    for role in ("mgmtd", "meta"):
-        if not c.with_role(role):
-            raise InputError(
-                f"no node has the role {role}", file=f, field="nodes", hint=f"add {role} to a node's roles"
-            )
-    if len(c.with_role("monitor")) > 1:
-        raise InputError("more than one node has the role monitor", file=f, field="nodes")
-    storage = c.with_role("storage")
-    if len(storage) < 2:
-        raise InputError(
-            f"{len(storage)} storage node(s); 3FS replicates across at least two",
-            file=f,
-            field="nodes",
-            hint="give the storage role to two or more nodes",
-        )
-    if len(storage) < c.storage.replication:
-        raise InputError(
-            f"{len(storage)} storage nodes cannot hold {c.storage.replication} replicas each",
-            file=f,
-            field="storage.replication",
-        )
-    disks = [[d.path for d in c.disks_of(n)] for n in storage]
-    for n, d in zip(storage[1:], disks[1:]):
-        if d != disks[0]:
-            raise InputError(
-                f"{n.name} mounts its disks at other paths than {storage[0].name}; "
-                "3FS gives all storage nodes "
-                "one storage_main.toml (set-config)",
-                file=f,
-                field=f"nodes[{names[n.name]}].disks",
-            )
-    for n in storage:
-        own = "storage.disks" if n.disks is None else f"nodes[{names[n.name]}].disks"
-        seen_paths: set[str] = set()
-        seen_devices: set[str] = set()
-        for j, d in enumerate(c.disks_of(n)):
-            if posixpath.normpath(d.path) in seen_paths:
-                raise InputError(f"disk path {d.path} is listed twice", file=f, field=f"{own}[{j}].path")
-            if d.device is not None and posixpath.normpath(d.device) in seen_devices:
-                raise InputError(f"device {d.device} is listed twice", file=f, field=f"{own}[{j}].device")
-            seen_paths.add(posixpath.normpath(d.path))
-            seen_devices.add(posixpath.normpath(d.device or ""))
-    for n in c.nodes:
-        used: dict[int, str] = {}
-        for what, where, port in c.ports.of_roles(n.roles):
-            _port(used, port, what, c, n, names, where)
-    s = c.storage
-    layout = chain_layout(c)
-    total = layout.shape.chains_per_disk * len(disks[0])
-    if s.stripe_size > total:
-        raise InputError(
-            f"stripe size {s.stripe_size} exceeds the {total} chains of the table "
-            f"({layout.shape.chains_per_disk} per disk x {len(disks[0])} disks)",
-            file=f,
-            field="storage.stripe_size",
-        )
-    if check_local_files:
-        fdb = Path(c.foundationdb.cluster_file)
-        if not fdb.is_file():
-            raise InputError(
-                f"FoundationDB cluster file {fdb} not found",
-                file=f,
-                field="foundationdb.cluster_file",
-                hint="copy /etc/foundationdb/fdb.cluster from a FoundationDB host",
-            )
-        pw = c.monitor.clickhouse.password_file if c.monitor else None
-        if pw and not Path(pw).is_file():
-            raise InputError(f"{pw} not found", file=f, field="monitor.clickhouse.password_file")
-    return layout
-
-
-def _port(used, port, what, c, n, names, field):
-    if port in used:
-        raise InputError(
-            f"port {port} is both {used[port]} and {what} on {n.name}",
-            file=source(c),
-            field=field,
-            hint="give the services on one host different ports",
-        )
-    used[port] = what
 
 
 # ---- TOML -------------------------------------------------------------------------------------------------
@@ -283,7 +94,7 @@ def _groups(c: Cluster, role: str, service: str) -> list[dict]:
 def _launcher(c: Cluster, node: Node, *, fdb: bool) -> dict:
     doc: dict = {"cluster_id": c.cluster_id}
     if fdb:
-        doc["fdb"] = {"clusterFile": paths(c, node)["fdb"]}
+        doc["fdb"] = {"clusterFile": paths(c, node).fdb}
     else:
         doc["mgmtd_client"] = {"mgmtd_server_addresses": c.mgmtd_addresses()}
     if node.ib_devices:
@@ -335,7 +146,7 @@ def service_files(c: Cluster, node: Node, role: str, node_id: int | None) -> dic
         return out
     if role == "fuse":
         launcher = _launcher(c, node, fdb=False)
-        launcher.update(mountpoint=remote(node, c.fuse.mountpoint), token_file=paths(c, node)["token"])
+        launcher.update(mountpoint=remote(node, c.fuse.mountpoint), token_file=paths(c, node).token)
         out["hf3fs_fuse_main_launcher.toml"] = _toml(launcher)
         out["hf3fs_fuse_main.toml"] = _toml(
             {"common": _common(c, node, svc), "mgmtd": {"mgmtd_server_addresses": c.mgmtd_addresses()}}
@@ -350,7 +161,7 @@ def service_files(c: Cluster, node: Node, role: str, node_id: int | None) -> dic
     elif role == "meta":
         server["base"] = {"groups": _groups(c, "meta", "MetaSerde")}
         server["mgmtd_client"] = {"mgmtd_server_addresses": c.mgmtd_addresses()}
-        server["fdb"] = {"clusterFile": paths(c, node)["fdb"]}
+        server["fdb"] = {"clusterFile": paths(c, node).fdb}
     elif role == "storage":
         server["base"] = {"groups": _groups(c, "storage", "StorageSerde")}
         server["mgmtd"] = {"mgmtd_server_addresses": c.mgmtd_addresses()}
@@ -365,31 +176,13 @@ def admin_cli_toml(c: Cluster, node: Node) -> bytes:
         {
             "cluster_id": c.cluster_id,
             "log": f"DBG:normal; normal=file:path={logs}/cli.log,async=true,sync_level=ERR",
-            "fdb": {"clusterFile": paths(c, node)["fdb"]},
+            "fdb": {"clusterFile": paths(c, node).fdb},
             "mgmtd_client": {"mgmtd_server_addresses": c.mgmtd_addresses()},
         }
     )
 
 
 # ---- units, SQL, script ---------------------------------------------------------------------------------
-
-
-def command(c: Cluster, node: Node, role: str) -> list[str]:
-    """The service's command line, as its systemd unit runs it."""
-    p = paths(c, node)
-    svc = SERVICES[role]
-    exe = f"{p['bin']}/{svc.binary}"
-    if role == "monitor":
-        return [exe, "--cfg", f"{p['etc']}/{svc.binary}.toml"]
-    if role == "fuse":
-        return [exe, "--launcher_cfg", f"{p['etc']}/{svc.binary}_launcher.toml"]
-    return [
-        exe,
-        "--launcher_cfg",
-        f"{p['etc']}/{svc.binary}_launcher.toml",
-        "--app-cfg",
-        f"{p['etc']}/{svc.binary}_app.toml",
-    ]
 
 
 def systemd_word(arg: str) -> str:
@@ -473,19 +266,6 @@ def monitor_sql(db: str = "3fs") -> str:
     return "\n".join(out)
 
 
-TOKEN_FILTER = "sed -n 's/^Token *\\([^( ]*\\)(.*/\\1/p' | head -n 1"
-"""Shell filter from ``admin_cli user-add``'s output to the token alone (its line ``Token <token>(...)``)."""
-
-
-def admin_cli(c: Cluster, node: Node, *, token: bool = False) -> str:
-    """The admin_cli command line on ``node``, with the admin token file's content when ``token``."""
-    p = paths(c, node)
-    base = f"{shlex.quote(p['bin'] + '/admin_cli')} -cfg {shlex.quote(p['admin_cfg'])}"
-    if token:
-        base += f' --config.user_info.token "$(cat {shlex.quote(p["token"])})"'
-    return base
-
-
 def admin_steps(c: Cluster, admin: Node) -> list[tuple[str, str]]:
     """(name, admin_cli command) in the guide's order, run on the admin node (token steps read it)."""
     p = paths(c, admin)
@@ -493,24 +273,23 @@ def admin_steps(c: Cluster, admin: Node) -> list[tuple[str, str]]:
     steps = [
         (
             "init-cluster",
-            f"init-cluster --mgmtd {p['etc']}/mgmtd_main.toml {s.chain_table_id} {s.chunk_size} "
-            f"{s.stripe_size}",
+            f"init-cluster --mgmtd {p.etc}/mgmtd_main.toml {s.chain_table_id} {s.chunk_size} {s.stripe_size}",
         )
     ]
-    steps.append(("set-config-meta", f"set-config --type META --file {p['etc']}/meta_main.toml"))
-    steps.append(("set-config-storage", f"set-config --type STORAGE --file {p['etc']}/storage_main.toml"))
+    steps.append(("set-config-meta", f"set-config --type META --file {p.etc}/meta_main.toml"))
+    steps.append(("set-config-storage", f"set-config --type STORAGE --file {p.etc}/storage_main.toml"))
     steps.append(("user-add", "user-add --root --admin 0 root"))
-    steps.append(("create-targets", f"< {shlex.quote(p['chains'] + '/create_target_cmd.txt')}"))
-    steps.append(("upload-chains", f"upload-chains {p['chains']}/generated_chains.csv"))
+    steps.append(("create-targets", f"< {shlex.quote(p.chains + '/create_target_cmd.txt')}"))
+    steps.append(("upload-chains", f"upload-chains {p.chains}/generated_chains.csv"))
     steps.append(
         (
             "upload-chain-table",
             f"upload-chain-table --desc {c.cluster_id} {s.chain_table_id} "
-            f"{p['chains']}/generated_chain_table.csv",
+            f"{p.chains}/generated_chain_table.csv",
         )
     )
     if c.with_role("fuse"):
-        steps.append(("set-config-fuse", f"set-config --type FUSE --file {p['etc']}/hf3fs_fuse_main.toml"))
+        steps.append(("set-config-fuse", f"set-config --type FUSE --file {p.etc}/hf3fs_fuse_main.toml"))
     return steps
 
 
@@ -538,7 +317,7 @@ def script(c: Cluster, admin: Node) -> str:
     ]
     mons = c.with_role("monitor")
     if c.monitor and c.monitor.create_tables and mons:
-        sql = shlex.quote(f"{paths(c, mons[0])['etc']}/3fs-monitor.sql")
+        sql = shlex.quote(f"{paths(c, mons[0]).etc}/3fs-monitor.sql")
         lines.append(_comment(f"1. on {mons[0].name}: clickhouse-client -n < {sql}"))
         lines.append(_comment(f"2. on {mons[0].name}: start monitor_collector_main"))
     names = lambda role: ", ".join(n.name for n in c.with_role(role))  # noqa: E731
@@ -549,10 +328,8 @@ def script(c: Cluster, admin: Node) -> str:
             lines.append(_comment(f"start meta_main on: {names('meta')}"))
         if name == "user-add":
             lines.append(_comment(f"start storage_main on: {names('storage')}"))
-            lines.append(_comment(f"the admin token is written to {p['token']} (mode 0600), never printed"))
-            lines.append(
-                f"(umask 077; {cli} {shlex.quote(cmd)} | {TOKEN_FILTER} > {shlex.quote(p['token'])})"
-            )
+            lines.append(_comment(f"the admin token is written to {p.token} (mode 0600), never printed"))
+            lines.append(f"(umask 077; {cli} {shlex.quote(cmd)} | {TOKEN_FILTER} > {shlex.quote(p.token)})")
             continue
         if name == "create-targets":
             lines.append(f"{with_token} {cmd}")
@@ -575,7 +352,7 @@ def render(c: Cluster, *, check_local_files: bool = True) -> Bundle:
     files: dict[str, list[File]] = {}
     for n in c.nodes:
         p = paths(c, n)
-        fl = [File(p["admin_cfg"], admin_cli_toml(c, n))]
+        fl = [File(p.admin_cfg, admin_cli_toml(c, n))]
         for role in START_ORDER:
             if role not in n.roles:
                 continue
@@ -586,11 +363,11 @@ def render(c: Cluster, *, check_local_files: bool = True) -> Bundle:
                     and c.monitor
                     and c.monitor.clickhouse.password_file
                 )
-                fl.append(File(f"{p['etc']}/{name}", data, 0o600 if secret else 0o644))
+                fl.append(File(f"{p.etc}/{name}", data, 0o600 if secret else 0o644))
             if c.service_manager == "systemd":
-                fl.append(File(f"{p['units']}/{SERVICES[role].unit}.service", unit(c, n, role)))
+                fl.append(File(f"{p.units}/{SERVICES[role].unit}.service", unit(c, n, role)))
         if "monitor" in n.roles and c.monitor:
-            fl.append(File(f"{p['etc']}/3fs-monitor.sql", monitor_sql(c.monitor.clickhouse.db).encode()))
+            fl.append(File(f"{p.etc}/3fs-monitor.sql", monitor_sql(c.monitor.clickhouse.db).encode()))
             if (
                 c.monitor.clickhouse.password_file
             ):  # for clickhouse-client during deploy, never on a command line
@@ -600,11 +377,11 @@ def render(c: Cluster, *, check_local_files: bool = True) -> Bundle:
                     ).strip()
                     + b"\n"
                 )
-                fl.append(File(f"{p['etc']}/clickhouse.password", pw, 0o600))
+                fl.append(File(f"{p.etc}/clickhouse.password", pw, 0o600))
         if n is admin:
-            for name, text in chain_files.render(chains).items():
-                fl.append(File(f"{p['chains']}/{name}", text.encode()))
-            fl.append(File(f"{p['etc']}/admin_cli_init.sh", script(c, n).encode(), 0o755))
+            for name, text in chain_files.format_chains(chains).items():
+                fl.append(File(f"{p.chains}/{name}", text.encode()))
+            fl.append(File(f"{p.etc}/admin_cli_init.sh", script(c, n).encode(), 0o755))
         files[n.name] = sorted(fl, key=lambda f: f.path)
     warnings = [layout.shape.note] if layout.shape.note else []
     if not layout.balanced:
@@ -633,3 +410,25 @@ def write(
             dest.write_bytes(f.data)
             dest.chmod(f.mode)
     return [str(base / r) for r, _ in rel]
+
+
+def render_to(cluster: str | os.PathLike, out_dir: str | os.PathLike) -> RenderReport:
+    """Load the description in ``cluster``, render it and write every node's files under ``out_dir``.
+
+    Example: ``render_to("cluster.yaml", "rendered")``
+    """
+    c = load(cluster)
+    b = render(c)
+    inputs = [cluster, c.foundationdb.cluster_file]
+    if c.monitor and c.monitor.clickhouse.password_file:
+        inputs.append(c.monitor.clickhouse.password_file)
+    written = write(b, out_dir, inputs=inputs)
+    return RenderReport(
+        cluster_id=c.cluster_id,
+        admin_node=b.admin_node,
+        layout=b.layout.summary(),
+        files={n: [f.path for f in fl] for n, fl in b.files.items()},
+        written=len(written),
+        out=str(out_dir),
+        warnings=b.warnings,
+    )

@@ -9,11 +9,12 @@ gevent. Files travel as bytes on a command's stdin (``cat > tmp; mv``), so hosts
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import shlex
 import tarfile
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,9 +23,10 @@ import asyncssh
 
 from ..errors import FireflyerError, InputError
 from ..io import LIMITS, check_regular, read_bytes
+from .spec import Cluster, source
+from .ssh import SshSettings
 
 T = TypeVar("T")
-DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 
 
 class HostFailed(FireflyerError):
@@ -40,9 +42,7 @@ class Endpoint:
     port: int = 22
     user: str = "root"
     key: str | None = None
-    known_hosts: str = DEFAULT_KNOWN_HOSTS
-    accept_new: bool = False
-    timeout: float = 10.0
+    ssh: SshSettings = SshSettings()
     client_key: Any = None
     """The key read from ``key`` (``load_key``): a key, or a (key, certificate) pair."""
 
@@ -51,8 +51,8 @@ class Endpoint:
         return f"{self.name} ({self.user}@{self.host}:{self.port})"
 
 
-class Host:
-    """One open SSH connection."""
+class Remote:
+    """One open SSH connection to a host."""
 
     def __init__(self, ep: Endpoint, conn: asyncssh.SSHClientConnection):
         self.ep = ep
@@ -161,13 +161,13 @@ def load_known_hosts(path: str) -> asyncssh.SSHKnownHosts | None:
         ) from None
 
 
-async def connect(ep: Endpoint, known: asyncssh.SSHKnownHosts | None = None) -> Host:
-    """Open a connection, checking the host key against ``known`` (``load_known_hosts(ep.known_hosts)``);
+async def connect(ep: Endpoint, known: asyncssh.SSHKnownHosts | None = None) -> Remote:
+    """Open a connection, checking the host key against ``known`` (``load_known_hosts(ep.ssh.known_hosts)``);
     unknown or changed host keys, bad credentials and timeouts are one-line errors."""
-    kh_path = Path(os.path.expanduser(ep.known_hosts))
+    kh_path = Path(os.path.expanduser(ep.ssh.known_hosts))
     keys = known.match(ep.host, "", ep.port)[0] if known is not None else None
     trust_new = not keys
-    if trust_new and not ep.accept_new:
+    if trust_new and not ep.ssh.accept_new_host_keys:
         raise HostFailed(
             f"{ep.where}: host key unknown (not in {kh_path})",
             hint="check the host, then rerun with --accept-new-host-keys to trust it (or ssh-keyscan it)",
@@ -182,8 +182,8 @@ async def connect(ep: Endpoint, known: asyncssh.SSHKnownHosts | None = None) -> 
         preferred_auth="publickey",
         password=None,
         kbdint_auth=False,
-        connect_timeout=ep.timeout,
-        login_timeout=ep.timeout,
+        connect_timeout=ep.ssh.timeout,
+        login_timeout=ep.ssh.timeout,
         config=None,
     )
     if ep.client_key is None:
@@ -201,7 +201,7 @@ async def connect(ep: Endpoint, known: asyncssh.SSHKnownHosts | None = None) -> 
             hint="check the user and key in the cluster description, or load the key into ssh-agent",
         ) from None
     except (asyncio.TimeoutError, TimeoutError):
-        raise HostFailed(f"{ep.where}: unreachable: no answer within {ep.timeout:g} s") from None
+        raise HostFailed(f"{ep.where}: unreachable: no answer within {ep.ssh.timeout:g} s") from None
     except (OSError, asyncssh.Error) as e:
         reason = getattr(e, "strerror", None) or getattr(e, "reason", None) or str(e) or type(e).__name__
         raise HostFailed(f"{ep.where}: unreachable: {reason}") from None
@@ -211,7 +211,7 @@ async def connect(ep: Endpoint, known: asyncssh.SSHKnownHosts | None = None) -> 
         kh_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open(kh_path, "ab") as fh:
             fh.write(f"{name} ".encode() + key.export_public_key("openssh").strip() + b"\n")
-    return Host(ep, conn)
+    return Remote(ep, conn)
 
 
 async def each(hosts: list[T], fn: Callable[[T], Awaitable]) -> list:
@@ -230,13 +230,30 @@ async def each(hosts: list[T], fn: Callable[[T], Awaitable]) -> list:
     return results
 
 
-async def open_all(endpoints: list[Endpoint]) -> dict[str, Host]:
-    """Connect to every endpoint concurrently; each known_hosts file is read once, before any connection."""
-    known = {p: load_known_hosts(p) for p in dict.fromkeys(e.known_hosts for e in endpoints)}
-    hosts = await each(endpoints, lambda ep: connect(ep, known[ep.known_hosts]))
-    return {h.ep.name: h for h in hosts}
+def endpoints(c: Cluster, ssh: SshSettings) -> list[Endpoint]:
+    """Every node of ``c`` as an endpoint: its address, user, port and key (each key file read once)."""
+    out = []
+    keys: dict[str, object] = {}
+    for i, n in enumerate(c.nodes):
+        s = c.ssh_for(n)
+        if s.key and s.key not in keys:
+            if not os.path.lexists(s.key):
+                field = f"nodes[{i}].ssh.key" if n.ssh and n.ssh.key else "ssh.key"
+                raise InputError(f"SSH key {s.key} not found", file=source(c), field=field)
+            keys[s.key] = load_key(s.key)
+        key = keys.get(s.key) if s.key else None
+        out.append(Endpoint(n.name, n.host, s.port or 22, s.user or "root", s.key, ssh, key))
+    return out
 
 
-def close_all(hosts: dict[str, Host]) -> None:
-    for h in hosts.values():
-        h.close()
+@contextlib.asynccontextmanager
+async def connected(endpoints: list[Endpoint]) -> AsyncIterator[dict[str, Remote]]:
+    """Connections to every endpoint, opened concurrently (each known_hosts file read once, before any
+    connection) and closed on the way out: {node name: Remote}."""
+    known = {p: load_known_hosts(p) for p in dict.fromkeys(e.ssh.known_hosts for e in endpoints)}
+    hosts = await each(endpoints, lambda ep: connect(ep, known[ep.ssh.known_hosts]))
+    try:
+        yield {h.ep.name: h for h in hosts}
+    finally:
+        for h in hosts:
+            h.close()

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 
+import msgspec
 import pytest
 
 from fireflyer.errors import InputError
@@ -40,7 +41,7 @@ def test_builtin_engine(tmp_path, pattern):
     assert (r.reference is not None) == (pattern == "seq-read")
     if pattern == "seq-read":
         assert r.share == pytest.approx(r.gib_s / (6.6 * 1024 / 500))
-    d = r.to_dict()
+    d = msgspec.to_builtins(r.report())
     assert d["pattern"] == pattern and d["latency"]["p99_us"] == r.latency.p99_us
     json.dumps(d)
     _no_scratch_left(tmp_path)
@@ -164,6 +165,6 @@ def test_measure_metadata(tmp_path):
     r = bench.measure_metadata(tmp_path, bench.MetaJob(files=500, dirs=5, jobs=2, file_bytes=10))
     assert [p.name for p in r.phases] == ["create", "stat", "rename", "delete"]
     assert all(p.ops == 500 and p.ops_s > 0 and p.latency.p50_us > 0 for p in r.phases)
-    d = r.to_dict()
+    d = msgspec.to_builtins(r.report())
     assert d["files"] == 500 and d["phases"][0]["ops_s"] == r.phases[0].ops_s
     _no_scratch_left(tmp_path)

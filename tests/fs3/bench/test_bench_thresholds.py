@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from fireflyer.errors import InputError
@@ -135,6 +136,6 @@ def test_suite_metrics_and_a_failed_sort_check():
     assert by["seq_read_gib_s"].published == pytest.approx(6.6 * 1024 / 500)
     assert by["seq_read_gib_s"].label == "seq-read 1 MiB" and by["rand_read_iops"].label == "rand-read 4 KiB"
     suite = bench.SuiteResult("/p", tuple(io), meta, sort, bench.Thresholds(), tuple(verdicts))
-    d = suite.to_dict()
+    d = msgspec.to_builtins(suite.report())
     assert not d["passed"] and d["counts"]["fail"] == 1 and d["counts"]["unchecked"] == len(verdicts) - 1
     assert [v.check for v in suite.failed] == ["sort_problems"]

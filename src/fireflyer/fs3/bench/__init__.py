@@ -13,11 +13,9 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .fio import run_fio as run_fio
     from .graysort import SortJob as SortJob
     from .graysort import SortResult as SortResult
-    from .graysort import Validation as Validation
     from .graysort import measure_sort as measure_sort
     from .graysort import probe_ray as probe_ray
     from .graysort import require_engines as require_engines
-    from .graysort import validate_output as validate_output
     from .localray import LocalRay as LocalRay
     from .localray import local_ray as local_ray
     from .metadata import MetaJob as MetaJob
@@ -29,12 +27,20 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .published import sort_reference as sort_reference
     from .records import generate as generate
     from .records import partition_of as partition_of
+    from .reports import IoReport as IoReport
+    from .reports import Latency as Latency
+    from .reports import MetaReport as MetaReport
+    from .reports import SortReport as SortReport
+    from .reports import SuiteReport as SuiteReport
+    from .reports import Validation as Validation
+    from .reports import Verdict as Verdict
     from .scratch import Interrupted as Interrupted
     from .scratch import as_interrupted as as_interrupted
     from .scratch import check_target as check_target
     from .scratch import scratch_dir as scratch_dir
     from .scratch import signals_as_interrupts as signals_as_interrupts
     from .scratch import signals_deferred as signals_deferred
+    from .sortcheck import validate_output as validate_output
     from .suite import IO_PATTERNS as IO_PATTERNS
     from .suite import SuiteJob as SuiteJob
     from .suite import SuiteResult as SuiteResult
@@ -42,7 +48,6 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .suite import metrics_of as metrics_of
     from .thresholds import Metric as Metric
     from .thresholds import Thresholds as Thresholds
-    from .thresholds import Verdict as Verdict
     from .thresholds import judge as judge
     from .thresholds import load_thresholds as load_thresholds
     from .thresholds import parse_overrides as parse_overrides
@@ -51,7 +56,6 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .workloads import PATTERNS as PATTERNS
     from .workloads import IoJob as IoJob
     from .workloads import IoResult as IoResult
-    from .workloads import Latency as Latency
     from .workloads import measure_io as measure_io
     from .workloads import resolve_engine as resolve_engine
     from .workloads import summarize_latency as summarize_latency
@@ -63,15 +67,22 @@ __getattr__, __dir__, __all__ = attach(
         "graysort": [
             "SortJob",
             "SortResult",
-            "Validation",
             "measure_sort",
             "probe_ray",
             "require_engines",
-            "validate_output",
         ],
         "metadata": ["MetaJob", "MetaResult", "PhaseResult", "measure_metadata"],
         "published": ["Reference", "io_reference", "sort_reference"],
         "records": ["generate", "partition_of"],
+        "reports": [
+            "IoReport",
+            "Latency",
+            "MetaReport",
+            "SortReport",
+            "SuiteReport",
+            "Validation",
+            "Verdict",
+        ],
         "localray": ["LocalRay", "local_ray"],
         "scratch": [
             "Interrupted",
@@ -81,11 +92,11 @@ __getattr__, __dir__, __all__ = attach(
             "signals_as_interrupts",
             "signals_deferred",
         ],
+        "sortcheck": ["validate_output"],
         "suite": ["IO_PATTERNS", "SuiteJob", "SuiteResult", "measure_all", "metrics_of"],
         "thresholds": [
             "Metric",
             "Thresholds",
-            "Verdict",
             "judge",
             "load_thresholds",
             "parse_overrides",
@@ -95,7 +106,6 @@ __getattr__, __dir__, __all__ = attach(
             "ENGINES",
             "IoJob",
             "IoResult",
-            "Latency",
             "PATTERNS",
             "measure_io",
             "resolve_engine",

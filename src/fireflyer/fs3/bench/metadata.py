@@ -41,7 +41,7 @@ class PhaseResult:
             ops=self.ops,
             seconds=self.seconds,
             ops_s=self.ops_s,
-            latency=self.latency.report(),
+            latency=self.latency,
         )
 
 

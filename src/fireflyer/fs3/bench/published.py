@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from .reports import PublishedReport
+
 SOURCE = "https://github.com/deepseek-ai/3FS#performance"
 
 READ_TIB_S = 6.6
@@ -58,8 +60,8 @@ class Reference:
         """measured / the published figure scaled to ``nodes``."""
         return measured / self.scaled
 
-    def to_dict(self) -> dict:
-        return {**asdict(self), "scaled": self.scaled}
+    def report(self) -> PublishedReport:
+        return PublishedReport(**asdict(self), scaled=self.scaled)
 
 
 def io_reference(pattern: str) -> Reference | None:

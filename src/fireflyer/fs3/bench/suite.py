@@ -10,6 +10,7 @@ from ... import host
 from ...io import format_size, to_builtins
 from .graysort import SortJob, SortResult, measure_sort, probe_ray, require_engines
 from .metadata import MetaJob, MetaResult, measure_metadata
+from .reports import SuiteCounts, SuiteReport
 from .scratch import check_target
 from .thresholds import Metric, Thresholds, Verdict, judge
 from .workloads import GiB, IoJob, IoResult, Progress, measure_io, resolve_engine, sub_progress
@@ -51,19 +52,19 @@ class SuiteResult:
     def failed(self) -> list[Verdict]:
         return [v for v in self.verdicts if v.status == "fail"]
 
-    def to_dict(self) -> dict:
-        counts = {s: sum(v.status == s for v in self.verdicts) for s in ("pass", "warn", "fail")}
-        return {
-            "path": self.path,
-            "host": host.hostname(),
-            "summary": [v.to_dict() for v in self.verdicts],
-            "counts": {**counts, "unchecked": sum(v.status is None for v in self.verdicts)},
-            "passed": not self.failed,
-            "thresholds": {"warn_margin": self.thresholds.warn_margin, **to_builtins(self.thresholds)},
-            "io": [r.to_dict() for r in self.io],
-            "meta": self.meta.to_dict(),
-            "sort": None if self.sort is None else self.sort.to_dict(),
-        }
+    def report(self) -> SuiteReport:
+        counts = (sum(v.status == s for v in self.verdicts) for s in ("pass", "warn", "fail", None))
+        return SuiteReport(
+            path=self.path,
+            host=host.hostname(),
+            summary=list(self.verdicts),
+            counts=SuiteCounts(*counts),
+            passed=not self.failed,
+            thresholds={"warn_margin": self.thresholds.warn_margin, **to_builtins(self.thresholds)},
+            io=[r.report() for r in self.io],
+            meta=self.meta.report(),
+            sort=None if self.sort is None else self.sort.report(),
+        )
 
 
 def metrics_of(io: list[IoResult], meta: MetaResult, sort: SortResult | None) -> list[Metric]:

@@ -27,6 +27,7 @@ from msgspec import Meta, Struct
 from ...errors import InputError
 from ...io import convert, load_document
 from .published import Reference
+from .reports import Verdict
 
 Limit = Annotated[float, Meta(gt=0)]
 STATUSES = ("pass", "warn", "fail")
@@ -116,25 +117,6 @@ class Metric:
     """Shown in the summary even without a threshold."""
     limit: float | None = None
     """The limit when the thresholds set none (e.g. 0 problems in the sort's output): always judged."""
-
-
-@dataclass(frozen=True)
-class Verdict:
-    check: str
-    label: str
-    measured: float
-    unit: str
-    limit: float | None
-    maximum: bool
-    published: float | None
-    """The published figure scaled to the nodes used, where one exists."""
-    share: float | None
-    status: str | None
-    """pass, warn, fail, or None when no threshold applies."""
-    why: str = ""
-
-    def to_dict(self) -> dict:
-        return dict(vars(self))
 
 
 def _status(value: float, limit: float, maximum: bool, margin: float) -> str:

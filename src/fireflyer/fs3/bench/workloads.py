@@ -18,7 +18,7 @@ from ...io import format_size
 from ...timing import Timing, percentile
 from .fio import fio_version, run_fio
 from .published import Reference, io_reference
-from .reports import IoReport, LatencyReport
+from .reports import IoReport, Latency
 from .scratch import scratch_dir
 
 PATTERNS = ("seq-read", "seq-write", "rand-read", "rand-write")
@@ -76,20 +76,6 @@ class IoJob:
         return self.pattern.startswith("rand")
 
 
-@dataclass(frozen=True)
-class Latency:
-    """Per-I/O latency from submission to completion, in microseconds."""
-
-    p50_us: float | None
-    p99_us: float | None
-    mean_us: float
-    samples: int | None
-    """Latencies the summary is drawn from (None: fio's own histogram)."""
-
-    def report(self) -> LatencyReport:
-        return LatencyReport(self.p50_us, self.p99_us, self.mean_us, self.samples)
-
-
 def summarize_latency(samples_s: np.ndarray) -> Latency:
     """p50, p99 and mean of per-operation seconds, through the timing protocol's percentiles."""
     xs = np.sort(np.asarray(samples_s, dtype=np.float64)).tolist()
@@ -143,7 +129,7 @@ class IoResult:
             seconds=self.seconds,
             gib_s=self.gib_s,
             iops=self.iops,
-            latency=self.latency.report(),
+            latency=self.latency,
             published=None if self.reference is None else self.reference.report(),
             share=self.share,
             notes=list(self.notes),
