@@ -10,7 +10,6 @@ import typer
 from .. import fs3 as lib
 from ..errors import CheckFailed, InputError
 from ..fs3 import reports
-from ..io import LIMITS, read_bytes
 from . import fs3_bench
 from ._options import (
     AcceptNewHostKeysOpt,
@@ -319,16 +318,10 @@ def status(
     out = Output(json)
     if (cluster is None) == (from_dir is None):
         raise InputError("give a cluster description or --from DIR (not both)", field="CLUSTER")
-    files = None
     if from_dir is not None:
-        files = {k: str(from_dir / f"{k}.txt") for k in ("list-nodes", "list-targets", "list-chains")}
-        texts = {
-            k: read_bytes(f, what="admin_cli listing", limit=LIMITS["listing"]).decode("utf-8", "replace")
-            for k, f in files.items()
-        }
+        h = lib.assess_saved(from_dir)
     else:
-        texts = lib.listings(lib.load(cluster), _ssh(known_hosts, accept_new, timeout))
-    h = lib.assess(texts["list-nodes"], texts["list-targets"], texts["list-chains"], files=files)
+        h = lib.assess_remote(lib.load(cluster), _ssh(known_hosts, accept_new, timeout))
     r = h.summary()
     out.emit(r, lambda o: view.status(o, r))
     if not h.ok:

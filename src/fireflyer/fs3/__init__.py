@@ -9,6 +9,7 @@ from .._lazy import attach
 if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/shared/test_lazy.py)
     from . import bench as bench
     from .actions import ActionLog as ActionLog
+    from .admin import assess_remote as assess_remote
     from .admin import listings as listings
     from .chains import Chain as Chain
     from .chains import Target as Target
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .example import write_example as write_example
     from .health import Health as Health
     from .health import assess as assess
+    from .health import assess_saved as assess_saved
     from .health import parse_table as parse_table
     from .placement import Placement as Placement
     from .placement import Shape as Shape
@@ -66,8 +68,8 @@ __getattr__, __dir__, __all__ = attach(
         "checks": ["local_checks", "remote_checks"],
         "deployment": ["deploy"],
         "removal": ["teardown"],
-        "admin": ["listings"],
-        "health": ["Health", "assess", "parse_table"],
+        "admin": ["assess_remote", "listings"],
+        "health": ["Health", "assess", "assess_saved", "parse_table"],
         "placement": ["Placement", "Shape", "extend", "pair_histogram", "place", "shape"],
         "planning": ["plan_add_nodes", "plan_chains"],
         "rendering": ["Bundle", "render", "render_to"],

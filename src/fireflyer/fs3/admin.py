@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from . import services
+from .health import LISTINGS, Health, assess
 from .spec import Cluster
 from .ssh import SshSettings
-
-LISTINGS = ("list-nodes", "list-targets", "list-chains")
 
 
 def listings(c: Cluster, ssh: SshSettings = SshSettings()) -> dict[str, str]:
@@ -28,3 +27,11 @@ def listings(c: Cluster, ssh: SshSettings = SshSettings()) -> dict[str, str]:
             return out
 
     return asyncio.run(go())
+
+
+def assess_remote(c: Cluster, ssh: SshSettings = SshSettings()) -> Health:
+    """Health of cluster ``c`` from its admin host's listings.
+
+    Example: ``assess_remote(load("cluster.yaml")).ok``
+    """
+    return assess(*listings(c, ssh).values())

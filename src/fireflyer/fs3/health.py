@@ -7,10 +7,13 @@ header's positions, never split on whitespace. A target is healthy only when SER
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import InputError
+from ..io import LIMITS, read_bytes
 from .reports import ChainCounts, HealthReport, NodeCounts, TargetCounts
 
 NODE_OK = {"PRIMARY_MGMTD", "HEARTBEAT_CONNECTED"}
@@ -151,3 +154,19 @@ def assess(nodes: str, targets: str, chains: str, *, files: dict[str, str] | Non
     if not t:
         h.failures.append("no targets: create them (admin_cli create-target) and upload the chains")
     return h
+
+
+LISTINGS = ("list-nodes", "list-targets", "list-chains")
+
+
+def assess_saved(directory: str | os.PathLike) -> Health:
+    """Health from listings saved in ``directory`` as list-nodes.txt, list-targets.txt, list-chains.txt.
+
+    Example: ``assess_saved("saved-listings").summary()``
+    """
+    files = {k: str(Path(directory) / f"{k}.txt") for k in LISTINGS}
+    texts = [
+        read_bytes(f, what="admin_cli listing", limit=LIMITS["listing"]).decode("utf-8", "replace")
+        for f in files.values()
+    ]
+    return assess(*texts, files=files)
