@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from .. import inference as lib
-from ..errors import InputError
 from ._options import JsonOpt, ModelOpt, integer, number
 from ._output import Output
 from .views import inference as view
@@ -124,16 +123,7 @@ def cost(
       flyer inference cost --input-tokens 1e9 --cache-hit-tokens 0 --output-tokens 2e8 --nodes 4 --gpu-hour 3
     """
     out = Output(json)
-    given = [p for p in (price_hit, price_miss, price_out) if p is not None]
-    if given and (len(given) != 3 or prices is not None):
-        raise InputError(
-            "give --prices NAME or all three of --price-hit, --price-miss, --price-out", field="prices"
-        )
-    price = (
-        lib.Prices(hit=price_hit, miss=price_miss, output=price_out)  # type: ignore[arg-type]
-        if given
-        else lib.prices(prices or lib.DEFAULT_PRICES)
-    )
+    price = lib.prices_given(prices, price_hit, price_miss, price_out)
     result = lib.day_cost(
         input_tokens=input_tokens,
         cache_hit_tokens=cache_hit_tokens,
@@ -258,13 +248,7 @@ def plan_(
       flyer inference plan --tokens-per-day 608e9 168e9 --hardware h200-sxm --speed-slo 20
     """
     out = Output(json)
-    if load_curve is not None and diurnal:
-        raise InputError("give --load-curve or --diurnal, not both", field="diurnal")
-    curve, name = None, "flat"
-    if load_curve is not None:
-        curve, name = lib.read_curve(load_curve), str(load_curve)
-    elif diurnal:
-        curve, name = lib.diurnal(), "diurnal (assumed)"
+    curve, name = lib.curve_given(load_curve, diurnal)
     result = lib.plan_day(
         *tokens_per_day,
         cache_hit=lib.DEFAULT_CACHE_HIT if cache_hit is None else cache_hit,

@@ -10,7 +10,6 @@ import typer
 
 from .. import host
 from .. import kernels as lib
-from ..errors import CheckFailed
 from ..io import atomic_write, check_outputs, dumps_json
 from ._options import JsonOpt, OutOpt, integer_in
 from ._output import Output
@@ -132,15 +131,7 @@ def bench(
         atomic_write(out_file, dumps_json(data))
         out.hint(f"wrote {out_file}")
     out.emit(data, lambda o: view.bench(o, data))
-    problems = [f"{lib.results.describe(r)} failed its check" for r in report.incorrect()]
-    problems += [
-        f"{lib.results.describe(r)} reached {pct:.1f}% of the {which} roof: a bug in the kernel, the formula "
-        "or the hardware profile"
-        for r, which, pct in (report.over_roof() if report.roof_enforced else [])
-    ]
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise CheckFailed(problems[0] + more)
+    report.check()
 
 
 @app.command()
@@ -177,12 +168,4 @@ def compare(
     result = lib.compare(lib.results.load(baseline), lib.results.load(current), threshold_pct=pct)
     data = result.to_dict()
     out.emit(data, lambda o: view.compared(o, data))
-    bad = result.regressions
-    if bad:
-        worst = max(bad, key=lambda r: r.change_pct if r.change_pct is not None else float("inf"))
-        label = f"{worst.op} {worst.backend} ({view.shape_label(worst.op, worst.shape)})"
-        how = f"{worst.change_pct:+.1f}%" if worst.change_pct is not None else "failed its check"
-        raise CheckFailed(f"{len(bad)} cases regressed beyond {pct:g}%; worst: {label} {how}")
-    gap = result.gap()
-    if gap and not allow_missing:
-        raise CheckFailed(f"{gap}; --allow-missing accepts that")
+    result.check(allow_missing=allow_missing)

@@ -11,7 +11,6 @@ import typer
 from .. import pipeline as lib
 from .. import trace_events
 from ..cluster import dist_env
-from ..errors import InputError
 from ..io import atomic_write, check_outputs, dumps_json
 from ._options import JsonOpt, OutOpt, Values, integer, number, values
 from ._output import Output
@@ -253,31 +252,19 @@ def sweep(
       flyer pipeline sweep --schedules dualpipe --ranks 2:32:2 -n 64 --w-time 0.5,1 --out dp.json
     """
     out = Output(json)
-    names = (
-        list(lib.SCHEDULES) if schedules == "all" else [s.strip() for s in schedules.split(",") if s.strip()]
-    )
+    names = lib.sweep_names(schedules)
     axes = dict(
         ranks=ranks, microbatches=microbatches, f=f_time, b=b_time, w=w_time, fb=fb_time, latency=p2p_latency
     )
-    total = len(names)
-    for v in axes.values():
-        total *= len(v or [0])
-    if total > 1_000_000:
-        raise InputError(
-            f"{total} combinations; at most 1,000,000 per sweep",
-            field="ranks",
-            hint="narrow the ranges or split the sweep",
-        )
-    with out.progress("simulating", total=total) as advance:
+    with out.progress("simulating", total=lib.sweep_size(names, **axes)) as advance:
         rows = lib.sweep(names, progress=advance, **axes)
-    if out_file is not None:
-        atomic_write(out_file, lib.sweep_csv(rows) if out_file.suffix.lower() == ".csv" else dumps_json(rows))
-        out.hint(f"wrote {len(rows)} rows to {out_file}")
-        out.emit(
-            {"configs": len(rows), "errors": sum(r["error"] is not None for r in rows), "out": str(out_file)}
-        )
-        return
-    out.emit(rows, lambda o: view.swept(o, rows))
+    if out_file is None:
+        return out.emit(rows, lambda o: view.swept(o, rows))
+    atomic_write(out_file, lib.sweep_csv(rows) if out_file.suffix.lower() == ".csv" else dumps_json(rows))
+    out.hint(f"wrote {len(rows)} rows to {out_file}")
+    out.emit(
+        {"configs": len(rows), "errors": sum(r["error"] is not None for r in rows), "out": str(out_file)}
+    )
 
 
 @app.command()
@@ -460,16 +447,7 @@ def run(
         lib.check(result)
         return
     if chrome_trace is not None:
-        trace_events.write(
-            chrome_trace,
-            lib.chrome_trace(
-                result.schedule,
-                result.measured_start,
-                result.measured_end,
-                us_per_unit=1e6,
-                meta={"source": "measured", "backend": result.backend},
-            ),
-        )
+        trace_events.write(chrome_trace, lib.measured_trace(result))
         out.hint(f"wrote {chrome_trace}")
     data = result.to_dict()
     out.emit(data, lambda o: view.ran(o, data, f"{schedule} PP={ranks} N={microbatches}"))

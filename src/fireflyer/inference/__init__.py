@@ -12,9 +12,11 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .cost import day_cost as day_cost
     from .cost import presets as presets
     from .cost import prices as prices
+    from .cost import prices_given as prices_given
     from .factors import Factor as Factor
     from .planning import DayPlan as DayPlan
     from .planning import Hour as Hour
+    from .planning import curve_given as curve_given
     from .planning import diurnal as diurnal
     from .planning import plan_day as plan_day
     from .planning import read_curve as read_curve
@@ -30,7 +32,7 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "cost": ["DEFAULT_PRICES", "DayCost", "Prices", "day_cost", "presets", "prices"],
+        "cost": ["DEFAULT_PRICES", "DayCost", "Prices", "day_cost", "presets", "prices", "prices_given"],
         "roofline": [
             "DEFAULT_CACHE_HIT",
             "DEFAULT_SPEED_SLO",
@@ -42,6 +44,6 @@ __getattr__, __dir__, __all__ = attach(
             "estimate",
         ],
         "factors": ["Factor"],
-        "planning": ["DayPlan", "Hour", "diurnal", "plan_day", "read_curve"],
+        "planning": ["DayPlan", "Hour", "curve_given", "diurnal", "plan_day", "read_curve"],
     },
 )

@@ -61,6 +61,21 @@ def presets() -> dict[str, Prices]:
     }
 
 
+def prices_given(
+    name: str | None, hit: float | None = None, miss: float | None = None, output: float | None = None
+) -> Prices:
+    """The prices a command was given: a preset ``name`` (default DEFAULT_PRICES) or all three per-million
+    prices, never both."""
+    given = [p for p in (hit, miss, output) if p is not None]
+    if given and (len(given) != 3 or name is not None):
+        raise InputError(
+            "give --prices NAME or all three of --price-hit, --price-miss, --price-out", field="prices"
+        )
+    if given:
+        return Prices(hit=hit, miss=miss, output=output)  # type: ignore[arg-type]
+    return prices(name or DEFAULT_PRICES)
+
+
 def prices(name: str) -> Prices:
     """A shipped preset by name."""
     known = presets()

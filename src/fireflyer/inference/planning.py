@@ -61,6 +61,15 @@ def diurnal() -> list[float]:
     ]
 
 
+def curve_given(path: str | os.PathLike | None, diurnal_curve: bool) -> tuple[list[float] | None, str]:
+    """The load curve a command was given and its name: a file, the assumed diurnal one, or flat (None)."""
+    if path is not None and diurnal_curve:
+        raise InputError("give --load-curve or --diurnal, not both", field="diurnal")
+    if path is not None:
+        return read_curve(path), str(path)
+    return (diurnal(), "diurnal (assumed)") if diurnal_curve else (None, "flat")
+
+
 def read_curve(path: str | os.PathLike) -> list[float]:
     """A load curve: a JSON or YAML list of 24 non-negative numbers (relative load per hour, from 00:00)."""
     data = ffio.load_document(path, what="load curve")

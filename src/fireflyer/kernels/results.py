@@ -13,10 +13,12 @@ import os
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import msgspec
 from msgspec import Meta, Struct
 
 from .. import io
-from ..errors import InputError
+from ..errors import CheckFailed, InputError
+from .cases import CASE_TYPES
 
 SCHEMA = "fireflyer.kernels.bench/1"
 NonNeg = Annotated[float, Meta(ge=0)]
@@ -106,6 +108,18 @@ class Report(_S):
         CPU roof (``enforced: false``) only a lower bound of the machine."""
         return self.roof is None or bool(self.roof.get("enforced", True))
 
+    def check(self) -> None:
+        """Raise CheckFailed (exit 1) when a result failed its check or exceeds its enforced roof (a bug)."""
+        problems = [f"{describe(r)} failed its check" for r in self.incorrect()]
+        problems += [
+            f"{describe(r)} reached {pct:.1f}% of the {which} roof: a bug in the kernel, the formula or the "
+            "hardware profile"
+            for r, which, pct in (self.over_roof() if self.roof_enforced else [])
+        ]
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise CheckFailed(problems[0] + more)
+
     def over_roof(self) -> list[tuple[Result, str, float]]:
         """Results above 100% of their roof: (result, which, percent)."""
         out = []
@@ -114,6 +128,33 @@ class Report(_S):
                 if pct is not None and pct > 100.0:
                     out.append((r, which, pct))
         return out
+
+
+def _defaults(op: str) -> dict[str, Any]:
+    return {
+        f.name: f.default
+        for f in msgspec.structs.fields(CASE_TYPES[op])
+        if f.default is not msgspec.NODEFAULT
+    }
+
+
+def shape_label(op: str, shape: dict[str, Any]) -> str:
+    """The fields of a shape that differ from the case's defaults, compactly (``b=128 s_k=4096 h_q=16``)."""
+    defaults = _defaults(op) if op in CASE_TYPES else {}
+    bits = []
+    for k, v in shape.items():
+        if k in defaults and defaults[k] == v or k == "seed" and v == 0 or k == "ranks":
+            continue
+        if k == "phase":
+            bits.append(str(v))
+            continue
+        if k in ("causal",) and v is not None and v == (shape.get("mode", "dense") == "dense"):
+            continue
+        if v is True:
+            bits.append(k)
+        elif v is not None and v is not False:
+            bits.append(f"{k}={v if not isinstance(v, list) else ','.join(map(str, v))}")
+    return " ".join(bits)
 
 
 def shape_text(shape: dict[str, Any]) -> str:
@@ -195,6 +236,24 @@ class Comparison:
             why = f" ({skipped} skipped: measured on different devices)" if skipped else ""
             return f"no case was compared{why}"
         return None
+
+    def check(self, *, allow_missing: bool = False) -> None:
+        """Raise CheckFailed (exit 1) when a case regressed, or (unless ``allow_missing``) when the comparison
+        does not cover the baseline."""
+        bad = self.regressions
+        if bad:
+            worst = max(bad, key=lambda r: r.change_pct if r.change_pct is not None else float("inf"))
+            how = f"{worst.change_pct:+.1f}%" if worst.change_pct is not None else "failed its check"
+            raise CheckFailed(
+                f"{len(bad)} cases regressed beyond {self.threshold_pct:g}%; worst: {self.label(worst)} {how}"
+            )
+        gap = self.gap()
+        if gap and not allow_missing:
+            raise CheckFailed(f"{gap}; --allow-missing accepts that")
+
+    @staticmethod
+    def label(r: Row) -> str:
+        return f"{r.op} {r.backend} ({shape_label(r.op, r.shape)})"
 
     def report(self) -> CompareReport:
         counts: dict[str, int] = {}

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .render import Band as Band
     from .render import SvgLayout as SvgLayout
     from .render import chrome_trace as chrome_trace
+    from .render import measured_trace as measured_trace
     from .render import nice_ticks as nice_ticks
     from .render import svg as svg
     from .render import svg_layout as svg_layout
@@ -49,6 +50,8 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .simulator import summarize as summarize
     from .simulator import sweep as sweep
     from .simulator import sweep_csv as sweep_csv
+    from .simulator import sweep_names as sweep_names
+    from .simulator import sweep_size as sweep_size
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
@@ -66,7 +69,16 @@ __getattr__, __dir__, __all__ = attach(
             "SweepRow",
             "SweepWritten",
         ],
-        "render": ["Band", "SvgLayout", "chrome_trace", "nice_ticks", "svg", "svg_layout", "timeline_bands"],
+        "render": [
+            "Band",
+            "SvgLayout",
+            "chrome_trace",
+            "measured_trace",
+            "nice_ticks",
+            "svg",
+            "svg_layout",
+            "timeline_bands",
+        ],
         "runner": ["BACKENDS", "RunConfig", "RunResult", "check", "run"],
         "schedules": [
             "OP_KINDS",
@@ -87,6 +99,8 @@ __getattr__, __dir__, __all__ = attach(
             "summarize",
             "sweep",
             "sweep_csv",
+            "sweep_names",
+            "sweep_size",
         ],
     },
 )

@@ -42,6 +42,14 @@ def _spans(schedule: Schedule, start, end):
             yield r, i, float(start[i]), float(end[i])
 
 
+def measured_trace(result: Any) -> trace_events.TraceDocument:
+    """The Chrome trace of a real run (`pipeline.run`'s result; times in seconds)."""
+    meta = {"source": "measured", "backend": result.backend}
+    return chrome_trace(
+        result.schedule, result.measured_start, result.measured_end, us_per_unit=1e6, meta=meta
+    )
+
+
 def chrome_trace(
     schedule: Schedule, start, end, *, us_per_unit: float = 1000.0, meta: dict[str, Any] | None = None
 ) -> trace_events.TraceDocument:

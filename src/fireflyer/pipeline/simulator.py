@@ -302,6 +302,29 @@ SWEEP_FIELDS = (
 )
 
 
+MAX_SWEEP = 1_000_000
+"""The most combinations one sweep may simulate (more are refused before any is)."""
+
+
+def sweep_names(schedules: str) -> list[str]:
+    """``'all'`` or comma-separated schedule names, as `flyer pipeline sweep --schedules` takes them."""
+    return list(SCHEDULES) if schedules == "all" else [s.strip() for s in schedules.split(",") if s.strip()]
+
+
+def sweep_size(schedules: list[str], **axes: list[Any] | None) -> int:
+    """The combinations a sweep of these axes simulates; more than MAX_SWEEP is refused (exit 2)."""
+    total = len(schedules)
+    for v in axes.values():
+        total *= len(v or [0])
+    if total > MAX_SWEEP:
+        raise InputError(
+            f"{total} combinations; at most {MAX_SWEEP:,} per sweep",
+            field="ranks",
+            hint="narrow the ranges or split the sweep",
+        )
+    return total
+
+
 def sweep(
     schedules: list[str],
     ranks: list[int],

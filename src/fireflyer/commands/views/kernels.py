@@ -5,38 +5,9 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-import msgspec
-
 from ...kernels.backends import BACKENDS, Catalog
-from ...kernels.cases import CASE_TYPES
+from ...kernels.results import shape_label
 from .._output import Output, fmt, fmt_pct
-
-
-def _defaults(op: str) -> dict[str, Any]:
-    return {
-        f.name: f.default
-        for f in msgspec.structs.fields(CASE_TYPES[op])
-        if f.default is not msgspec.NODEFAULT
-    }
-
-
-def shape_label(op: str, shape: dict[str, Any]) -> str:
-    """The fields of a shape that differ from the case's defaults, compactly (``b=128 s_k=4096 h_q=16``)."""
-    defaults = _defaults(op) if op in CASE_TYPES else {}
-    bits = []
-    for k, v in shape.items():
-        if k in defaults and defaults[k] == v or k == "seed" and v == 0 or k == "ranks":
-            continue
-        if k == "phase":
-            bits.append(str(v))
-            continue
-        if k in ("causal",) and v is not None and v == (shape.get("mode", "dense") == "dense"):
-            continue
-        if v is True:
-            bits.append(k)
-        elif v is not None and v is not False:
-            bits.append(f"{k}={v if not isinstance(v, list) else ','.join(map(str, v))}")
-    return " ".join(bits)
 
 
 def catalog(o: Output, found: Catalog) -> None:
