@@ -220,13 +220,13 @@ def step_ops(s: Setup, batch: int, imbalance: float) -> list[Op]:
         prompts = t / per_prompt
         span = s.context * (1.0 + s.cache_hit) / 2
         core = fm.mla_dense(
-            prompts * span,
-            b=prompts,
-            s_q=per_prompt,
+            prompts * span,  # type: ignore[arg-type]
+            b=prompts,  # type: ignore[arg-type]
+            s_q=per_prompt,  # type: ignore[arg-type]
             h_q=a.heads,
             h_kv=a.heads,
             d=qk,
-            dv=a.v_head_dim,  # type: ignore[arg-type]
+            dv=a.v_head_dim,
         )
         head_rows = prompts
     else:
@@ -296,13 +296,17 @@ def _exchange(s: Setup, t: float) -> list[Op]:
             _comm(
                 "moe",
                 "dispatch (RDMA)",
-                fm.ep_low_latency_dispatch(t * k, h, fp8=True),
+                fm.ep_low_latency_dispatch(t * k, h, fp8=True),  # type: ignore[arg-type]
                 rdma * f["ll_dispatch"],
                 "rdma",
-            ),  # type: ignore[arg-type]
+            ),
             _comm(
-                "moe", "combine (RDMA)", fm.ep_low_latency_combine(t * k, h), rdma * f["ll_combine"], "rdma"
-            ),  # type: ignore[arg-type]
+                "moe",
+                "combine (RDMA)",
+                fm.ep_low_latency_combine(t * k, h),  # type: ignore[arg-type]
+                rdma * f["ll_combine"],
+                "rdma",
+            ),
         ]
     ranks = _distinct(s.ep, k)
     nodes = _distinct(s.nodes, k)

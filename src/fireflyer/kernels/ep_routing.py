@@ -73,7 +73,7 @@ def _rows(x: Payload, index: torch.Tensor) -> Payload:
 
 def _cat(parts: list[Payload]) -> Payload:
     if parts and isinstance(parts[0], tuple):
-        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])  # type: ignore[index]
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
     return torch.cat(parts)  # type: ignore[arg-type]
 
 
