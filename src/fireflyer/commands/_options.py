@@ -220,3 +220,12 @@ MinTargetsPerDiskOpt = Annotated[
     int,
     typer.Option("--min-targets-per-disk", parser=integer, metavar="R", help="Least targets on each disk."),
 ]
+
+
+# ---- kernels, pipeline: where torch runs ------------------------------------------------------------------
+DeviceOpt = Annotated[
+    str,
+    typer.Option(
+        "--device", "-d", metavar="DEVICE", help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N."
+    ),
+]

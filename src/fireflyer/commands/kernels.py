@@ -11,7 +11,7 @@ import typer
 from .. import host
 from .. import kernels as lib
 from ..io import atomic_write, check_outputs, dumps_json
-from ._options import JsonOpt, OutOpt, integer_in
+from ._options import DeviceOpt, JsonOpt, OutOpt, integer_in
 from ._output import Output
 from .views import kernels as view
 
@@ -25,10 +25,6 @@ RESULTS: dict[str, type] = {"list": lib.Catalog, "bench": lib.Report, "compare":
 
 MAX_RANKS = 4096
 """The most ranks --nproc may ask for (the library further holds CPU ranks to the cores here)."""
-
-DeviceOpt = Annotated[
-    str, typer.Option("--device", "-d", metavar="DEVICE", help="auto (CUDA if present), cpu, cuda or cuda:N.")
-]
 
 
 def _names(values: list[str] | None) -> list[str] | None:

@@ -12,7 +12,7 @@ from .. import pipeline as lib
 from .. import trace_events
 from ..cluster import dist_env
 from ..io import atomic_write, check_outputs, dumps_json
-from ._options import JsonOpt, OutOpt, Values, integer, number, values
+from ._options import DeviceOpt, JsonOpt, OutOpt, Values, integer, number, values
 from ._output import Output
 from .views import pipeline as view
 
@@ -293,9 +293,7 @@ def measure(
     batch: Annotated[
         int, typer.Option("--batch", parser=integer, metavar="N", help="Sequences per micro-batch.")
     ] = 1,
-    device: Annotated[
-        str, typer.Option("--device", help="auto (CUDA if present, else CPU), cpu or cuda.")
-    ] = "auto",
+    device: DeviceOpt = "auto",
     samples: Annotated[
         int,
         typer.Option(
