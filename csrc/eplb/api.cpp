@@ -44,15 +44,16 @@ Shape check_shape(const float* w, size_t layers, size_t experts, int64_t replica
   FF_CHECK_FIELD(gpus > 0 && gpus <= INT32_MAX, "gpus", "must be in 1.." << INT32_MAX << ", got " << gpus);
   FF_CHECK_FIELD(nodes > 0 && nodes <= INT32_MAX, "nodes", "must be in 1.." << INT32_MAX << ", got " << nodes);
   FF_CHECK_FIELD(groups > 0 && groups <= INT32_MAX, "groups", "must be in 1.." << INT32_MAX << ", got " << groups);
-  FF_CHECK_FIELD(replicas >= (int64_t)experts, "replicas",
-                 replicas << " replicas is fewer than the " << experts << " experts; every expert needs a slot");
-  FF_CHECK_FIELD(replicas % gpus == 0, "replicas", replicas << " replicas is not a multiple of " << gpus << " GPUs");
+  // NOTE: the field is "slots", the name flyer uses for physical expert slots (DeepSeek's num_replicas).
+  FF_CHECK_FIELD(replicas >= (int64_t)experts, "slots",
+                 replicas << " slots are fewer than the " << experts << " experts; every expert needs a slot");
+  FF_CHECK_FIELD(replicas % gpus == 0, "slots", replicas << " slots are not a multiple of " << gpus << " GPUs");
   FF_CHECK_FIELD(gpus % nodes == 0, "gpus", gpus << " GPUs is not a multiple of " << nodes << " nodes");
-  FF_CHECK_FIELD(replicas <= INT32_MAX && experts <= INT32_MAX && layers <= INT32_MAX, "replicas",
-                 "too large: " << replicas << " replicas");
+  FF_CHECK_FIELD(replicas <= INT32_MAX && experts <= INT32_MAX && layers <= INT32_MAX, "slots",
+                 "too large: " << replicas << " slots");
   // NOTE: the plan's three int64 arrays (log2phy up to replicas wide) and the solvers' scratch.
   check_fits(8.0 * layers * (2.0 * replicas + 2.0 * experts + (double)replicas - experts + 1) + 64.0 * replicas,
-             "a plan of this size", "replicas");
+             "a plan of this size", "slots");
   for (size_t i = 0; i < layers * experts; ++i)
     FF_CHECK_FIELD(std::isfinite(w[i]) && w[i] >= 0, "weight",
                    "load at layer " << i / experts << ", expert " << i % experts << " is " << w[i]

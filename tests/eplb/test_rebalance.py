@@ -170,9 +170,9 @@ def test_log2phy_in_replica_order():
     "args, field",
     [
         ((16, 4, 2, 0), "gpus"),
-        ((10, 4, 2, 8), "replicas"),
-        ((18, 4, 2, 8), "replicas"),
-        ((16, 4, 3, 9), "replicas"),
+        ((10, 4, 2, 8), "slots"),
+        ((18, 4, 2, 8), "slots"),
+        ((16, 4, 3, 9), "slots"),
         ((16, 4, 3, 8), "gpus"),
         ((16, 5, 1, 8), "groups"),
     ],

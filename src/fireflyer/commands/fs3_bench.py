@@ -19,7 +19,7 @@ from ._options import INT64, JsonOpt, OutOpt, integer_in, number, size
 from ._output import Output
 from .views import fs3_bench as view
 
-# NOTE: the core's own limits (csrc/fs3_bench), refused here at parsing: jobs 4096, queue depth 1024, files
+# NOTE: the core's own limits (csrc/fs3/bench), refused here at parsing: jobs 4096, queue depth 1024, files
 # 2^32; partitions as the sort allows; a week of runtime, an hour for Ray to answer.
 MAX_JOBS, MAX_IODEPTH, MAX_FILES, MAX_PARTITIONS = 4096, 1024, 2**32, 65536
 MAX_RUNTIME_S, MAX_RAY_TIMEOUT_S = 7 * 86400.0, 3600.0

@@ -33,10 +33,6 @@ class Evaluation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ok: bool = True
     """``overall`` is at most ``max_imbalance``."""
 
-    def __getitem__(self, key: str):
-        # NOTE: inference/factors.py reads this record by key; kept until it reads attributes.
-        return getattr(self, key)
-
 
 class Diff(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What moving from one plan to another costs (``flyer eplb diff --json``): expert copies each GPU and

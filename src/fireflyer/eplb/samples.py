@@ -10,7 +10,6 @@ real recorder dumps. ``generate_load`` made the shipped files; the files, not th
 
 from __future__ import annotations
 
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from .. import io as ffio
 from .. import profiles
+from ..compat import StrEnum
 from ..errors import InputError
 from .formats import FORMATS, LOAD_FORMATS, SAMPLE_LOAD_FORMATS, write_loads
 from .layouts import layer_ids
@@ -56,7 +56,7 @@ class SampleResult(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 def sample_load(kind: str = "load") -> np.ndarray:
     """A shipped sample: int32 [58 MoE layers, 256 experts] token counts, rows for decoder layers 3..60."""
-    ref = resources.files(__package__).joinpath("data", SAMPLES[kind])
+    ref = resources.files(__package__).joinpath("data").joinpath(SAMPLES[kind])
     with resources.as_file(ref) as path:
         data = ffio.read_bytes(path, what="the shipped sample load")
     import io as _io

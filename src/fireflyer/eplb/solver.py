@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from .. import __version__
 from .._core import eplb as _core
+from ..compat import StrEnum
 from ..errors import InputError
 
 

@@ -45,7 +45,9 @@ def validate(c: Cluster, *, check_local_files: bool = True) -> placement.Placeme
     """Refuse a description 3FS would fail on, one InputError naming the field; returns the chain layout."""
     f = source(c)
     check(c, file=f)
-    names, hosts, lower = {}, {}, {}
+    names: dict[str, int] = {}
+    hosts: dict[tuple[str, str], int] = {}
+    lower: dict[str, int] = {}
     for i, n in enumerate(c.nodes):
         if n.name.lower() in lower:
             raise InputError(
@@ -94,8 +96,8 @@ def validate(c: Cluster, *, check_local_files: bool = True) -> placement.Placeme
             field="storage.replication",
         )
     disks = [[d.path for d in c.disks_of(n)] for n in storage]
-    for n, d in zip(storage[1:], disks[1:]):
-        if d != disks[0]:
+    for n, paths in zip(storage[1:], disks[1:]):
+        if paths != disks[0]:
             raise InputError(
                 f"{n.name} mounts its disks at other paths than {storage[0].name}; "
                 "3FS gives all storage nodes "

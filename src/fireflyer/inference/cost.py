@@ -50,7 +50,7 @@ class _Preset(Struct, kw_only=True, forbid_unknown_fields=True):
 
 def presets() -> dict[str, Prices]:
     """The shipped price presets (``data/prices.yaml``): DeepSeek-R1's and V3's published API prices."""
-    ref = resources.files(__package__).joinpath("data", PRICES_FILE)
+    ref = resources.files(__package__).joinpath("data").joinpath(PRICES_FILE)
     with resources.as_file(ref) as path:
         raw = ffio.convert(ffio.load_document(path, what="price presets"), dict[str, _Preset], file=str(path))
     return {

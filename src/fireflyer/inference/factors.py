@@ -234,15 +234,15 @@ def imbalance(
             )
         return Factor(
             name="imbalance",
-            value=r["overall"],
+            value=r.overall,
             source=f"flyer eplb evaluate {Path(plan).name} {Path(load).name}: mean max/mean over "
-            f"{r['loaded_layers']} layers",
+            f"{r.loaded_layers} layers",
         )
     w = eplb.sample_load().astype("float32")
     r = eplb.evaluate(eplb.plan(w, replicas, groups, nodes, gpus), w)
     return Factor(
         name="imbalance",
-        value=r["overall"],
+        value=r.overall,
         source=f"default: a balanced plan ({replicas} slots on {gpus} GPUs) of the shipped sample load "
         "(generated, 4096 tokens per layer), evaluated on it; give --plan and --load for yours",
     )

@@ -5,11 +5,12 @@ Times are in the unit of the chunk times given (simulate, compare, sweep) or in 
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import Struct
+
+from ..compat import StrEnum
 
 if TYPE_CHECKING:
     from .simulator import ChunkTimes

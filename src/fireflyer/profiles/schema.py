@@ -6,10 +6,11 @@ Field names are part of the interface: other tools read them. Units are in the n
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Union
 
 from msgspec import Meta, Struct
+
+from ..compat import StrEnum
 
 PosInt = Annotated[int, Meta(gt=0)]
 NonNegInt = Annotated[int, Meta(ge=0)]

@@ -6,7 +6,6 @@ the file and the field); every writer is atomic and deterministic.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 import yaml
 
 from ... import host, profiles
+from ...compat import StrEnum
 from ...errors import InputError
 from ...io import LIMITS, atomic_write, dumps_json, parse_document, read_bytes
 from ..layouts import MAX_LAYERS, check_layer_ids

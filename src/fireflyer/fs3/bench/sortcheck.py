@@ -109,6 +109,8 @@ def validate_output(
     filled = [s for s in summaries if s.rows]
     by_partition: dict[int, _FileSummary] = {}
     for s in filled:
+        if s.partition is None:  # no batch named one (a file of empty batches)
+            continue
         if s.mixed_partitions:
             problems.append(f"{s.path} holds records of more than one partition")
         if s.partition in by_partition:
