@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+
+from tests.conftest import REPO
 
 BLOCK = re.compile(r"(<!-- not run: (?P<why>[^>]*) -->\s*)?```bash\n(?P<body>.*?)```", re.S)
 

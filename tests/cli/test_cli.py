@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import REPO, run_flyer
 from typer.testing import CliRunner
 
 import fireflyer
 from fireflyer.cli import GROUPS, app
+from tests.conftest import REPO, run_flyer
 
 runner = CliRunner()
 

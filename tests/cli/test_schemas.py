@@ -10,11 +10,11 @@ from pathlib import Path
 import msgspec
 import pytest
 import typer
-from conftest import FIXTURES, run_flyer
 
 import fireflyer
 from fireflyer.cli import GROUPS, app
 from fireflyer.kernels import results as kernel_results
+from tests.conftest import FIXTURES, run_flyer
 
 PROFILE = Path(fireflyer.__file__).parent / "profiles/data/model/deepseek-v3.yaml"
 TRACE = FIXTURES / "profile-data-train.json"

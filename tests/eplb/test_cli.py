@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from conftest import run_flyer
 from typer.testing import CliRunner
 
 from fireflyer import eplb
 from fireflyer.cli import app
+from tests.conftest import run_flyer
 
 from .helpers import cli, zipf_loads
 
@@ -320,7 +320,7 @@ def test_output_into_a_closed_pipe_exits_0(args):
     """`flyer ... | head -c 0`: the reader leaves at once; not an error of ours (exit 0, no message)."""
     import subprocess
 
-    from conftest import flyer_exe
+    from tests.conftest import flyer_exe
 
     script = f"{flyer_exe()} {' '.join(args)} | head -c 0; exit ${{PIPESTATUS[0]}}"
     r = subprocess.run(["bash", "-c", script], capture_output=True, text=True)

@@ -9,9 +9,9 @@ import time
 
 import numpy as np
 import pytest
-from conftest import run_flyer
 
 from fireflyer import eplb
+from tests.conftest import run_flyer
 
 from .helpers import zipf_loads
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import FIXTURES
 
 from fireflyer import eplb
 from fireflyer.errors import InputError
+from tests.conftest import FIXTURES
 
 from .helpers import zipf_loads
 

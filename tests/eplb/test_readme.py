@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import shlex
 
-from conftest import REPO
-from test_readme_examples import examples
+from tests.conftest import REPO
+from tests.test_readme_examples import examples
 
 from .helpers import cli
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
-from conftest import FIXTURES
 
 from fireflyer import eplb
+from tests.conftest import FIXTURES
 
 from .helpers import cli
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_flyer, run_json
+from tests.conftest import run_flyer, run_json
 
 
 def test_plan_chains_guide_example(tmp_path):

@@ -13,7 +13,8 @@ from pathlib import Path
 import msgspec
 import pytest
 import yaml
-from conftest import run_flyer
+
+from tests.conftest import run_flyer
 
 from . import sshd, standins
 from .clusters import write_cluster

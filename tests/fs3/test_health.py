@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_flyer
 
 from fireflyer.errors import InputError
 from fireflyer.fs3 import assess, parse_table
+from tests.conftest import run_flyer
 
 from .standins import admin_table
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import msgspec
 import pytest
 import yaml
-from conftest import run_flyer
 
 from fireflyer.errors import InputError
 from fireflyer.fs3 import load, render, rendering, services
 from fireflyer.fs3.example import example
 from fireflyer.fs3.spec import Cluster
+from tests.conftest import run_flyer
 
 from .clusters import edit, write_cluster
 

@@ -7,11 +7,10 @@ import os
 import platform
 from pathlib import Path
 
-from conftest import run_flyer
-
 from fireflyer import host
 from fireflyer.fs3 import facts
 from fireflyer.fs3.checks import Want, judge
+from tests.conftest import run_flyer
 
 
 def test_local_facts_are_this_machine():

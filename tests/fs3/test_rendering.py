@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from conftest import FIXTURES, run_flyer
 
 from fireflyer.errors import InputError
 from fireflyer.fs3 import load, render
 from fireflyer.fs3.example import example_yaml
 from fireflyer.fs3.rendering import monitor_sql, write
+from tests.conftest import FIXTURES, run_flyer
 
 from .clusters import edit, write_cluster
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import msgspec
-from conftest import run_flyer
 
 from fireflyer.commands import fs3 as commands
 from fireflyer.commands import fs3_bench
+from tests.conftest import run_flyer
 
 from .results import decoded
 from .test_health import CHAINS, NODES, TARGETS

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_flyer
 from typer.testing import CliRunner
 
 from fireflyer.cli import app
+from tests.conftest import run_flyer
 
 runner = CliRunner()
 DAY = [

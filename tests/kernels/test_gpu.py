@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import requires_cuda, run_flyer
 
 from fireflyer.kernels import EpCase, GemmCase, MlaCase, backends, gemm, mla
+from tests.conftest import requires_cuda, run_flyer
 
 MLA_CASES = [
     MlaCase(b=4, s_k=700, h_q=64, s_q=2, varlen=True, zero_lengths=True),

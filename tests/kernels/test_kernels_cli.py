@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import cuda_available, run_flyer, run_json
 from typer.testing import CliRunner
 
 from fireflyer import host
 from fireflyer.cli import app
 from fireflyer.kernels import backends, results, rooflines
+from tests.conftest import cuda_available, run_flyer, run_json
 
 from .conftest import write_roof
 

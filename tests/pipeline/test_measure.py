@@ -9,10 +9,10 @@ import time
 
 import pytest
 import torch
-from conftest import requires_cuda
 
 from fireflyer.errors import InputError
 from fireflyer.pipeline import measurement as pm
+from tests.conftest import requires_cuda
 
 TINY = {
     "hidden": 64,

@@ -6,10 +6,10 @@ import csv
 import json
 
 import pytest
-from conftest import run_flyer, run_json
 from typer.testing import CliRunner
 
 from fireflyer.cli import app
+from tests.conftest import run_flyer, run_json
 
 runner = CliRunner()
 

@@ -6,11 +6,11 @@ import dataclasses
 import json
 
 import pytest
-from conftest import run_flyer, run_json
 
 from fireflyer import cluster as launch
 from fireflyer import pipeline as pp
 from fireflyer.errors import CheckFailed, InputError
+from tests.conftest import run_flyer, run_json
 
 pytest.importorskip("torch")
 

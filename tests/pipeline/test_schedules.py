@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-import pipeline_reference as reference
 import pytest
 
 from fireflyer import pipeline as pp
 from fireflyer.errors import CheckFailed, InputError
 from fireflyer.trace_events import to_builtins
+
+from . import pipeline_reference as reference
 
 TIMES = pp.ChunkTimes(f=1, b=2, w=1, fb=3)
 

@@ -8,9 +8,9 @@ import time
 
 import numpy as np
 import pytest
-from conftest import requires_cuda, run_flyer
 
 from fireflyer import _core, profiles
+from tests.conftest import requires_cuda, run_flyer
 
 
 def test_detect_quick_json_is_a_valid_measured_profile(tmp_path):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_flyer, run_json
 
 from fireflyer import InputError, profiles
 from fireflyer.profiles import HardwareProfile, ModelProfile
+from tests.conftest import run_flyer, run_json
 
 SHIPPED = sorted(profiles.SHIPPED_DIR.rglob("*.yaml"))
 

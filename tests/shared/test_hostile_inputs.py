@@ -13,10 +13,10 @@ import textwrap
 import time
 
 import pytest
-from conftest import run_flyer
 
 from fireflyer import io
 from fireflyer.errors import InputError
+from tests.conftest import run_flyer
 
 BOMB = "\n".join(
     [
@@ -165,7 +165,7 @@ def test_third_party_warnings_stay_off_stderr(tmp_path):
         )
     )
     env = {"PYTHONPATH": str(site), "PYTHONWARNINGS": "always"}
-    from fs3.clusters import write_cluster
+    from tests.fs3.clusters import write_cluster
 
     path = write_cluster(tmp_path, ssh={"key": "no-such-key"})
     res = run_flyer("fs3", "deploy", str(path), "--dry-run", env=env)

@@ -9,12 +9,12 @@ import statistics
 import time
 
 import pytest
-from conftest import requires_cuda
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fireflyer.errors import InputError
 from fireflyer.timing import STEADY_HEAP, Recorder, Timing, in_fresh_process, percentile, time_fn
+from tests.conftest import requires_cuda
 
 
 def _percentile_reference(xs, q):

@@ -10,10 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import run_flyer
 
 from fireflyer import InputError
 from fireflyer.trace import analyze, capture, capturing, merge, step
+from tests.conftest import run_flyer
 
 pytest.importorskip("torch")
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from trace_reference import figures, kernel, trace, write
 
 from fireflyer.trace import analyze
+
+from .trace_reference import figures, kernel, trace, write
 
 NCCL = "ncclDevKernel_AllReduce_Sum_bf16_RING_LL(ncclDevKernelArgsStorage<4096ul>)"
 DEEPEP = "void deep_ep::internode::dispatch<false, 8, true, 8>(int4*)"

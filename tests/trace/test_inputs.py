@@ -9,15 +9,16 @@ import json
 import os
 
 import pytest
-from conftest import run_flyer
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from trace_reference import kernel, trace, write
 
 from fireflyer import InputError, io
 from fireflyer.trace import analyze
 from fireflyer.trace.analysis import scan
 from fireflyer.trace.synthetic import generate
+from tests.conftest import run_flyer
+
+from .trace_reference import kernel, trace, write
 
 GOOD = trace([kernel(0, 10), kernel(5, 10, name="ncclKernel_x", stream=9)], distributedInfo={"rank": 0})
 

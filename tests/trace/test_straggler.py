@@ -5,13 +5,14 @@ on CPU (gloo) traces against the pure-Python reference, both ways."""
 from __future__ import annotations
 
 import pytest
-from conftest import run_flyer, run_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from trace_reference import cpu_compute_us, cpu_op, trace, write
 
 from fireflyer.trace import STRAGGLER_OVER_MEDIAN_PCT, analyze
 from fireflyer.trace.synthetic import generate_ranks
+from tests.conftest import run_flyer, run_json
+
+from .trace_reference import cpu_compute_us, cpu_op, trace, write
 
 
 def test_device_straggler_named_when_it_stands_out(tmp_path):

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FIXTURES, run_flyer, run_json
-from trace_reference import COMM, figures, kernel, load, trace, write
 
 from fireflyer.trace import analyze, diff, merge
 from fireflyer.trace.synthetic import generate, generate_ranks
+from tests.conftest import FIXTURES, run_flyer, run_json
+
+from .trace_reference import COMM, figures, kernel, load, trace, write
 
 DEEPSEEK = FIXTURES / "profile-data-train.json"
 KEYS = ("steps", "kernels", "comm_kernels", "memory_ops", "span_us", "busy_us", "compute_us", "comm_us")

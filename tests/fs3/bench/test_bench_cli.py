@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import flyer_exe, run_flyer
 from typer.testing import CliRunner
 
 from fireflyer.cli import app
 from fireflyer.fs3 import bench
+from tests.conftest import flyer_exe, run_flyer
 
 HAVE_FIO = bench.fio_version() is not None
 SIGNAL_EXITS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}

@@ -8,7 +8,6 @@ import os
 import signal
 import time
 
-import bench_reference as ref
 import numpy as np
 import pytest
 from fireflyer._core.fs3 import bench as core
@@ -16,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fireflyer.errors import InputError
+
+from . import bench_reference as ref
 
 KiB, MiB = 1 << 10, 1 << 20
 

@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import run_flyer
 
 from fireflyer.errors import InputError
 from fireflyer.fs3 import bench
+from tests.conftest import run_flyer
 
 QUICK = ["--size", "4MiB", "--jobs", "1", "--iodepth", "1", "--engine", "builtin"]
 QUICK_ALL = [*QUICK, "--no-sort", "--files", "10", "--dirs", "1"]

@@ -3,7 +3,6 @@ shown passing on a correct output and failing on each kind of corruption."""
 
 from __future__ import annotations
 
-import bench_reference as ref
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,6 +13,8 @@ from hypothesis import strategies as st
 
 from fireflyer.errors import InputError
 from fireflyer.fs3.bench import records, validate_output
+
+from . import bench_reference as ref
 
 keys_st = st.lists(st.binary(min_size=10, max_size=10), min_size=0, max_size=40)
 
