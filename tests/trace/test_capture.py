@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fireflyer import InputError
-from fireflyer.trace import analyze, capture, capturing, merge, step
+from fireflyer.trace import analyze, capture, capturing, merge, running, step
 from tests.conftest import run_flyer
 
 pytest.importorskip("torch")
@@ -196,7 +196,7 @@ def test_an_output_that_cannot_be_made_exits_2_naming_it(tmp_path):
 def test_arguments_too_long_for_the_system_leave_nothing(tmp_path):
     out = tmp_path / "t"
     with pytest.raises(InputError, match="cannot run .*: Argument list too long"):
-        capturing.run([sys.executable, "-c", "pass", "x" * 200_000], capturing.Settings(out=out))
+        running.run([sys.executable, "-c", "pass", "x" * 200_000], capturing.Settings(out=out))
     assert list(tmp_path.iterdir()) == []
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from ..trace import analysis, capturing, comparison, merging
+from ..trace import analysis, capturing, comparison, merging, running
 from ._options import JsonOpt, integer, number
 from ._output import Output
 from .views import trace as view
@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 RESULTS: dict[str, type] = {
-    "capture": capturing.CaptureRun,
+    "capture": running.CaptureRun,
     "analyze": analysis.Analysis,
     "merge": merging.MergeResult,
     "diff": comparison.Comparison,
@@ -129,7 +129,7 @@ def capture(
         record_shapes=record_shapes,
         with_stack=with_stack,
     )
-    result = capturing.run(command, settings, stdout=sys.stderr if json else None)
+    result = running.run(command, settings, stdout=sys.stderr if json else None)
     out.emit(result.to_dict(), lambda o: view.captured(o, result, active))
     raise typer.Exit(result.exit_code)
 

@@ -16,11 +16,9 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .analysis import analyze as analyze
     from .analysis import comm_matcher as comm_matcher
     from .analysis import trace_files as trace_files
-    from .capturing import CaptureRun as CaptureRun
     from .capturing import Schedule as Schedule
     from .capturing import Settings as Settings
     from .capturing import capture as capture
-    from .capturing import run as run
     from .capturing import step as step
     from .comparison import Comparison as Comparison
     from .comparison import diff as diff
@@ -28,6 +26,8 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .merging import ALIGNMENTS as ALIGNMENTS
     from .merging import MergeResult as MergeResult
     from .merging import merge as merge
+    from .running import CaptureRun as CaptureRun
+    from .running import run as run
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
@@ -41,7 +41,8 @@ __getattr__, __dir__, __all__ = attach(
             "comm_matcher",
             "trace_files",
         ],
-        "capturing": ["CaptureRun", "Schedule", "Settings", "capture", "run", "step"],
+        "capturing": ["Schedule", "Settings", "capture", "step"],
+        "running": ["CaptureRun", "run"],
         "comparison": ["Comparison", "diff"],
         "host_metrics": ["Sampler"],
         "merging": ["ALIGNMENTS", "MergeResult", "merge"],

@@ -6,9 +6,9 @@ import shlex
 from pathlib import Path
 
 from ...trace.analysis import Analysis, RankFigures, percent
-from ...trace.capturing import CaptureRun
 from ...trace.comparison import Comparison
 from ...trace.merging import MergeResult
+from ...trace.running import CaptureRun
 from .._output import Output, fmt_pct
 
 NAME_WIDTH = 52
