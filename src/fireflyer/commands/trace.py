@@ -124,7 +124,7 @@ def capture(
     out = Output(json)
     settings = capturing.Settings(
         out=out_dir or Path(time.strftime("flyer-trace-%Y%m%d-%H%M%S")),
-        schedule=capturing.Schedule(wait=wait, warmup=warmup, active=active, repeat=repeat),
+        schedule=capturing.ProfilerSchedule(wait=wait, warmup=warmup, active=active, repeat=repeat),
         host_metrics_hz=host_metrics_hz if host_metrics else 0.0,
         record_shapes=record_shapes,
         with_stack=with_stack,

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .analysis import analyze as analyze
     from .analysis import comm_matcher as comm_matcher
     from .analysis import trace_files as trace_files
-    from .capturing import Schedule as Schedule
+    from .capturing import ProfilerSchedule as ProfilerSchedule
     from .capturing import Settings as Settings
     from .capturing import capture as capture
     from .capturing import step as step
@@ -41,7 +41,7 @@ __getattr__, __dir__, __all__ = attach(
             "comm_matcher",
             "trace_files",
         ],
-        "capturing": ["Schedule", "Settings", "capture", "step"],
+        "capturing": ["ProfilerSchedule", "Settings", "capture", "step"],
         "running": ["CaptureRun", "run"],
         "comparison": ["Comparison", "diff"],
         "host_metrics": ["Sampler"],

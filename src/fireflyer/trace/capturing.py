@@ -47,7 +47,7 @@ ENV_PATH = "FLYER_TRACE_PATH"
 
 
 @dataclass(frozen=True, kw_only=True)
-class Schedule:
+class ProfilerSchedule:
     """The profiler's schedule, in optimizer steps (or ``step()`` calls) after the first."""
 
     wait: int = 1
@@ -72,7 +72,7 @@ class Settings:
 
     out: Path
     """Directory the traces go to."""
-    schedule: Schedule = field(default_factory=Schedule)
+    schedule: ProfilerSchedule = field(default_factory=ProfilerSchedule)
     host_metrics_hz: float = 0.0
     """Host metrics sampling rate; 0: none."""
     record_shapes: bool = False
@@ -108,7 +108,7 @@ class Settings:
             ) from None
         return cls(
             out=Path(out),
-            schedule=Schedule(wait=wait, warmup=warmup, active=active, repeat=repeat),
+            schedule=ProfilerSchedule(wait=wait, warmup=warmup, active=active, repeat=repeat),
             host_metrics_hz=hz,
             record_shapes=env.get(ENV_RECORD_SHAPES) == "1",
             with_stack=env.get(ENV_WITH_STACK) == "1",
@@ -354,7 +354,7 @@ def capture(
         raise InputError("a capture is already running in this process")
     settings = Settings(
         out=Path(out),
-        schedule=Schedule(wait=wait, warmup=warmup, active=active, repeat=repeat),
+        schedule=ProfilerSchedule(wait=wait, warmup=warmup, active=active, repeat=repeat),
         host_metrics_hz=host_metrics_hz,
         record_shapes=record_shapes,
         with_stack=with_stack,
