@@ -55,27 +55,34 @@ SERVE = textwrap.dedent(
 def test_capture_torchrun_gloo_job_then_analyze_and_merge(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(TRAIN)
-    out = tmp_path / "traces"
-    res = run_flyer(
-        "trace",
-        "capture",
-        "--active",
-        "2",
-        "--host-metrics",
-        "--out",
-        str(out),
-        "--json",
-        "--",
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc-per-node",
-        "2",
-        str(script),
-        "7",
-        timeout=240,
-    )
+    for attempt in range(2):
+        out = tmp_path / f"traces{attempt}"
+        res = run_flyer(
+            "trace",
+            "capture",
+            "--active",
+            "2",
+            "--host-metrics",
+            "--out",
+            str(out),
+            "--json",
+            "--",
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            str(script),
+            "7",
+            timeout=240,
+        )
+        # NOTE: now and then (seen twice in some 25 runs) a gloo rank aborts *after* training, as its process
+        # exits ("terminate called without an active exception", torch's teardown, not flyer's code): the
+        # job's exit code is then not 0, as capture reports. Only that exact case is run again, once.
+        if not (res.returncode != 0 and "terminate called without an active exception" in res.stderr):
+            break
+        assert "rank 0 trained" in res.stderr and "rank 1 trained" in res.stderr, res.stderr
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)  # the job's own output went to stderr, not into the JSON
     assert "rank 0 trained" in res.stderr and "rank 1 trained" in res.stderr
