@@ -137,9 +137,12 @@ step trace-merge flyer trace merge "$results/trace" --out "$results/trace-merged
 # 7. Inference: the estimate with the measured kernels beside the default one, where the group exists
 #    (issue 24).
 if flyer inference --help > /dev/null 2>&1; then
+  # Decode at one fixed batch in both, so the two differ only by the kernel factors (an SLO may pick other
+  # batches, and CPU results in a rehearsal meet none).
   for phase in prefill decode; do
-    step "inference-$phase-default" flyer inference estimate --deployment "deepseek-v3-$phase" --json
-    step "inference-$phase-measured" flyer inference estimate --deployment "deepseek-v3-$phase" \
+    batch=$([[ $phase == decode ]] && echo "--batch 128" || echo "")
+    step "inference-$phase-default" flyer inference estimate --deployment "deepseek-v3-$phase" $batch --json
+    step "inference-$phase-measured" flyer inference estimate --deployment "deepseek-v3-$phase" $batch \
       --kernels "$results/kernels.json" --json
   done
 else
