@@ -216,11 +216,8 @@ def _check_expansion(obj: Any, *, limit: int) -> None:
         open_.add(key)
         stack.append((node, True))
         children = node.values() if isinstance(node, dict) else node
-        for c in children:
-            if isinstance(c, (dict, list)):
-                if id(c) in open_:
-                    raise InputError("the document contains itself (a YAML alias inside its own anchor)")
-                stack.append((c, False))
+        # NOTE: nodes still open are the ancestors of what is walked next: meeting one again is a cycle.
+        stack.extend((c, False) for c in children if isinstance(c, (dict, list)))
 
 
 def check_document(obj: Any, *, file: str | None = None) -> None:
