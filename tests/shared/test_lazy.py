@@ -49,3 +49,33 @@ def test_every_domain_package_is_checked():
 
 def test_test_oracles_are_not_exported():
     assert "generate" not in fireflyer.trace.__all__ and "synthetic" not in dir(fireflyer.trace)
+
+
+def modules_after(argv: list[str]) -> set[str]:
+    """Which of numpy, torch and matplotlib ``flyer ARGV`` has imported when it exits (in a fresh
+    interpreter)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        f"sys.argv = ['flyer', *{argv!r}]\n"
+        "from fireflyer import cli\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('numpy', 'torch', 'matplotlib') if m in sys.modules]\n"
+        "print('loaded:' + ','.join(heavy), file=sys.stderr)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("loaded:"), res.stderr
+    return set(filter(None, last.removeprefix("loaded:").split(",")))
+
+
+def test_help_imports_no_heavy_module():
+    assert modules_after(["--help"]) == set()
+
+
+@pytest.mark.parametrize("group", ["profiles", "eplb", "pipeline", "trace", "kernels", "inference", "fs3"])
+def test_group_help_does_not_import_matplotlib(group):
+    """``--plot`` imports matplotlib only inside the drawing functions (commands/views/plotting.py)."""
+    assert "matplotlib" not in modules_after([group, "--help"])

@@ -124,6 +124,15 @@ OutOpt = Annotated[
         dir_okay=False,
     ),
 ]
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        metavar="FILE",
+        dir_okay=False,
+        help="Also draw the result: .svg or .png by suffix.",
+    ),
+]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="Model profile name, e.g. deepseek-v3.")]
 DeploymentOpt = Annotated[
     str | None,
