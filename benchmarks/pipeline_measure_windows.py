@@ -46,7 +46,7 @@ def main() -> None:
         cols,
         rows,
         a.json,
-        {"runs": {str(s): [m.to_dict() for m in ms] for s, ms in runs.items()}} if a.json else None,
+        {"runs": {str(s): list(ms) for s, ms in runs.items()}} if a.json else None,
     )
 
 

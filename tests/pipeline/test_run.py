@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import msgspec
 import pytest
 
 from fireflyer import cluster as launch
@@ -25,7 +26,7 @@ def dualpipe2() -> pp.RunResult:
 
 
 def _assert_matches_reference(r: pp.RunResult) -> None:
-    d = r.to_dict()
+    d = msgspec.to_builtins(r.record())
     assert d["backend"] == "gloo"
     assert d["loss"] == pytest.approx(d["reference_loss"], rel=1e-6)
     assert d["max_cosine_difference"] < 1e-6
@@ -37,7 +38,7 @@ def _assert_matches_reference(r: pp.RunResult) -> None:
 
 def test_dualpipe_2_ranks(dualpipe2):
     _assert_matches_reference(dualpipe2)
-    d = dualpipe2.to_dict()
+    d = msgspec.to_builtins(dualpipe2.record())
     assert d["stages"] == 2 and len(d["per_rank"]) == 2
     m, sim = d["measured"], d["simulated"]
     assert 0 < m["bubble"] < m["makespan"] and 0 <= m["bubble_fraction"] < 1
@@ -136,7 +137,7 @@ def _gpus() -> int:
 @pytest.mark.parametrize("schedule,microbatches", [("dualpipe", 4), ("dualpipev", 4), ("1f1b", 4)])
 def test_nccl_two_gpus_matches_reference(schedule, microbatches):
     r = pp.run(pp.RunConfig(schedule=schedule, ranks=2, microbatches=microbatches), backend="nccl")
-    d = r.to_dict()
+    d = msgspec.to_builtins(r.record())
     assert d["backend"] == "nccl" and d["op_order_matches"]
     assert d["loss"] == pytest.approx(d["reference_loss"], rel=1e-5)
     assert d["max_cosine_difference"] < 1e-6

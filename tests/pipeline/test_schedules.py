@@ -29,8 +29,8 @@ def test_golden_pp8_n20():
 
 
 def test_default_is_the_golden_dualpipe():
-    d = pp.simulate().to_dict()
-    assert (d["schedule"], d["ranks"], d["microbatches"], d["makespan"], d["bubble"]) == (
+    d = pp.simulate().record()
+    assert (d.schedule, d.ranks, d.microbatches, d.makespan, d.bubble) == (
         "dualpipe",
         8,
         20,
@@ -257,14 +257,14 @@ def test_deadlock_report_names_rank_and_op():
 
 
 def test_compare_and_sweep():
-    rows = {r["schedule"]: r for r in pp.compare(8, 20)}
+    rows = {r.schedule: r for r in pp.compare(8, 20).schedules}
     assert set(rows) == set(pp.SCHEDULES)
-    assert rows["dualpipe"]["parameter_copies"] == 2 and rows["dualpipev"]["devices"] == 4
-    assert rows["zbv"]["formula_bubble"] is None
+    assert rows["dualpipe"].parameter_copies == 2 and rows["dualpipev"].devices == 4
+    assert rows["zbv"].formula_bubble is None
     out = pp.sweep(["dualpipe", "1f1b"], [4, 5], [8, 16], [1.0], [2.0], [1.0])
     assert len(out) == 8
-    errs = [r for r in out if r["error"]]
-    assert {(r["ranks"], r["microbatches"]) for r in errs if r["schedule"] == "dualpipe"} == {(5, 8), (5, 16)}
+    errs = [r for r in out if r.error]
+    assert {(r.ranks, r.microbatches) for r in errs if r.schedule == "dualpipe"} == {(5, 8), (5, 16)}
     assert pp.sweep_csv(out).splitlines()[0].startswith("schedule,ranks,microbatches")
 
 
@@ -306,15 +306,11 @@ def test_compare_and_sweep_report_a_deadlock_not_a_makespan(monkeypatch):
         )()
 
     monkeypatch.setattr(simulator._core, "summarize", stuck)
-    rows = {r["schedule"]: r for r in pp.compare(8, 20)}
-    assert (
-        rows["zb1p"]["deadlocked"]
-        and rows["zb1p"]["makespan"] is None
-        and "deadlock" in rows["zb1p"]["error"]
-    )
-    assert not rows["1f1b"]["deadlocked"] and rows["1f1b"]["makespan"] == 81
+    rows = {r.schedule: r for r in pp.compare(8, 20).schedules}
+    assert rows["zb1p"].deadlocked and rows["zb1p"].makespan is None and "deadlock" in rows["zb1p"].error
+    assert not rows["1f1b"].deadlocked and rows["1f1b"].makespan == 81
     sweep = pp.sweep(["zb1p"], [4], [8], [1.0], [2.0], [1.0])
-    assert sweep[0]["deadlocked"] and sweep[0]["makespan"] is None and "deadlock" in sweep[0]["error"]
+    assert sweep[0].deadlocked and sweep[0].makespan is None and "deadlock" in sweep[0].error
 
 
 def test_the_cli_choices_are_the_cores_names():

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import msgspec
 from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -67,6 +68,8 @@ class Output:
             render(self)
         elif isinstance(data, Mapping):
             self.kv(data)
+        elif isinstance(data, msgspec.Struct):
+            self.kv(msgspec.structs.asdict(data))
         else:
             self.console.print(data)
 

@@ -149,8 +149,8 @@ def simulate(
     if svg is not None:
         atomic_write(svg, lib.svg(result.schedule, result.start, result.end, title=title))
         out.hint(f"wrote {svg}")
-    data = result.to_dict()
-    out.emit(data, lambda o: view.simulated(o, result, data, title, timeline=timeline))
+    record = result.record()
+    out.emit(record, lambda o: view.simulated(o, result, record, title, timeline=timeline))
 
 
 @app.command()
@@ -182,9 +182,8 @@ def compare(
       flyer pipeline compare --json
     """
     out = Output(json)
-    rows = lib.compare(ranks, microbatches, _times(f_time, b_time, w_time, fb_time, p2p_latency))
-    data = {"stages": ranks, "microbatches": microbatches, "schedules": rows}
-    out.emit(data, lambda o: view.compared(o, data))
+    result = lib.compare(ranks, microbatches, _times(f_time, b_time, w_time, fb_time, p2p_latency))
+    out.emit(result, lambda o: view.compared(o, result))
 
 
 @app.command()
@@ -263,7 +262,7 @@ def sweep(
     atomic_write(out_file, lib.sweep_csv(rows) if out_file.suffix.lower() == ".csv" else dumps_json(rows))
     out.hint(f"wrote {len(rows)} rows to {out_file}")
     out.emit(
-        {"configs": len(rows), "errors": sum(r["error"] is not None for r in rows), "out": str(out_file)}
+        lib.SweepWritten(configs=len(rows), errors=sum(r.error is not None for r in rows), out=str(out_file))
     )
 
 
@@ -378,10 +377,8 @@ def measure(
             progress=advance,
             **seconds,
         )
-    data = {"measured": m.to_dict(), "simulated": result.to_dict()}
-    out.emit(
-        data, lambda o: view.measured(o, m, data["simulated"], f"{schedule} PP={ranks} N={microbatches}")
-    )
+    record = lib.Measurement(measured=m, simulated=result.record())
+    out.emit(record, lambda o: view.measured(o, record, f"{schedule} PP={ranks} N={microbatches}"))
 
 
 @app.command()
@@ -447,6 +444,6 @@ def run(
     if chrome_trace is not None:
         trace_events.write(chrome_trace, lib.measured_trace(result))
         out.hint(f"wrote {chrome_trace}")
-    data = result.to_dict()
-    out.emit(data, lambda o: view.ran(o, data, f"{schedule} PP={ranks} N={microbatches}"))
+    record = result.record()
+    out.emit(record, lambda o: view.ran(o, record, f"{schedule} PP={ranks} N={microbatches}"))
     lib.check(result)

@@ -33,7 +33,7 @@ def _enc_hook(obj: Any) -> Any:
 
 def dumps_json(obj: Any, *, indent: int = 2) -> str:
     """Deterministic JSON: sorted keys, fixed float formatting, trailing newline."""
-    raw = msgspec.json.encode(obj, enc_hook=_enc_hook, order="deterministic")
+    raw = msgspec.json.encode(obj, enc_hook=_enc_hook, order="sorted")
     if indent:
         raw = msgspec.json.format(raw, indent=indent)
     return raw.decode() + "\n"

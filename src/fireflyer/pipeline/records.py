@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 from msgspec import Struct
 
 from ..compat import StrEnum
@@ -185,10 +184,6 @@ class MeasureResult(_Record, frozen=True):
         from .simulator import ChunkTimes
 
         return ChunkTimes(f=self.f, b=self.b, w=self.w, fb=self.fb, latency=latency)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields in their order (the JSON document sorts them)."""
-        return {**msgspec.to_builtins(self), "notes": list(self.notes)}
 
 
 class Measurement(_Record):

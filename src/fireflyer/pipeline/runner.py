@@ -20,6 +20,7 @@ import torch.distributed as dist
 from .. import host
 from ..cluster import dist_env, launch_local, process_group
 from ..errors import CheckFailed, InputError
+from .records import Makespan, MeanTimes, RunRank, RunReport
 from .schedules import B_INPUT, FB, OP_KINDS, B, F, Schedule, W, check_config, generate
 from .simulator import ChunkTimes, simulate_schedule
 
@@ -330,54 +331,49 @@ class RunResult:
         lo, hi = int(self.schedule.rank_ptr[rank]), int(self.schedule.rank_ptr[rank + 1])
         return float((self.measured_end[lo:hi] - self.measured_start[lo:hi]).sum())
 
-    def measured(self) -> dict[str, float]:
+    def measured(self) -> Makespan:
         makespan = float(self.measured_end.max() - self.measured_start.min())
         bubble = max(makespan - self._busy(r) for r in range(self.schedule.ranks))
-        return {
-            "makespan": makespan,
-            "bubble": bubble,
-            "bubble_fraction": bubble / makespan if makespan else 0.0,
-        }
+        return Makespan(
+            makespan=makespan, bubble=bubble, bubble_fraction=bubble / makespan if makespan else 0.0
+        )
 
-    def to_dict(self) -> dict[str, Any]:
+    def record(self) -> RunReport:
+        """The result as `flyer pipeline run --json` prints it."""
         cfg, s, m, sim = self.config, self.schedule, self.measured(), self.simulated
         per_rank = [
-            {
-                "rank": r,
-                "ops": s.num_ops(r),
-                "op_order_matches": self.order_matches[r],
-                "measured_busy": self._busy(r),
-                "measured_idle": m["makespan"] - self._busy(r),
-                "simulated_idle": sim.per_rank[r].idle,
-            }
+            RunRank(
+                rank=r,
+                ops=s.num_ops(r),
+                op_order_matches=self.order_matches[r],
+                measured_busy=self._busy(r),
+                measured_idle=m.makespan - self._busy(r),
+                simulated_idle=sim.per_rank[r].idle,
+            )
             for r in range(s.ranks)
         ]
-        return {
-            "schedule": cfg.schedule,
-            "ranks": cfg.ranks,
-            "stages": s.stages,
-            "microbatches": cfg.microbatches,
-            "hidden": cfg.hidden,
-            "batch": cfg.batch,
-            "seed": cfg.seed,
-            "backend": self.backend,
-            "loss": self.loss,
-            "reference_loss": self.reference_loss,
-            "max_cosine_difference": self.max_cosine_difference,
-            "max_abs_grad_difference": self.max_abs_grad_difference,
-            "op_order_matches": all(self.order_matches),
-            "measured": m,
-            "simulated": {
-                "makespan": sim.makespan,
-                "bubble": sim.bubble,
-                "bubble_fraction": sim.bubble_fraction,
-            },
-            "chunk_times": self.measured_times.scalars(),
-            "p2p_latency": self.measured_times.latency,
-            "per_rank": per_rank,
-            "wall_seconds": self.wall_seconds,
-            "notes": list(self.notes),
-        }
+        return RunReport(
+            schedule=cfg.schedule,
+            ranks=cfg.ranks,
+            stages=s.stages,
+            microbatches=cfg.microbatches,
+            hidden=cfg.hidden,
+            batch=cfg.batch,
+            seed=cfg.seed,
+            backend=self.backend,
+            loss=self.loss,
+            reference_loss=self.reference_loss,
+            max_cosine_difference=self.max_cosine_difference,
+            max_abs_grad_difference=self.max_abs_grad_difference,
+            op_order_matches=all(self.order_matches),
+            measured=m,
+            simulated=Makespan(makespan=sim.makespan, bubble=sim.bubble, bubble_fraction=sim.bubble_fraction),
+            chunk_times=MeanTimes(**self.measured_times.scalars()),
+            p2p_latency=self.measured_times.latency,
+            per_rank=per_rank,
+            wall_seconds=self.wall_seconds,
+            notes=list(self.notes),
+        )
 
 
 def _assemble(cfg: RunConfig, results: list[dict[str, Any]], wall: float) -> RunResult:

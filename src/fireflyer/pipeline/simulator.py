@@ -8,10 +8,21 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from .._core import pipeline as _core
 from ..errors import CheckFailed, InputError
+from .records import (
+    Figures,
+    RankTimes,
+    ScheduleComparison,
+    ScheduleRow,
+    SimTimes,
+    Simulation,
+    Stuck,
+    SweepRow,
+)
 from .schedules import SCHEDULES, Schedule, devices_for_stages, formula_bubble, generate
 
 
@@ -104,33 +115,30 @@ class SimResult:
             out.append(rec)
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def record(self) -> Simulation:
+        """The result as `flyer pipeline simulate --json` prints it."""
         s = self.schedule
-        return {
-            "schedule": s.name,
-            "ranks": s.ranks,
-            "stages": s.stages,
-            "microbatches": s.microbatches,
-            "times": self.times.scalars() | {"latency": self.times.latency},
-            "makespan": self.makespan,
-            "bubble": self.bubble,
-            "bubble_fraction": self.bubble_fraction,
-            "formula_bubble": self.formula_bubble,
-            "formula_matches": self.formula_matches,
-            "parameter_copies": s.parameter_copies,
-            "peak_activations": max(r.peak_activations for r in self.per_rank),
-            "per_rank": [
-                {
-                    "rank": r.rank,
-                    "busy": r.busy,
-                    "idle": r.idle,
-                    "peak_activations": r.peak_activations,
-                    "ops": r.ops,
-                }
+        return Simulation(
+            schedule=s.name,
+            ranks=s.ranks,
+            stages=s.stages,
+            microbatches=s.microbatches,
+            times=SimTimes(**self.times.scalars(), latency=self.times.latency),
+            makespan=self.makespan,
+            bubble=self.bubble,
+            bubble_fraction=self.bubble_fraction,
+            formula_bubble=self.formula_bubble,
+            formula_matches=self.formula_matches,
+            parameter_copies=s.parameter_copies,
+            peak_activations=max(r.peak_activations for r in self.per_rank),
+            per_rank=[
+                RankTimes(
+                    rank=r.rank, busy=r.busy, idle=r.idle, peak_activations=r.peak_activations, ops=r.ops
+                )
                 for r in self.per_rank
             ],
-            "deadlock": self.deadlock or None,
-        }
+            deadlock=[Stuck(**d) for d in self.deadlock] or None,
+        )
 
 
 def simulate_schedule(schedule: Schedule, times: ChunkTimes | None = None) -> SimResult:
@@ -194,40 +202,53 @@ def simulate(
     return simulate_schedule(generate(name, ranks, microbatches, chunks=chunks), times).check()
 
 
-def summarize(
-    name: str, ranks: int, microbatches: int, times: ChunkTimes, *, chunks: int = 2
-) -> dict[str, Any]:
+_NO_FIGURES = dict(
+    makespan=None,
+    bubble=None,
+    bubble_fraction=None,
+    formula_bubble=None,
+    formula_matches=None,
+    peak_activations=None,
+    parameter_copies=None,
+    deadlocked=None,
+)
+"""The figures of a configuration that cannot run."""
+
+_TIME_FIELDS = ("f-time", "b-time", "w-time", "fb-time", "p2p-latency")
+
+
+def summarize(name: str, ranks: int, microbatches: int, times: ChunkTimes, *, chunks: int = 2) -> Figures:
     """Scalar results of one configuration without per-op arrays (what `sweep` and `compare` need).
 
-    A schedule that deadlocks has ``deadlocked`` true and no makespan, bubble or peak: it never finishes.
+    A schedule that deadlocks has ``deadlocked`` true, ``error`` saying so, and no makespan, bubble or
+    peak: it never finishes.
     """
     f, b, w, fb = times.arrays()
     r = _core.summarize(name, ranks, microbatches, chunks, f, b, w, fb, float(times.latency))
     sc = times.scalars()
     formula = formula_bubble(name, ranks, sc["f"], sc["b"], sc["w"], sc["fb"], chunks)
-    row: dict[str, Any] = {
-        "schedule": name,
-        "ranks": ranks,
-        "microbatches": microbatches,
-        "deadlocked": r.deadlocked,
-        "formula_bubble": formula,
-        "parameter_copies": 2 if name == "dualpipe" else 1,
-    }
+    copies = 2 if name == "dualpipe" else 1
     if r.deadlocked:
-        return row | {
-            "makespan": None,
-            "bubble": None,
-            "bubble_fraction": None,
-            "formula_matches": None,
-            "peak_activations": None,
-        }
-    return row | {
-        "makespan": r.makespan,
-        "bubble": r.bubble,
-        "bubble_fraction": r.bubble / r.makespan if r.makespan else 0.0,
-        "formula_matches": None if formula is None else abs(formula - r.bubble) <= 1e-9 * max(1.0, r.bubble),
-        "peak_activations": r.peak_activations,
-    }
+        return Figures(
+            **_NO_FIGURES
+            | dict(
+                formula_bubble=formula,
+                parameter_copies=copies,
+                deadlocked=True,
+                error="deadlocks: no rank can go on",
+            )
+        )
+    return Figures(
+        makespan=r.makespan,
+        bubble=r.bubble,
+        bubble_fraction=r.bubble / r.makespan if r.makespan else 0.0,
+        formula_bubble=formula,
+        formula_matches=None if formula is None else abs(formula - r.bubble) <= 1e-9 * max(1.0, r.bubble),
+        peak_activations=r.peak_activations,
+        parameter_copies=copies,
+        deadlocked=False,
+        error=None,
+    )
 
 
 def compare(
@@ -235,7 +256,7 @@ def compare(
     microbatches: int = 20,
     times: ChunkTimes | None = None,
     schedules: tuple[str, ...] = SCHEDULES,
-) -> list[dict[str, Any]]:
+) -> ScheduleComparison:
     """Every schedule at the same number of pipeline stages; V shapes and interleaving use half the devices.
 
     A schedule that cannot run this configuration gets a row with ``error`` set instead of numbers.
@@ -244,41 +265,35 @@ def compare(
     times.arrays()  # bad times fail the whole comparison, not each row
     if stages < 1:
         raise InputError(f"stages must be at least 1, got {stages}", field="ranks")
-    rows = []
+    rows: list[ScheduleRow] = []
     failures: list[InputError | None] = []
     for name in schedules:
         devices = devices_for_stages(name, stages)
         error: InputError | None = None
-        row: dict[str, Any] = {"schedule": name, "stages": stages, "devices": devices, "error": None}
         try:
             if devices is None or devices < 1:
                 raise InputError(
                     f"{name} runs 2 stages per device and needs an even stage count, got {stages}"
                 )
-            row |= summarize(name, devices, microbatches, times, chunks=2)
-            row["ranks"] = devices
-            if row["deadlocked"]:
-                row["error"] = "deadlocks: no rank can go on"
+            figures = msgspec.structs.asdict(summarize(name, devices, microbatches, times, chunks=2))
+            row = ScheduleRow(
+                schedule=name,
+                stages=stages,
+                devices=devices,
+                ranks=devices,
+                microbatches=microbatches,
+                **figures,
+            )
         except InputError as e:
-            if e.field in ("f-time", "b-time", "w-time", "fb-time", "p2p-latency"):
+            if e.field in _TIME_FIELDS:
                 raise
             error = e
-            row |= {
-                "makespan": None,
-                "bubble": None,
-                "bubble_fraction": None,
-                "formula_bubble": None,
-                "formula_matches": None,
-                "peak_activations": None,
-                "parameter_copies": None,
-                "deadlocked": None,
-                "error": e.message,
-            }
+            row = ScheduleRow(schedule=name, stages=stages, devices=devices, **_NO_FIGURES, error=e.message)
         rows.append(row)
         failures.append(error)
     if all(e is not None for e in failures):  # nothing to compare: the configuration itself is bad
         raise next(e for e in failures if e is not None)
-    return rows
+    return ScheduleComparison(stages=stages, microbatches=microbatches, schedules=rows)
 
 
 SWEEP_FIELDS = (
@@ -336,7 +351,7 @@ def sweep(
     latency: list[float] | None = None,
     *,
     progress: Any = None,
-) -> list[dict[str, Any]]:
+) -> list[SweepRow]:
     """Every combination, in a fixed order; a combination a schedule cannot run gets ``error`` set.
 
     ``fb`` defaults to F + B of each combination.
@@ -350,36 +365,35 @@ def sweep(
     combos = itertools.product(schedules, ranks, microbatches, f, b, w, fb or [None], latency or [0.0])
     for name, p, n, fi, bi, wi, fbi, lat in combos:
         times = ChunkTimes(f=fi, b=bi, w=wi, fb=fbi, latency=lat)
-        row: dict[str, Any] = {
-            "schedule": name,
-            "ranks": p,
-            "microbatches": n,
-            "f": fi,
-            "b": bi,
-            "w": wi,
-            "fb": fi + bi if fbi is None else fbi,
-            "latency": lat,
-        }
+        given = dict(
+            schedule=name,
+            ranks=p,
+            microbatches=n,
+            f=fi,
+            b=bi,
+            w=wi,
+            fb=fi + bi if fbi is None else fbi,
+            latency=lat,
+        )
         try:
-            row |= summarize(name, p, n, times)
-            row["error"] = "deadlocks: no rank can go on" if row["deadlocked"] else None
+            figures = msgspec.structs.asdict(summarize(name, p, n, times))
         except InputError as e:
-            if e.field in ("f-time", "b-time", "w-time", "fb-time", "p2p-latency"):
+            if e.field in _TIME_FIELDS:
                 raise InputError(
                     f"{e.message} (in the combination {name} PP={p} N={n})", field=e.field
                 ) from None
-            row |= {k: None for k in SWEEP_FIELDS if k not in row} | {"error": e.message}
-        rows.append({k: row.get(k) for k in SWEEP_FIELDS})
+            figures = _NO_FIGURES | {"error": e.message}
+        rows.append(SweepRow(**given, **figures))
         if progress is not None:
             progress()
     return rows
 
 
-def sweep_csv(rows: list[dict[str, Any]]) -> str:
-
+def sweep_csv(rows: list[SweepRow]) -> str:
+    """The rows as CSV, one column per field of SweepRow (in SWEEP_FIELDS' order); None as empty."""
     buf = io.StringIO()
-    wr = csv.DictWriter(buf, fieldnames=list(SWEEP_FIELDS), lineterminator="\n")
-    wr.writeheader()
+    wr = csv.writer(buf, lineterminator="\n")
+    wr.writerow(SWEEP_FIELDS)
     for r in rows:
-        wr.writerow({k: "" if v is None else v for k, v in r.items()})
+        wr.writerow(["" if (v := getattr(r, k)) is None else v for k in SWEEP_FIELDS])
     return buf.getvalue()

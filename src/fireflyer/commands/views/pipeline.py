@@ -53,58 +53,58 @@ def draw_timeline(o: Output, result: Any, unit: str) -> None:
     o.console.print(legend, soft_wrap=True)
 
 
-def simulated(o: Output, result: Any, data: dict, title: str, *, timeline: bool) -> None:
+def simulated(o: Output, result: Any, data: lib.Simulation, title: str, *, timeline: bool) -> None:
     if timeline:
         draw_timeline(o, result, "time units")
     o.kv(
         {
             "schedule": title,
-            "makespan": data["makespan"],
-            "bubble (largest idle)": data["bubble"],
-            "bubble fraction": f"{data['bubble_fraction']:.2%}",
-            "peak activations": data["peak_activations"],
-            "parameter copies": data["parameter_copies"],
-            "stages": data["stages"],
+            "makespan": data.makespan,
+            "bubble (largest idle)": data.bubble,
+            "bubble fraction": f"{data.bubble_fraction:.2%}",
+            "peak activations": data.peak_activations,
+            "parameter copies": data.parameter_copies,
+            "stages": data.stages,
         }
     )
-    formula_note(o, data["formula_bubble"], data["bubble"])
+    formula_note(o, data.formula_bubble, data.bubble)
     o.table(
         ["rank", "busy", "idle", "peak activations", "ops"],
-        [(r["rank"], r["busy"], r["idle"], r["peak_activations"], r["ops"]) for r in data["per_rank"]],
+        [(r.rank, r.busy, r.idle, r.peak_activations, r.ops) for r in data.per_rank],
     )
 
 
-def compared(o: Output, data: dict) -> None:
-    rows = data["schedules"]
+def compared(o: Output, data: lib.ScheduleComparison) -> None:
+    rows = data.schedules
     o.table(
         ["schedule", "ranks", "bubble", "formula", "bubble%", "makespan", "peak act.", "params"],
         [
             (
-                r["schedule"],
-                r["devices"],
-                r["bubble"],
-                r["formula_bubble"],
-                None if r["bubble_fraction"] is None else f"{r['bubble_fraction']:.2%}",
-                r["makespan"],
-                r["peak_activations"],
-                None if r["parameter_copies"] is None else f"{r['parameter_copies']}x",
+                r.schedule,
+                r.devices,
+                r.bubble,
+                r.formula_bubble,
+                None if r.bubble_fraction is None else f"{r.bubble_fraction:.2%}",
+                r.makespan,
+                r.peak_activations,
+                None if r.parameter_copies is None else f"{r.parameter_copies}x",
             )
             for r in rows
         ],
-        title=f"{data['stages']} pipeline stages, {data['microbatches']} micro-batches",
+        title=f"{data.stages} pipeline stages, {data.microbatches} micro-batches",
     )
     for r in rows:
-        if r["error"]:
-            o.line(f"{r['schedule']}: {r['error']}", style="dim")
-        elif r["formula_matches"] is False:
+        if r.error:
+            o.line(f"{r.schedule}: {r.error}", style="dim")
+        elif r.formula_matches is False:
             o.line(
-                f"{r['schedule']}: published formula {r['formula_bubble']:g} differs from the simulated "
-                f"{r['bubble']:g}; the simulation is the truth",
+                f"{r.schedule}: published formula {r.formula_bubble:g} differs from the simulated "
+                f"{r.bubble:g}; the simulation is the truth",
                 style="yellow",
             )
 
 
-def swept(o: Output, rows: list[dict]) -> None:
+def swept(o: Output, rows: list[lib.SweepRow]) -> None:
     cols = {
         "schedule": "schedule",
         "ranks": "PP",
@@ -120,10 +120,11 @@ def swept(o: Output, rows: list[dict]) -> None:
         "peak_activations": "peak act.",
         "error": "error",
     }
-    o.table(list(cols.values()), [[r[c] for c in cols] for r in rows], keys=3)
+    o.table(list(cols.values()), [[getattr(r, c) for c in cols] for r in rows], keys=3)
 
 
-def measured(o: Output, m: Any, sim: dict, title: str) -> None:
+def measured(o: Output, data: lib.Measurement, title: str) -> None:
+    m, sim = data.measured, data.simulated
     d = m.dims
     threads = f", {m.threads} threads" if m.threads else ""
     o.kv(
@@ -150,42 +151,41 @@ def measured(o: Output, m: Any, sim: dict, title: str) -> None:
     o.kv(
         {
             "schedule": title,
-            "makespan": f"{sim['makespan'] * 1e3:.2f} ms",
-            "bubble": f"{sim['bubble'] * 1e3:.2f} ms",
-            "bubble fraction": f"{sim['bubble_fraction']:.2%}",
-            "peak activations": sim["peak_activations"],
+            "makespan": f"{sim.makespan * 1e3:.2f} ms",
+            "bubble": f"{sim.bubble * 1e3:.2f} ms",
+            "bubble fraction": f"{sim.bubble_fraction:.2%}",
+            "peak activations": sim.peak_activations,
         }
     )
     for n in m.notes:
         o.warn(n)
 
 
-def ran(o: Output, data: dict, title: str) -> None:
-    m, sim = data["measured"], data["simulated"]
+def ran(o: Output, data: lib.RunReport, title: str) -> None:
+    m, sim = data.measured, data.simulated
     o.table(
         ["", "simulated", "measured"],
         [
-            ("makespan (ms)", sim["makespan"] * 1e3, m["makespan"] * 1e3),
-            ("bubble (ms)", sim["bubble"] * 1e3, m["bubble"] * 1e3),
-            ("bubble fraction", f"{sim['bubble_fraction']:.2%}", f"{m['bubble_fraction']:.2%}"),
+            ("makespan (ms)", sim.makespan * 1e3, m.makespan * 1e3),
+            ("bubble (ms)", sim.bubble * 1e3, m.bubble * 1e3),
+            ("bubble fraction", f"{sim.bubble_fraction:.2%}", f"{m.bubble_fraction:.2%}"),
         ],
-        title=f"{title} ({data['backend']})",
+        title=f"{title} ({data.backend})",
     )
     o.line(
         f"simulated: the core simulator fed the measured median chunk times and p2p latency "
-        f"({data['p2p_latency'] * 1e3:.3g} ms, ping-pong of one activation between ranks 0 and 1)",
+        f"({data.p2p_latency * 1e3:.3g} ms, ping-pong of one activation between ranks 0 and 1)",
         style="dim",
     )
     o.kv(
         {
-            "loss": f"{data['loss']:.9g} (single process {data['reference_loss']:.9g})",
-            "max gradient cosine difference": data["max_cosine_difference"],
+            "loss": f"{data.loss:.9g} (single process {data.reference_loss:.9g})",
+            "max gradient cosine difference": data.max_cosine_difference,
             "op order matches": "every rank"
-            if data["op_order_matches"]
-            else "no: ranks "
-            + ", ".join(str(r["rank"]) for r in data["per_rank"] if not r["op_order_matches"]),
-            "wall time (s)": data["wall_seconds"],
+            if data.op_order_matches
+            else "no: ranks " + ", ".join(str(r.rank) for r in data.per_rank if not r.op_order_matches),
+            "wall time (s)": data.wall_seconds,
         }
     )
-    for note in data["notes"]:
+    for note in data.notes:
         o.warn(note)
