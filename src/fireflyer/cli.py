@@ -76,6 +76,7 @@ GROUPS = (
         "fs3",
         "3FS clusters: balanced chain tables, rendered configs, preflight checks, SSH deploy, status.",
     ),
+    Group("report", "report", "One self-contained HTML page of results: charts, key tables, the commands."),
     Group("schema", "schema", "The JSON Schema of a command's --json document: flyer schema GROUP COMMAND."),
 )
 
