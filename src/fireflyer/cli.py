@@ -12,9 +12,10 @@ import os
 import sys
 import traceback
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer import _click as click
@@ -127,7 +128,15 @@ class FlyerGroup(TyperGroup):
         finally:
             self._listing = False
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Runs `flyer`; usage errors become one line on stderr with the command's usage (exit 2)."""
         _bare_flags(self)
         args = list(sys.argv[1:] if args is None else args)
@@ -142,6 +151,7 @@ class FlyerGroup(TyperGroup):
                     prog_name=prog_name or "flyer",
                     complete_var=complete_var,
                     standalone_mode=False,
+                    windows_expand_args=windows_expand_args,
                     **extra,
                 )
         except click.exceptions.UsageError as e:

@@ -54,7 +54,12 @@ def _command(group: str, module: str) -> None:
             Output(True).emit(schema_of(group, module, " ".join(command)))
             return
         names = sorted(results(group, module))
-        out.emit(names, lambda o: [o.line(f"flyer {group} {n}") for n in names])
+
+        def listing(o: Output) -> None:
+            for n in names:
+                o.line(f"flyer {group} {n}")
+
+        out.emit(names, listing)
 
     show.__doc__ = (
         f"The JSON Schema of `flyer {group} COMMAND --json`; with no COMMAND, the commands that have one.\n\n"
