@@ -156,9 +156,14 @@ th:first-child, td:first-child { text-align: left; }
 
 
 def _svg(svg: str, prefix: str) -> str:
-    """An SVG document as an inline element: no XML prolog or DOCTYPE, every id and reference prefixed."""
+    """An SVG document as an inline element: no XML prolog, DOCTYPE, RDF metadata or namespace URIs (HTML
+    parsing gives inline SVG its namespaces), every id and reference prefixed."""
     start = svg.find("<svg")
     body = svg[start:] if start >= 0 else svg
+    body = re.sub(r"<metadata>.*?</metadata>\s*", "", body, count=1, flags=re.S)
+    body = re.sub(
+        r"<svg\b[^>]*>", lambda m: re.sub(r'\s+xmlns(?::\w+)?="[^"]*"', "", m.group(0)), body, count=1
+    )
     return re.sub(r'(\bid="|url\(#|href="#)', rf"\g<1>{prefix}-", body)
 
 
