@@ -18,11 +18,13 @@ from ._options import (
     MinTargetsPerDiskOpt,
     OutDirOpt,
     PlacementSeedOpt,
+    PlotOpt,
     SshTimeoutOpt,
     integer,
 )
 from ._output import Output
 from .views import fs3 as view
+from .views import fs3_plot, plotting
 
 app = typer.Typer(
     help="3FS clusters: balanced chain tables, rendered configs, preflight checks, SSH deploy, status.",
@@ -129,6 +131,7 @@ def plan_chains(
     ] = False,
     seed: PlacementSeedOpt = 0,
     out_dir: OutDirOpt = None,
+    plot: PlotOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Balanced chain table: every node pair shares chains as evenly as possible; writes admin_cli's files.
@@ -136,9 +139,11 @@ def plan_chains(
     Examples:
       flyer fs3 plan chains --nodes 5 --replication 3 --min-targets-per-disk 6 --disks 16 --out chains/
       flyer fs3 plan chains --nodes 25 --min-targets-per-disk 12 --json
+      flyer fs3 plan chains --nodes 25 --min-targets-per-disk 12 --plot chains.png
       flyer fs3 plan chains cluster.yaml --out chains/
     """
     out = Output(json)
+    plotting.check_plot(plot, [cluster])
     r = lib.plan_chains(
         cluster,
         nodes=nodes,
@@ -154,6 +159,7 @@ def plan_chains(
         out_dir=out_dir,
     )
     out.emit(r, lambda o: view.plan(o, r))
+    plotting.write(out, plot, fs3_plot.plot_chains, r)
     if r.note:
         out.warn(r.note)
 

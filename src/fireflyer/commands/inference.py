@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from .. import inference as lib
-from ._options import JsonOpt, ModelOpt, integer, number
+from ._options import JsonOpt, ModelOpt, PlotOpt, integer, number
 from ._output import Output
 from .views import inference as view
+from .views import inference_plot, plotting
 
 app = typer.Typer(
     help="Serving DeepSeek-V3/R1: cost and margin of a day, per-layer roofline throughput of a deployment "
@@ -185,6 +186,7 @@ def estimate(
         bool,
         typer.Option("--frontier", help="Decode: node throughput against per-user speed, batch by batch."),
     ] = False,
+    plot: PlotOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Throughput of a deployment unit per node, per GPU and (decode) per user, from a per-layer roofline.
@@ -195,12 +197,13 @@ def estimate(
 
     Examples:
       flyer inference estimate --deployment deepseek-v3-prefill
-      flyer inference estimate --deployment deepseek-v3-decode --frontier
+      flyer inference estimate --deployment deepseek-v3-decode --frontier --plot decode.png
       flyer inference estimate --deployment deepseek-v3-decode --hardware h200-sxm --speed-slo 30 --json
       flyer inference estimate --deployment deepseek-v3-prefill --plan plan.json --load load.npy
       flyer inference estimate --deployment deepseek-v3-decode --kernels h800.json --overlap analysis.json
     """
     out = Output(json)
+    plotting.check_plot(plot, [kernels, plan, load, overlap])
     result = lib.estimate(
         deployment,
         hardware=hardware,
@@ -216,6 +219,7 @@ def estimate(
         frontier=frontier,
     )
     out.emit(result, lambda o: view.estimate(o, result))
+    plotting.write(out, plot, inference_plot.plot_estimate, result)
 
 
 @app.command("plan")
@@ -235,6 +239,7 @@ def plan_(
     hardware: HardwareOpt = None,
     prices: PricesOpt = None,
     gpu_hour: GpuHourOpt = 2.0,
+    plot: PlotOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Prefill and decode nodes hour by hour for a day of tokens; node-hours, peak, average, cost, margin.
@@ -245,9 +250,11 @@ def plan_(
     Examples:
       flyer inference plan --tokens-per-day 608e9 168e9
       flyer inference plan --tokens-per-day 608e9 168e9 --diurnal --json
+      flyer inference plan --tokens-per-day 608e9 168e9 --diurnal --plot day.png
       flyer inference plan --tokens-per-day 608e9 168e9 --hardware h200-sxm --speed-slo 20
     """
     out = Output(json)
+    plotting.check_plot(plot, [load_curve])
     curve, name = lib.curve_given(load_curve, diurnal)
     result = lib.plan_day(
         *tokens_per_day,
@@ -260,3 +267,4 @@ def plan_(
         gpu_hour_usd=gpu_hour,
     )
     out.emit(result, lambda o: view.plan(o, result))
+    plotting.write(out, plot, inference_plot.plot_plan, result)

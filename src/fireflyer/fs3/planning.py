@@ -67,6 +67,7 @@ def plan_chains(
         targets=sum(len(ch.targets) for ch in chains),
         first_chain=FirstChain(chains[0].chain_id, [t.target_id for t in chains[0].targets]),
         written=written,
+        blocks=p.blocks.tolist(),
     )
 
 

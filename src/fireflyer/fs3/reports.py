@@ -47,6 +47,9 @@ class PlanReport(ChainLayout, kw_only=True):
     targets: int
     first_chain: FirstChain
     written: list[str]
+    blocks: list[list[int]] = []
+    """The chains of one disk index (every disk index has the same) as the 0-based indices of their nodes,
+    in node-id order: what shows which node pairs share chains (``--plot``)."""
 
 
 class AddNodesReport(ChainLayout, kw_only=True):

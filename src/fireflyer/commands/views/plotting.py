@@ -17,6 +17,7 @@ from __future__ import annotations
 import io as _stdio
 import math
 import os
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.image import AxesImage
+
+    from .._output import Output
 
 # Okabe & Ito (2008), "Color Universal Design": distinct for the common colour-vision deficiencies; the
 # order puts the pairs that stay apart in grey first.
@@ -153,11 +156,25 @@ def save(fig: Figure, path: str | os.PathLike, inputs: Iterable[str | os.PathLik
     return atomic_write(path, render(fig, fmt))
 
 
-def check_plot(path: str | os.PathLike | None, inputs: Iterable[str | os.PathLike | None] = ()) -> None:
-    """Refuse a bad ``--plot`` before any work: a suffix other than .svg/.png, or an input's path."""
+def check_plot(
+    path: str | os.PathLike | None,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    outputs: Iterable[str | os.PathLike | None] = (),
+) -> None:
+    """Refuse a bad ``--plot`` before any work: a suffix other than .svg/.png, one of the command's
+    ``inputs``, or the same file as another of its ``outputs``."""
     if path is not None:
         format_of(path)
-        check_outputs([path], inputs)
+        check_outputs([*outputs, path], inputs)
+
+
+def write(out: Output, path: str | os.PathLike | None, draw: Callable[[Any], Figure], record: Any) -> None:
+    """``--plot PATH``: draw ``record`` with ``draw``, write it (``save``) and say so on stderr; nothing
+    without a path."""
+    if path is None:
+        return
+    save(draw(record), path)
+    out.hint(f"wrote {path}")
 
 
 def bins(n: int, most: int = MAX_CELLS) -> int:
@@ -246,9 +263,43 @@ def reference(
 
 
 def caption(fig: Figure, text: str) -> None:
-    """A small line under the picture (sources, the input, what a marker means), kept inside it by the
-    constrained layout."""
-    fig.supxlabel(text, fontsize=7, color="#444444", x=0.01, ha="left")
+    """Small lines under the picture (sources, the input, what a marker means), wrapped to its width and
+    kept inside it by the constrained layout."""
+    width = max(40, int(fig.get_figwidth() * 17))
+    lines = [w for part in text.splitlines() for w in textwrap.wrap(part, width) or [""]]
+    fig.supxlabel("\n".join(lines), fontsize=7, color="#444444", x=0.01, ha="left", multialignment="left")
+
+
+def key(fig: Figure, lines: Sequence[str], *, title: str, most: int = 60) -> None:
+    """A numbered key (``#1 b=4 s_k=512``...) in columns under the picture, at most ``most`` entries (the
+    rest counted in its title)."""
+    from matplotlib.lines import Line2D
+
+    shown = list(lines[:most])
+    if len(lines) > most:
+        title += f" (the first {most} of {len(lines)})"
+    cols = max(1, min(4, int(fig.get_figwidth() * 17) // max(12, max(map(len, shown), default=12))))
+    fig.legend(
+        [Line2D([], [], linestyle="none")] * len(shown),
+        shown,
+        loc="outside lower center",
+        ncol=cols,
+        handlelength=0,
+        handletextpad=0,
+        fontsize=7,
+        frameon=False,
+        title=title,
+        title_fontsize=7,
+        alignment="left",
+    )
+
+
+def heading(fig: Figure, what: str, *notes: str) -> None:
+    """The figure's title over every panel: what is shown, then each note (an aggregation, the sources)
+    on lines of its own, smaller and wrapped to the figure's width."""
+    width = max(40, int(fig.get_figwidth() * 15))
+    small = [w for n in notes if n for w in textwrap.wrap(n, width)]
+    fig.suptitle("\n".join([what, *small]), x=0.01, ha="left", fontsize=9.5 if small else 10)
 
 
 def series(i: int) -> dict[str, Any]:
