@@ -48,7 +48,7 @@ def _heatmap(
     image, note = style.heatmap(
         ax, m, row_unit="layers", col_unit="GPUs", vmin=max(0.0, 1.0 - spread), vmax=1.0 + spread
     )
-    image.cmap.set_bad("#eeeeee")  # a layer without load
+    image.set_cmap(image.cmap.with_extremes(bad="#eeeeee"))  # a layer without load
     gpus = m.shape[1]
     if nodes and 1 < nodes <= MAX_NODE_LINES and gpus % nodes == 0:
         for k in range(1, nodes):

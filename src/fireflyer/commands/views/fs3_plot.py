@@ -47,7 +47,7 @@ def _matrix(ax: Axes, r: PlanReport) -> tuple[Any, str]:
         ax, mean, row_unit="nodes", col_unit="nodes", vmin=max(0.0, lo - 1.0), vmax=hi + 1.0
     )
     image.set_extent((0, r.nodes, r.nodes, 0))
-    image.cmap.set_bad("#eeeeee")  # a node with itself
+    image.set_cmap(image.cmap.with_extremes(bad="#eeeeee"))  # a node with itself
     note = style.aggregate_note(per_cell, per_cell, "nodes", "nodes", "mean")
     ax.set_xlabel(f"storage node (index, of {r.nodes})")
     ax.set_ylabel(f"storage node (index, of {r.nodes})")
