@@ -238,3 +238,15 @@ DeviceOpt = Annotated[
         "--device", "-d", metavar="DEVICE", help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N."
     ),
 ]
+
+
+# ---- gates: the report CI systems show --------------------------------------------------------------------
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--junit",
+        metavar="FILE",
+        dir_okay=False,
+        help="Also write the checks as JUnit XML (one testcase each, atomically), for CI test reports.",
+    ),
+]

@@ -3,19 +3,24 @@ sample inputs."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from .. import eplb as lib
-from ..errors import CheckFailed
+from ..errors import CheckFailed, InputError
+from ..gates import write_junit
+from ..io import check_outputs
 from ._options import (
     INT32_MAX,
     INT64,
     DeploymentOpt,
     GpusOpt,
     JsonOpt,
+    JunitOpt,
     ModelOpt,
     NodesOpt,
     OutOpt,
@@ -38,6 +43,7 @@ RESULTS: dict[str, type] = {
     "evaluate": lib.Evaluation,
     "diff": lib.Diff,
     "rebalance": lib.RebalanceResult,
+    "collect": lib.CollectResult,
     "sample": lib.SampleResult,
 }
 """The record each command's --json prints (``flyer schema eplb COMMAND``)."""
@@ -101,6 +107,52 @@ SAMPLE_HINT = (
     "no LOAD given: planning the shipped sample (a generated DeepSeek-V3 load: 58 MoE layers x 256 experts, "
     "4096 tokens per layer; `flyer eplb sample` writes it)"
 )
+DumpDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--dump-dir",
+        metavar="DIR",
+        file_okay=False,
+        help="The server's SGLANG_EXPERT_DISTRIBUTION_RECORDER_DIR, as this machine sees it (shared).",
+    ),
+]
+SecondsOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--seconds",
+        parser=number(low=0, low_open=True, high=86400),
+        metavar="N",
+        help="Record this long.",
+    ),
+]
+RequestsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--requests",
+        parser=integer_in(1, INT32_MAX),
+        metavar="N",
+        help="Record until the server finished N more requests (its /metrics: --enable-metrics), "
+        "at most an hour.",
+    ),
+]
+HttpTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        parser=number(low=0, low_open=True, high=3600),
+        metavar="SECONDS",
+        help="Each HTTP request; the dump request and the wait for its file get --dump-timeout.",
+    ),
+]
+DumpTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--dump-timeout",
+        parser=number(low=0, low_open=True, high=86400),
+        metavar="SECONDS",
+        help="The dump request, and the wait for a whole dump file to appear.",
+    ),
+]
 PlanArg = Annotated[
     Path,
     typer.Argument(metavar="PLAN", help="Plan file: native .json, SGLang .json/.pt, TensorRT-LLM .yaml."),
@@ -179,6 +231,7 @@ def evaluate(
             help="Exit 1 when overall max/mean is above this (>= 1).",
         ),
     ] = None,
+    junit: JunitOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Max/mean GPU load of a plan on a load: per layer, per node and overall.
@@ -187,13 +240,16 @@ def evaluate(
 
     Examples:
       flyer eplb evaluate plan.json load.npy --model deepseek-v3
-      flyer eplb evaluate plan.json load.npy --model deepseek-v3 --max-imbalance 1.05
+      flyer eplb evaluate plan.json load.npy --model deepseek-v3 --max-imbalance 1.05 --junit eplb.xml
       flyer eplb evaluate sglang-plan.json sglang-dump.pt --gpus 32 --nodes 4 --json
     """
     out = Output(json)
+    check_outputs([junit], [plan_file, load])
     where = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
     r = lib.evaluate_files(plan_file, load, max_imbalance=max_imbalance, **where)
     out.emit(r, lambda o: view.evaluate(o, r))
+    if junit is not None:
+        write_junit(junit, "flyer eplb evaluate", r.checks())
     if not r.ok:
         raise CheckFailed(
             f"overall max/mean {r.overall:.4f} is above --max-imbalance {max_imbalance}", file=str(plan_file)
@@ -225,7 +281,7 @@ def diff(
 
 @app.command()
 def rebalance(
-    load: Annotated[Path, typer.Option("--load", metavar="LOAD", help=LOAD_HELP)],
+    ctx: typer.Context,
     current: Annotated[
         Path,
         typer.Option(
@@ -234,6 +290,26 @@ def rebalance(
             help="The plan in place (native, SGLang or TensorRT-LLM); replaced atomically in its own format.",
         ),
     ],
+    load: Annotated[
+        Path | None,
+        typer.Option(
+            "--load",
+            metavar="LOAD",
+            help=f"{LOAD_HELP} With --collect-from: where the collected load goes (default PLAN.load.pt).",
+        ),
+    ] = None,
+    collect_from: Annotated[
+        str | None,
+        typer.Option(
+            "--collect-from",
+            metavar="URL",
+            help="First collect the load from this SGLang server (as flyer eplb collect; needs --dump-dir "
+            "and --seconds or --requests).",
+        ),
+    ] = None,
+    dump_dir: DumpDirOpt = None,
+    seconds: SecondsOpt = None,
+    requests: RequestsOpt = None,
     min_gain: Annotated[
         float,
         typer.Option(
@@ -259,33 +335,135 @@ def rebalance(
     model: ModelOpt = None,
     first_moe_layer: FirstMoeOpt = None,
     expert_bytes: ExpertBytesOpt = None,
+    replaced_exit: Annotated[
+        int | None,
+        typer.Option(
+            "--replaced-exit",
+            parser=integer_in(10, 63),
+            metavar="N",
+            help="Exit N (10..63) when the plan was replaced, so a wrapper restarts the server only then "
+            '(default: 0 for kept and replaced alike; --json says "replaced").',
+        ),
+    ] = None,
+    systemd: Annotated[
+        Path | None,
+        typer.Option(
+            "--systemd",
+            metavar="DIR",
+            file_okay=False,
+            help="Run nothing: write flyer-eplb-rebalance.service and .timer running this command line "
+            "into DIR.",
+        ),
+    ] = None,
+    on_calendar: Annotated[
+        str, typer.Option("--on-calendar", metavar="WHEN", help="--systemd: the timer's OnCalendar=.")
+    ] = "hourly",
     json: JsonOpt = False,
 ) -> None:
     """For cron: replace the plan in place when the new loads make it worth the expert copies.
 
     Takes a lock beside the plan: a concurrent run exits 75 and touches nothing. The plan is replaced
     atomically, in its own format and layers, so a failed or killed run leaves it intact and the engine
-    loads the new one; the output says how the engine picks it up.
+    loads the new one; one line says what was done and how the engine picks it up. --collect-from collects
+    the load from a running SGLang server first (as flyer eplb collect), under the same lock.
 
     Examples:
       flyer eplb rebalance --load next-load.npy --current plan.json --model deepseek-v3
       flyer eplb rebalance --load sglang-dump.pt --current sglang-plan.json --gpus 32 --nodes 4 --json
+      flyer eplb rebalance --current plan.json --collect-from http://HOST:30000 --dump-dir /srv --seconds 600
+      flyer eplb rebalance --current /srv/plan.json --load /srv/load.pt --systemd /etc/systemd/system
     """
     out = Output(json)
+    if systemd is not None:
+        argv = _argv(ctx, skip={"systemd", "on_calendar", "json", "plot"})
+        for f in lib.write_systemd(systemd, argv, on_calendar=on_calendar, replaced_exit=replaced_exit):
+            out.hint(f"wrote {f}")
+        out.hint(f"next: systemctl daemon-reload && systemctl enable --now {lib.SYSTEMD_UNIT}.timer")
+        return
+    job = _job(collect_from, dump_dir, seconds, requests, model)
     where = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
-    r = lib.rebalance(
-        load,
-        current,
-        min_gain=min_gain,
-        max_moves=max_moves,
-        tolerance=tolerance,
-        expert_bytes=expert_bytes,
-        dry_run=dry_run,
-        **where,
-    )
+    how = {"min_gain": min_gain, "max_moves": max_moves, "tolerance": tolerance, "dry_run": dry_run}
+    with out.progress("collecting the load" if job else "rebalancing") as advance:
+        r = lib.rebalance(
+            load, current, collect=job, expert_bytes=expert_bytes, progress=advance, **how, **where
+        )
     for f in r.removed:
         out.hint(f"removed {f}, a temporary file a killed run left")
     out.emit(r, lambda o: view.rebalance(o, r))
+    if r.replaced and replaced_exit is not None:
+        raise typer.Exit(replaced_exit)
+
+
+@app.command()
+def collect(
+    server: Annotated[
+        str, typer.Option("--server", metavar="URL", help="The SGLang server, e.g. http://HOST:30000.")
+    ],
+    dump_dir: DumpDirOpt = None,
+    out_file: Annotated[
+        Path,
+        typer.Option("--out", "-o", metavar="LOAD", dir_okay=False, help="The load file to write (.pt)."),
+    ] = Path("load.pt"),
+    seconds: SecondsOpt = None,
+    requests: RequestsOpt = None,
+    model: ModelOpt = None,
+    timeout: HttpTimeoutOpt = 10.0,
+    dump_timeout: DumpTimeoutOpt = 120.0,
+    json: JsonOpt = False,
+) -> None:
+    """Collect a load file from a running SGLang server's expert-distribution recorder.
+
+    Starts the recorder, waits --seconds (or --requests), stops it, asks for a dump and moves the file the
+    server wrote into --dump-dir (its SGLANG_EXPERT_DISTRIBUTION_RECORDER_DIR, shared with this machine)
+    to --out once it is whole. The server must run with --expert-distribution-recorder-mode stat and
+    without --enable-eplb; an API key goes in FLYER_SGLANG_API_KEY. Exit 2 when the server is not SGLang
+    or cannot record, 1 when it does not answer or no dump appears in time, 75 when another collect holds
+    the directory.
+
+    Examples:
+      flyer eplb collect --server http://127.0.0.1:30000 --dump-dir /srv/eplb --seconds 600 --out load.pt
+      flyer eplb collect --server http://10.0.0.5:30000 --dump-dir /mnt/eplb --requests 5000 --json
+    """
+    out = Output(json)
+    job = _job(server, dump_dir, seconds, requests, model, timeout=timeout, dump_timeout=dump_timeout)
+    assert job is not None
+    with out.progress("recording") as advance:
+        r = job.run(out_file, progress=advance)
+    out.emit(r, lambda o: o.line(r.message))
+
+
+def _job(
+    server: str | None,
+    dump_dir: Path | None,
+    seconds: float | None,
+    requests: int | None,
+    model: str | None,
+    **http: float,
+) -> lib.CollectJob | None:
+    """The collect job of --server/--collect-from and its options (None without a server)."""
+    if server is None:
+        return None
+    if dump_dir is None:
+        raise InputError("collecting needs the directory the server dumps into", field="dump-dir")
+    return lib.CollectJob(
+        server=server, dump_dir=str(dump_dir), seconds=seconds, requests=requests, model=model, **http
+    )
+
+
+def _argv(ctx: click.Context, *, skip: set[str]) -> list[str]:
+    """This command line as an argv for a unit file: the installed flyer's absolute path, then the options
+    given (paths made absolute, as a unit runs in /), but those in ``skip``."""
+    argv = [str(Path(sys.executable).parent / "flyer"), *ctx.command_path.split()[1:]]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if param.name in skip or value is None or value is False or value == param.default:
+            continue
+        flag = param.opts[0]
+        if value is True:
+            argv.append(flag)
+        else:
+            argv += [flag, str(Path(value).absolute()) if isinstance(value, Path) else str(value)]
+    return argv
 
 
 @app.command()

@@ -10,10 +10,12 @@ import typer
 from .. import fs3 as lib
 from ..errors import CheckFailed, InputError
 from ..fs3 import reports
+from ..gates import write_junit
 from . import fs3_bench
 from ._options import (
     AcceptNewHostKeysOpt,
     JsonOpt,
+    JunitOpt,
     KnownHostsOpt,
     MinTargetsPerDiskOpt,
     OutDirOpt,
@@ -311,6 +313,7 @@ def status(
     known_hosts: KnownHostsOpt = DEFAULT_KH,
     accept_new: AcceptNewHostKeysOpt = False,
     timeout: SshTimeoutOpt = 10.0,
+    junit: JunitOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Cluster health from admin_cli's list-nodes, list-targets and list-chains.
@@ -320,6 +323,7 @@ def status(
     Examples:
       flyer fs3 status cluster.yaml
       flyer fs3 status --from saved-listings/ --json
+      flyer fs3 status cluster.yaml --junit fs3-status.xml
     """
     out = Output(json)
     if (cluster is None) == (from_dir is None):
@@ -330,6 +334,8 @@ def status(
         h = lib.assess_remote(lib.load(cluster), _ssh(known_hosts, accept_new, timeout))
     r = h.summary()
     out.emit(r, lambda o: view.status(o, r))
+    if junit is not None:
+        write_junit(junit, "flyer fs3 status", h.checks())
     if not h.ok:
         raise CheckFailed(
             f"{len(h.failures)} problems: {h.failures[0]}" + (" ..." if len(h.failures) > 1 else "")

@@ -10,8 +10,9 @@ import typer
 
 from .. import host
 from .. import kernels as lib
+from ..gates import write_junit
 from ..io import atomic_write, check_outputs, dumps_json
-from ._options import DeviceOpt, JsonOpt, OutOpt, integer_in
+from ._options import DeviceOpt, JsonOpt, JunitOpt, OutOpt, integer_in
 from ._output import Output
 from .views import kernels as view
 
@@ -93,6 +94,7 @@ def bench(
         ),
     ] = None,
     out_file: OutOpt = None,
+    junit: JunitOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Check, then time, every case of a suite on every backend; print rates and percentages of the roof.
@@ -103,12 +105,12 @@ def bench(
 
     Examples:
       flyer kernels bench --quick
-      flyer kernels bench mla gemm --device cuda --out h800.json
+      flyer kernels bench mla gemm --device cuda --out h800.json --junit correctness.xml
       flyer kernels bench gemm --backend torch,deep_gemm --suite my-shapes.yaml --json
       torchrun --nproc-per-node 8 -m fireflyer.cli kernels bench ep --device cuda
     """
     out = Output(json)
-    check_outputs([out_file], [suite])
+    check_outputs([out_file, junit], [suite])
     with out.progress("benchmarking") as advance:
         report = lib.bench(
             ops=ops or None,
@@ -127,6 +129,8 @@ def bench(
         atomic_write(out_file, dumps_json(data))
         out.hint(f"wrote {out_file}")
     out.emit(data, lambda o: view.bench(o, data))
+    if junit is not None:
+        write_junit(junit, "flyer kernels bench", report.checks())
     report.check()
 
 
@@ -145,6 +149,7 @@ def compare(
             help="Pass when baseline cases are missing from CURRENT or no case could be compared.",
         ),
     ] = False,
+    junit: JunitOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Compare two bench results case by case; exit 1 when any median is slower than the threshold allows.
@@ -157,11 +162,15 @@ def compare(
     Examples:
       flyer kernels compare base.json new.json
       flyer kernels compare base.json new.json --threshold 10% --json
+      flyer kernels compare base.json new.json --junit kernels-gate.xml
       flyer kernels compare base.json subset.json --allow-missing
     """
     out = Output(json)
+    check_outputs([junit], [baseline, current])
     pct = lib.parse_threshold(threshold)
     result = lib.compare(lib.results.load(baseline), lib.results.load(current), threshold_pct=pct)
     data = result.to_dict()
     out.emit(data, lambda o: view.compared(o, data))
+    if junit is not None:
+        write_junit(junit, "flyer kernels compare", result.checks(allow_missing=allow_missing))
     result.check(allow_missing=allow_missing)

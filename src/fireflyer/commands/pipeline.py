@@ -11,8 +11,9 @@ import typer
 from .. import pipeline as lib
 from .. import trace_events
 from ..cluster import dist_env
+from ..gates import write_junit
 from ..io import atomic_write, check_outputs, dumps_json
-from ._options import DeviceOpt, JsonOpt, OutOpt, Values, integer, number, values
+from ._options import DeviceOpt, JsonOpt, JunitOpt, OutOpt, Values, integer, number, values
 from ._output import Output
 from .views import pipeline as view
 
@@ -172,18 +173,24 @@ def compare(
     w_time: WOpt = "1",  # type: ignore[assignment]
     fb_time: FBOpt = None,
     p2p_latency: LatOpt = 0.0,
+    junit: JunitOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Every schedule side by side at the same number of pipeline stages, with the published bubble formula.
 
+    Exit 1 when a schedule deadlocks; one that cannot run this configuration is listed with the reason.
+
     Examples:
       flyer pipeline compare
       flyer pipeline compare -p 16 -n 64 --fb-time 2.5
-      flyer pipeline compare --json
+      flyer pipeline compare --json --junit schedules.xml
     """
     out = Output(json)
     result = lib.compare(ranks, microbatches, _times(f_time, b_time, w_time, fb_time, p2p_latency))
     out.emit(result, lambda o: view.compared(o, result))
+    if junit is not None:
+        write_junit(junit, "flyer pipeline compare", result.checks())
+    result.check()
 
 
 @app.command()

@@ -3,15 +3,21 @@ rebalancing; loads from SGLang, TensorRT-LLM and vLLM; plans SGLang and TensorRT
 
 One entry per ``flyer eplb`` command, each returning the record its ``--json`` prints: ``plan_file``
 (PlanResult), ``evaluate_files`` (Evaluation), ``diff_files`` (Diff), ``rebalance`` (RebalanceResult, the
-cron job), ``write_sample`` (SampleResult)."""
+cron job), ``collect`` (CollectResult: a load from a running SGLang server), ``write_sample``
+(SampleResult)."""
 
 from typing import TYPE_CHECKING
 
 from .._lazy import attach
 
 if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/shared/test_lazy.py)
+    from .collect import CollectJob as CollectJob
+    from .collect import CollectResult as CollectResult
+    from .collect import collect as collect
+    from .cron import SYSTEMD_UNIT as SYSTEMD_UNIT
     from .cron import RebalanceResult as RebalanceResult
     from .cron import rebalance as rebalance
+    from .cron import write_systemd as write_systemd
     from .formats import FORMATS as FORMATS
     from .formats import LOAD_FORMATS as LOAD_FORMATS
     from .formats import LOAD_SUFFIXES as LOAD_SUFFIXES
@@ -69,7 +75,8 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "cron": ["RebalanceResult", "rebalance"],
+        "collect": ["CollectJob", "CollectResult", "collect"],
+        "cron": ["RebalanceResult", "SYSTEMD_UNIT", "rebalance", "write_systemd"],
         "formats": [
             "FORMATS",
             "LOAD_FORMATS",

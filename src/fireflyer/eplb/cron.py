@@ -10,12 +10,14 @@ import os
 import re
 import stat
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
 
 from ..errors import Busy, InputError
-from ..io import check_outputs, check_regular
+from ..io import atomic_write, check_outputs, check_regular
+from .collect import CollectJob, CollectResult, beside
 from .formats import engine_step, load_paths, read_loads, read_plan, write_plan
 from .layouts import expert_bytes as bytes_per_copy
 from .metrics import copies, evaluate
@@ -40,8 +42,16 @@ class RebalanceResult(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """After a replacement: how the engine takes the new plan."""
     removed: list[str] = msgspec.field(default_factory=list)
     """Temporary files of the plan that a killed run left, removed by this one."""
+    collected: CollectResult | None = None
+    """``--collect-from``: the load collected from the server (its file is ``load``)."""
+    load: str = ""
     message: str = ""
     """The one line the command prints (``line()``)."""
+    gpu_load_before: list[list[float] | None] = []
+    """Each GPU's load over its layer's mean under the plan in place, on the new loads, a row per layer
+    (``metrics.load_over_mean``)."""
+    gpu_load: list[list[float] | None] = []
+    """The same under the new plan (written or, in a dry run or below --min-gain, not)."""
 
     def line(self) -> str:
         verb = "replaced" if self.replaced else "kept"
@@ -59,8 +69,9 @@ def lock_path(current: Path) -> Path:
 
 
 @contextlib.contextmanager
-def plan_lock(current: Path):
-    """An exclusive, non-blocking lock beside the plan; Busy (exit 75) when another run holds it.
+def plan_lock(current: Path, *, holder: str = "flyer eplb rebalance") -> Iterator[None]:
+    """An exclusive, non-blocking lock beside the plan (or any file ``holder`` guards); Busy (exit 75) when
+    another run holds it.
 
     The lock file is removed when the run ends, whatever its outcome. NOTE: a run that opened the file just
     before its holder removed it gets a lock on a removed file; it sees the file changed and tries again.
@@ -77,7 +88,7 @@ def plan_lock(current: Path):
         except BlockingIOError:
             os.close(fd)
             raise Busy(
-                "another flyer eplb rebalance holds the lock; nothing was changed",
+                f"another {holder} holds the lock; nothing was changed",
                 file=str(current),
                 hint="retry on the next run",
             ) from None
@@ -120,9 +131,10 @@ def remove_stale_temps(current: Path) -> list[Path]:
 
 
 def rebalance(
-    load: str | Path,
+    load: str | Path | None,
     current: str | Path,
     *,
+    collect: CollectJob | None = None,
     min_gain: float = 0.02,
     max_moves: int | None = None,
     tolerance: float = 0.01,
@@ -132,13 +144,18 @@ def rebalance(
     nodes: int | None = None,
     model: str | None = None,
     first_moe_layer: int | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> RebalanceResult:
     """``flyer eplb rebalance``, the cron job (not DeepSeek's ``rebalance_experts``): plan from ``current``
     for the loads in ``load`` and replace ``current`` (same format, same layers) when max/mean improves by
     more than ``min_gain``. ``gpus``/``nodes`` where the plan does not say (SGLang and TensorRT-LLM files);
     ``model``/``first_moe_layer`` say which decoder layers the load's rows are; ``expert_bytes`` per copy
-    (default: the model profile's FP8 size)."""
+    (default: the model profile's FP8 size). ``collect``: first collect the load from a running SGLang server
+    into ``load`` (default: beside the plan, ``PLAN.load.pt``), under the plan's lock."""
     current = Path(current)
+    if load is None and collect is None:
+        raise InputError("give --load, or --collect-from to collect it", field="load")
+    load = Path(load) if load is not None else beside(current)
     eb, _ = bytes_per_copy(model, expert_bytes)
     if not (min_gain >= 0 and min_gain < 1):
         raise InputError(f"must be a fraction in [0, 1), got {min_gain}", field="min-gain")
@@ -147,9 +164,11 @@ def rebalance(
     if not current.exists():
         raise InputError("plan file not found", file=str(current), hint="make one with flyer eplb plan --out")
     check_regular(current, what="plan file")
-    check_outputs([] if dry_run else [current], load_paths(load))
+    written = ([] if dry_run else [current]) + ([load] if collect else [])
+    check_outputs(written, ([current] if dry_run else []) if collect else load_paths(load))
     with plan_lock(current):
         removed = [] if dry_run else [str(p) for p in remove_stale_temps(current)]
+        collected = collect.run(load, progress=progress) if collect else None
         old = read_plan(current, gpus=gpus, nodes=nodes, model=model, first_moe_layer=first_moe_layer)
         made = plan_loads(
             read_loads(load),
@@ -162,8 +181,9 @@ def rebalance(
             max_copies=max_moves,
         )
         new, w = made.plan, made.loads
-        before = evaluate(old, w, layer_ids=old.layer_ids, file=str(current)).overall
-        after = evaluate(new, w, layer_ids=new.layer_ids).overall
+        was = evaluate(old, w, layer_ids=old.layer_ids, file=str(current))
+        now = evaluate(new, w, layer_ids=new.layer_ids)
+        before, after = was.overall, now.overall
         n = int(copies(old, new).sum())
         gain = (before - after) / before if before > 0 else 0.0
         fmt = old.meta.get("format", "native")
@@ -178,6 +198,10 @@ def rebalance(
             plan=str(current),
             format=fmt,
             removed=removed,
+            gpu_load_before=was.gpu_load,
+            gpu_load=now.gpu_load,
+            collected=collected,
+            load=str(load),
         )
         if gain <= min_gain:
             out.reason = f"gain is not above --min-gain {min_gain * 100:g}%"
@@ -190,3 +214,47 @@ def rebalance(
             out.next_step = engine_step(fmt, current, new)
         out.message = out.line()
         return out
+
+
+SYSTEMD_UNIT = "flyer-eplb-rebalance"
+ON_CALENDAR = re.compile(r"[A-Za-z0-9*:/,.~+ -]{1,64}")
+"""What systemd.time(7) calendar events are made of (``hourly``, ``*:0/15``, ``Mon..Fri 02:00``)."""
+
+
+def systemd_units(
+    argv: list[str], *, on_calendar: str = "hourly", replaced_exit: int | None = None
+) -> dict[str, str]:
+    """``flyer-eplb-rebalance.service`` (a oneshot running ``argv``) and ``.timer`` (``on_calendar``).
+
+    Exit 75 (another run holds the lock) and ``replaced_exit`` count as success, so the unit fails only on a
+    real failure; the output goes to the journal, one line per event."""
+    from ..systemd import command_line, unit_file
+
+    if not ON_CALENDAR.fullmatch(on_calendar):
+        raise InputError(f"expected a systemd calendar event, got {on_calendar!r}", field="on-calendar")
+    ok = " ".join(["75", *([str(replaced_exit)] if replaced_exit is not None else [])])
+    service = {
+        "Unit": {
+            "Description": "flyer eplb rebalance: replace the EPLB plan when new loads make it worth it",
+            "Wants": "network-online.target",
+            "After": "network-online.target",
+        },
+        "Service": {"Type": "oneshot", "ExecStart": command_line(argv), "SuccessExitStatus": ok},
+    }
+    timer = {
+        "Unit": {"Description": f"Run {SYSTEMD_UNIT}.service {on_calendar}"},
+        "Timer": {"OnCalendar": on_calendar, "Persistent": "true"},
+        "Install": {"WantedBy": "timers.target"},
+    }
+    return {f"{SYSTEMD_UNIT}.service": unit_file(service), f"{SYSTEMD_UNIT}.timer": unit_file(timer)}
+
+
+def write_systemd(
+    directory: str | Path, argv: list[str], *, on_calendar: str = "hourly", replaced_exit: int | None = None
+) -> list[str]:
+    """Write ``systemd_units`` into ``directory`` (each file atomically); returns the files written."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise InputError("not a directory", file=str(d), field="systemd")
+    units = systemd_units(argv, on_calendar=on_calendar, replaced_exit=replaced_exit)
+    return [str(atomic_write(d / name, text)) for name, text in units.items()]

@@ -7,6 +7,7 @@ import msgspec
 import numpy as np
 
 from ..errors import InputError
+from ..gates import Check
 from .solver import Plan, as_loads, imbalance
 
 
@@ -32,6 +33,22 @@ class Evaluation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The threshold asked for (``--max-imbalance``), if any."""
     ok: bool = True
     """``overall`` is at most ``max_imbalance``."""
+
+    def checks(self) -> list[Check]:
+        """The ``--max-imbalance`` gate as a JUnit testcase: overall max/mean against the threshold; a
+        failure names the worst layers (the gate is the overall figure, so layers are not testcases)."""
+        ranked = sorted((v, layer) for v, layer in zip(self.per_layer, self.layer_ids) if v is not None)
+        worst = ", ".join(f"layer {layer} {v:.4f}" for v, layer in reversed(ranked[-3:]))
+        return [
+            Check(
+                name="overall max/mean",
+                classname="eplb.evaluate",
+                passed=self.ok,
+                figure=self.overall,
+                limit=self.max_imbalance,
+                message="" if self.ok else f"above --max-imbalance; worst layers: {worst}",
+            )
+        ]
 
 
 class Diff(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..gates import Check
 from ..io import LIMITS, read_bytes
 from .reports import ChainCounts, HealthReport, NodeCounts, TargetCounts
 
@@ -98,6 +99,35 @@ class Health:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    def checks(self) -> list[Check]:
+        """The status gate as JUnit testcases: one per node, target and chain (a node still connecting
+        passes, as it only warns), and one for the presence of targets."""
+
+        def one(group: str, name: str, state: str, ok: bool) -> Check:
+            return Check(
+                name=name, classname=f"fs3.status.{group}", passed=ok, message="" if ok else f"is {state}"
+            )
+
+        out = [
+            one(
+                "nodes",
+                f"node {r['Id']} ({r['Type']} on {r['Hostname']})",
+                r.get("Status", ""),
+                r.get("Status", "") in NODE_OK | NODE_WAIT,
+            )
+            for r in self.nodes
+        ]
+        for r in self.targets:
+            state = f"{r['PublicState']}/{r['LocalState']}"
+            name = f"target {r['TargetId']} (chain {r['ChainId']}, node {r['NodeId']}, disk {r['DiskIndex']})"
+            out.append(one("targets", name, state, state == "SERVING/UPTODATE"))
+        out += [
+            one("chains", f"chain {r['ChainId']}", r["Status"], r["Status"] == "SERVING") for r in self.chains
+        ]
+        if not self.targets:
+            out.append(one("targets", "targets exist", "empty: no targets", False))
+        return out
 
     def summary(self) -> HealthReport:
         def count(keys: list[str]) -> dict[str, int]:

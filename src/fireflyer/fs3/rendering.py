@@ -9,7 +9,6 @@ does not know, so every key written here exists in 3FS's own default dump of tha
 from __future__ import annotations
 
 import os
-import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path, PurePosixPath
 import tomli_w
 
 from ..io import LIMITS, atomic_dir, check_outputs, read_bytes
+from ..systemd import systemd_word
 from . import chains as chain_files
 from . import placement
 from .reports import RenderReport
@@ -183,22 +183,6 @@ def admin_cli_toml(c: Cluster, node: Node) -> bytes:
 
 
 # ---- units, SQL, script ---------------------------------------------------------------------------------
-
-
-def systemd_word(arg: str) -> str:
-    r"""One word of a systemd command line (``ExecStart=``), as systemd.syntax and systemd.service read it:
-    plain when it holds only safe characters, else in double quotes with ``\\`` and ``\"`` escaped; then
-    ``%`` doubled (specifiers) and ``$`` doubled (environment variables). A control character (a newline
-    would start a new directive) is refused: the cluster's patterns never let one through."""
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in arg):
-        raise ValueError(f"a control character in a systemd command word: {arg!r}")
-    if arg == ";":
-        word = "\\;"  # a lone ; separates commands
-    elif re.fullmatch(r"[A-Za-z0-9/._+@=:,%$-]+", arg):
-        word = arg
-    else:
-        word = '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return word.replace("%", "%%").replace("$", "$$")
 
 
 def unit(c: Cluster, node: Node, role: str) -> bytes:

@@ -18,6 +18,7 @@ from msgspec import Meta, Struct
 
 from .. import io
 from ..errors import CheckFailed, InputError
+from ..gates import Check
 from .cases import CASE_TYPES
 
 SCHEMA = "fireflyer.kernels.bench/1"
@@ -127,6 +128,52 @@ class Report(_S):
             for which, pct in (("peak FLOP rate", r.pct_peak_flops), ("bandwidth", r.pct_peak_bw)):
                 if pct is not None and pct > 100.0:
                     out.append((r, which, pct))
+        return out
+
+    def checks(self) -> list[Check]:
+        """The gate as JUnit testcases: each result's correctness check (its error against the tolerance)
+        and, where the roof is enforced, its percentage of the roof; each skipped case, skipped."""
+        out = []
+        for r in self.results:
+            tol = r.check.get("tolerance")
+            limit = float(tol) if isinstance(tol, (int, float)) else None
+            why = "" if r.correct else f"failed its check ({r.error_kind})"
+            group = f"kernels.bench.{r.op}.{r.backend}"
+            name = shape_label(r.op, r.shape) or "default"
+            out.append(
+                Check(
+                    name=f"{name} correct",
+                    classname=group,
+                    passed=r.correct,
+                    figure=r.error_metric,
+                    limit=limit,
+                    message=why,
+                )
+            )
+            if self.roof_enforced:
+                for which, pct in (("flops", r.pct_peak_flops), ("bandwidth", r.pct_peak_bw)):
+                    if pct is not None:
+                        out.append(
+                            Check(
+                                name=f"{name} {which} roof",
+                                classname=group,
+                                passed=pct <= 100.0,
+                                figure=pct,
+                                limit=100.0,
+                                unit="%",
+                                message="" if pct <= 100.0 else "above 100% of the roof: a bug",
+                            )
+                        )
+        for k in self.skipped:
+            name = shape_label(k.op, k.shape) if k.shape else "all shapes"
+            out.append(
+                Check(
+                    name=name or "default",
+                    classname=f"kernels.bench.{k.op}.{k.backend}",
+                    passed=None,
+                    message=k.reason,
+                )
+            )
         return out
 
 
@@ -250,6 +297,44 @@ class Comparison:
         gap = self.gap()
         if gap and not allow_missing:
             raise CheckFailed(f"{gap}; --allow-missing accepts that")
+
+    def checks(self, *, allow_missing: bool = False) -> list[Check]:
+        """The gate as JUnit testcases, one per case: slower or incorrect fails (the change against the
+        threshold), missing fails unless ``allow_missing``, new and skipped cases are skipped."""
+        out = []
+        for r in self.rows:
+            passed: bool | None = r.status in ("faster", "same")
+            if r.status in ("new", "skipped") or (r.status == "missing" and allow_missing):
+                passed = None
+            why = {
+                "slower": "slower than the baseline",
+                "incorrect": "failed its check",
+                "missing": "in the baseline, missing from CURRENT",
+                "new": "not in the baseline",
+            }
+            out.append(
+                Check(
+                    name=shape_label(r.op, r.shape) or "default",
+                    classname=f"kernels.compare.{r.op}.{r.backend}",
+                    passed=passed,
+                    figure=r.change_pct,
+                    limit=self.threshold_pct,
+                    unit="%",
+                    message=r.note or why.get(r.status, ""),
+                )
+            )
+        if not self.compared and not allow_missing:
+            out.append(
+                Check(
+                    name="cases compared",
+                    classname="kernels.compare",
+                    passed=False,
+                    figure=0,
+                    limit=1,
+                    message=self.gap() or "no case was compared",
+                )
+            )
+        return out
 
     @staticmethod
     def label(r: Row) -> str:

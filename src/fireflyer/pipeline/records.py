@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from msgspec import Struct
 
 from ..compat import StrEnum
+from ..errors import CheckFailed
+from ..gates import Check
 
 if TYPE_CHECKING:
     from .simulator import ChunkTimes
@@ -119,6 +121,26 @@ class ScheduleComparison(_Record):
     stages: int
     microbatches: int
     schedules: list[ScheduleRow]
+
+    def checks(self) -> list[Check]:
+        """The comparison as JUnit testcases, one per schedule: one that deadlocks fails, one that cannot
+        run this configuration is skipped (its error says why), the rest pass with their bubble fraction."""
+        return [
+            Check(
+                name=r.schedule,
+                classname="pipeline.compare",
+                passed=None if r.error is not None and not r.deadlocked else not r.deadlocked,
+                figure=r.bubble_fraction,
+                message=r.error or ("deadlocks: no rank can go on" if r.deadlocked else ""),
+            )
+            for r in self.schedules
+        ]
+
+    def check(self) -> None:
+        """Raise CheckFailed (exit 1) naming the schedules that deadlock."""
+        stuck = [r.schedule for r in self.schedules if r.deadlocked]
+        if stuck:
+            raise CheckFailed(f"{len(stuck)} schedules deadlock: {', '.join(stuck)}")
 
 
 class SweepRow(Figures):

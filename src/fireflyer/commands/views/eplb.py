@@ -67,9 +67,10 @@ def diff(o: Output, d: Diff) -> None:
 
 
 def rebalance(o: Output, r: RebalanceResult) -> None:
-    o.line(r.message)
-    if r.next_step:
-        o.line(f"next: {r.next_step}")
+    """One line per event (journald keeps each as one entry): what was collected, then what was done."""
+    if r.collected is not None:
+        o.line(r.collected.message)
+    o.line(r.message + (f"; next: {r.next_step}" if r.next_step else ""))
 
 
 def sample(o: Output, r: SampleResult) -> None:

@@ -26,7 +26,8 @@ from msgspec import Meta, Struct
 
 from ...errors import InputError
 from ...io import convert, load_document
-from .reports import PublishedReport, Verdict
+from .published import Reference
+from .reports import Verdict
 
 Limit = Annotated[float, Meta(gt=0)]
 STATUSES = ("pass", "warn", "fail")
@@ -111,7 +112,7 @@ class Metric:
     unit: str
     maximum: bool = False
     """A limit is a maximum (latency, problems), not a minimum."""
-    reference: PublishedReport | None = None
+    reference: Reference | None = None
     primary: bool = True
     """Shown in the summary even without a threshold."""
     limit: float | None = None
