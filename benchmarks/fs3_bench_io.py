@@ -39,16 +39,16 @@ def main() -> None:
     rows = []
     for pattern in args.patterns.split(","):
         job = bench.IoJob(pattern=pattern, size=size, jobs=args.jobs, iodepth=args.iodepth)
-        runs: dict[str, list[bench.IoResult]] = {"builtin": [], "fio": []}
+        runs: dict[str, list[bench.IoReport]] = {"builtin": [], "fio": []}
         for i in range(args.repeat):
             for engine in ("fio", "builtin") if i % 2 == 0 else ("builtin", "fio"):
                 runs[engine].append(bench.measure_io(args.path, job, engine=engine))
         seq = pattern.startswith("seq")
 
-        def rate(rs: list[bench.IoResult], seq: bool = seq) -> float:
+        def rate(rs: list[bench.IoReport], seq: bool = seq) -> float:
             return statistics.median(r.gib_s if seq else r.iops for r in rs)
 
-        def p50(rs: list[bench.IoResult]) -> float:
+        def p50(rs: list[bench.IoReport]) -> float:
             return statistics.median(r.latency.p50_us for r in rs)
 
         b, f = rate(runs["builtin"]), rate(runs["fio"])

@@ -24,14 +24,19 @@ from .views import fs3_bench as view
 # 2^32; partitions as the sort allows; a week of runtime, an hour for Ray to answer.
 MAX_JOBS, MAX_IODEPTH, MAX_FILES, MAX_PARTITIONS = 4096, 1024, 2**32, 65536
 MAX_RUNTIME_S, MAX_RAY_TIMEOUT_S = 7 * 86400.0, 3600.0
+KV_BLOCK = 64 * 61 * 576 * 2
+"""fs3.bench.KV_BLOCK (a 64-token page of DeepSeek-V3's MLA cache, every layer, bf16), here without the
+library."""
 
-RESULTS: dict[str, type] = {
-    "bench io": reports.IoReport,
-    "bench meta": reports.MetaReport,
+RESULTS: dict[str, Any] = {
+    "bench io": reports.IoReport | reports.IoClientsReport,
+    "bench meta": reports.MetaReport | reports.MetaClientsReport,
+    "bench kvcache": reports.KvReport | reports.KvClientsReport,
     "bench sort": reports.SortReport,
     "bench all": reports.SuiteReport,
 }
-"""Each command (as typed after ``flyer fs3``) -> the record its ``--json`` encodes."""
+"""Each command (as typed after ``flyer fs3``) -> the record its ``--json`` encodes (``scope``: ``host`` on
+this host, ``clients`` on every client node of a Ray cluster)."""
 
 
 class Pattern(str, enum.Enum):
@@ -119,6 +124,33 @@ PartitionsOpt = Annotated[
         help="Sort partitions (default: one per 256 MiB, at least one per CPU of the Ray cluster).",
     ),
 ]
+ClientsRayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDR",
+        help="Run on every client node of this Ray cluster at once (HOST:PORT or ray://HOST:PORT); every "
+        "node must see PATH and have fireflyer installed. Default: this host only, without Ray.",
+    ),
+]
+ClientsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--clients",
+        metavar="all|N|HOSTS",
+        help="With --ray-address: all live nodes with CPUs (default), the first N (by hostname), or "
+        "HOST,HOST,... (hostnames or IPs).",
+    ),
+]
+StorageNodesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--storage-nodes",
+        parser=integer_in(1, 100_000),
+        metavar="N",
+        help="Storage nodes of the 3FS cluster: the published aggregate read is scaled to them.",
+    ),
+]
 FilesOpt = Annotated[
     int, typer.Option("--files", parser=integer_in(1, MAX_FILES), metavar="N", help="Files to create.")
 ]
@@ -197,6 +229,10 @@ def io(
             help="Stop after this long (0: after --size).",
         ),
     ] = 0.0,
+    ray_address: ClientsRayOpt = None,
+    clients: ClientsOpt = None,
+    storage_nodes: StorageNodesOpt = None,
+    ray_timeout: RayTimeoutOpt = 30.0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
@@ -211,6 +247,7 @@ def io(
       flyer fs3 bench io /mnt/3fs --pattern rand-read --size 8GiB --jobs 16 --iodepth 32
       flyer fs3 bench io /mnt/3fs --pattern seq-write --engine builtin --buffered --json
       flyer fs3 bench io /data --runtime 30 --out io.json
+      flyer fs3 bench io /mnt/3fs --size 64GiB --ray-address 10.0.0.1:6379 --clients all --storage-nodes 180
     """
     out = Output(json)
     check_outputs([out_file])
@@ -224,7 +261,16 @@ def io(
         runtime=runtime,
     )
     with _running(out, pattern.value) as progress:
-        r = lib.measure_io(path, job, engine=engine.value, progress=progress).report()
+        r = lib.bench_io(
+            path,
+            job,
+            engine=engine.value,
+            ray_address=ray_address,
+            clients=clients,
+            storage_nodes=storage_nodes,
+            ray_timeout=ray_timeout,
+            progress=progress,
+        )
     _finish(out, r, lambda o: view.io_result(o, r), out_file)
 
 
@@ -240,6 +286,9 @@ def meta(
             "--file-size", parser=size, metavar="SIZE", help="Bytes written into each file (mdtest -w)."
         ),
     ] = "0",  # type: ignore[assignment]
+    ray_address: ClientsRayOpt = None,
+    clients: ClientsOpt = None,
+    ray_timeout: RayTimeoutOpt = 30.0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
@@ -251,13 +300,90 @@ def meta(
       flyer fs3 bench meta /mnt/3fs
       flyer fs3 bench meta /mnt/3fs --files 200000 --dirs 1000 --jobs 32
       flyer fs3 bench meta /mnt/3fs --file-size 4KiB --json
+      flyer fs3 bench meta /mnt/3fs --ray-address 10.0.0.1:6379 --clients 8
     """
     out = Output(json)
     check_outputs([out_file])
     job = lib.MetaJob(files=files, dirs=dirs, jobs=jobs, file_bytes=file_size)
     with _running(out, "metadata") as progress:
-        r = lib.measure_metadata(path, job, progress=progress).report()
+        r = lib.bench_meta(
+            path, job, ray_address=ray_address, clients=clients, ray_timeout=ray_timeout, progress=progress
+        )
     _finish(out, r, lambda o: view.meta_result(o, r), out_file)
+
+
+@app.command()
+def kvcache(
+    path: PathArg,
+    block_size: Annotated[
+        int,
+        typer.Option(
+            "--block-size",
+            parser=size,
+            metavar="SIZE",
+            help="Bytes per read, a multiple of 4KiB (default: one 64-token page of DeepSeek-V3's MLA cache, "
+            "all 61 layers, bf16: 4,497,408).",
+        ),
+    ] = str(KV_BLOCK),  # type: ignore[assignment]
+    files: Annotated[
+        int,
+        typer.Option("--files", parser=integer_in(1, 4096), metavar="N", help="Files the reads spread over."),
+    ] = 8,
+    file_size: Annotated[
+        int, typer.Option("--file-size", parser=size, metavar="SIZE", help="Bytes of each file.")
+    ] = "1GiB",  # type: ignore[assignment]
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            parser=integer_in(1, MAX_JOBS * MAX_IODEPTH),
+            metavar="N",
+            help="Reads in flight on each client (a multiple of --jobs).",
+        ),
+    ] = 64,
+    jobs: JobsOpt = 8,
+    seconds: Annotated[
+        float,
+        typer.Option(
+            "--seconds",
+            parser=number(low=0, high=MAX_RUNTIME_S, low_open=True),
+            metavar="SECONDS",
+            help="How long the reads run.",
+        ),
+    ] = 10.0,
+    direct: DirectOpt = True,
+    ray_address: ClientsRayOpt = None,
+    clients: ClientsOpt = None,
+    ray_timeout: RayTimeoutOpt = 30.0,
+    json: JsonOpt = False,
+    out_file: OutOpt = None,
+) -> None:
+    """The KVCache pattern under PATH: many concurrent random reads of KV blocks from large files.
+
+    fio reads --block-size chunks at random block-aligned offsets of --files files (laid out first),
+    --concurrency at a time, for --seconds; beside 3FS's published 40 GiB/s peak per client node.
+
+    Examples:
+      flyer fs3 bench kvcache /mnt/3fs
+      flyer fs3 bench kvcache /mnt/3fs --files 32 --file-size 8GiB --concurrency 256 --jobs 16
+      flyer fs3 bench kvcache /mnt/3fs --ray-address 10.0.0.1:6379 --clients all --json
+    """
+    out = Output(json)
+    check_outputs([out_file])
+    job = lib.KvJob(
+        block=block_size,
+        files=files,
+        file_size=file_size,
+        concurrency=concurrency,
+        jobs=jobs,
+        seconds=seconds,
+        direct=direct,
+    )
+    with _running(out, "kvcache") as progress:
+        r = lib.bench_kvcache(
+            path, job, ray_address=ray_address, clients=clients, ray_timeout=ray_timeout, progress=progress
+        )
+    _finish(out, r, lambda o: view.kvcache_result(o, r), out_file)
 
 
 @app.command()

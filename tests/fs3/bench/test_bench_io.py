@@ -34,14 +34,14 @@ def test_builtin_engine(tmp_path, pattern):
         engine="builtin",
         progress=lambda what, f: fractions.append(f),
     )
-    assert r.engine == "builtin" and r.bytes == 8 * MiB and r.ops == 8 * MiB // r.job.block
+    assert r.engine == "builtin" and r.bytes == 8 * MiB and r.ops == 8 * MiB // r.block
     assert r.gib_s > 0 and r.iops > 0 and r.latency.p50_us <= r.latency.p99_us
     assert r.latency.samples == r.ops
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
-    assert (r.reference is not None) == (pattern == "seq-read")
+    assert (r.published is not None) == (pattern == "seq-read")
     if pattern == "seq-read":
         assert r.share == pytest.approx(r.gib_s / (6.6 * 1024 / 500))
-    d = msgspec.to_builtins(r.report())
+    d = msgspec.to_builtins(r)
     assert d["pattern"] == pattern and d["latency"]["p99_us"] == r.latency.p99_us
     json.dumps(d)
     _no_scratch_left(tmp_path)
@@ -54,7 +54,7 @@ def test_fio_engine_real_run(tmp_path, pattern):
         tmp_path, bench.IoJob(pattern=pattern, size=8 * MiB, jobs=2, iodepth=4), engine="fio"
     )
     assert r.engine == "fio" and r.engine_version.startswith("fio-")
-    assert r.bytes == 8 * MiB and r.ops == 8 * MiB // r.job.block
+    assert r.bytes == 8 * MiB and r.ops == 8 * MiB // r.block
     assert r.gib_s > 0 and r.iops > 0 and 0 < r.latency.p50_us <= r.latency.p99_us
     _no_scratch_left(tmp_path)
 
@@ -121,7 +121,7 @@ def test_auto_engine_falls_back_without_fio(tmp_path, monkeypatch):
 def test_direct_refused_falls_back_to_buffered(tmp_path, monkeypatch):
     monkeypatch.setattr(workloads._core, "direct_supported", lambda d: False)
     r = bench.measure_io(tmp_path, bench.IoJob(pattern="seq-write", size=4 * MiB, jobs=1), engine="builtin")
-    assert r.direct is False and r.job.direct is True
+    assert r.direct is False
     assert any("refuses O_DIRECT" in n for n in r.notes)
 
 

@@ -11,7 +11,8 @@ from fireflyer.fs3.bench.graysort import SortJob, SortResult, Validation
 from fireflyer.fs3.bench.metadata import MetaJob, MetaResult, PhaseResult
 from fireflyer.fs3.bench.published import io_reference, sort_reference
 from fireflyer.fs3.bench.thresholds import Metric
-from fireflyer.fs3.bench.workloads import IoJob, IoResult, Latency
+from fireflyer.fs3.bench.reports import IoReport
+from fireflyer.fs3.bench.workloads import IoJob, Latency
 
 
 def test_load_thresholds_from_a_cluster_yaml(tmp_path):
@@ -61,7 +62,7 @@ def test_overrides():
 
 
 def test_verdicts_for_minimums_maximums_and_shares():
-    ref = sort_reference(nodes=2)
+    ref = sort_reference(nodes=2).report()
     metrics = [
         Metric("seq_read_gib_s", "a", 10.0, "GiB/s"),
         Metric("rand_read_iops", "b", 1050.0, "IOPS"),
@@ -93,23 +94,34 @@ def test_verdicts_for_minimums_maximums_and_shares():
 
 def _suite_parts():
     lat = Latency(100.0, 900.0, 150.0, 10)
-    io = [
-        IoResult(
-            "/p",
-            "builtin",
-            "x",
-            IoJob(pattern=p, size=1 << 20, jobs=1),
-            True,
-            1 << 20,
-            10,
-            0.1,
-            2.0,
-            5000.0,
-            lat,
-            reference=io_reference(p),
+    io = []
+    for p in bench.IO_PATTERNS:
+        job = IoJob(pattern=p, size=1 << 20, jobs=1)
+        ref = io_reference(p)
+        io.append(
+            IoReport(
+                path="/p",
+                host="h",
+                engine="builtin",
+                engine_version="x",
+                pattern=p,
+                size=job.size,
+                block=job.block_bytes,
+                jobs=1,
+                iodepth=job.iodepth,
+                runtime_limit_s=0.0,
+                direct=True,
+                bytes=1 << 20,
+                ops=10,
+                seconds=0.1,
+                gib_s=2.0,
+                iops=5000.0,
+                latency=lat,
+                published=None if ref is None else ref.report(),
+                share=None if ref is None else ref.share(2.0),
+                notes=[],
+            )
         )
-        for p in bench.IO_PATTERNS
-    ]
     meta = MetaResult("/p", MetaJob(), tuple(PhaseResult(n, 100, 0.01, lat) for n in ("create", "stat")))
     validation = Validation(
         100, 100, 2, 0, 1, True, 0, 0, ("1 partitions start below the end of the one before",)

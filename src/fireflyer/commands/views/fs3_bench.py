@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...fs3.bench import reports
 from ...io import format_size
 from .._output import Output
 
 if TYPE_CHECKING:
-    from ...fs3.bench.reports import IoReport, MetaReport, SortReport, SuiteReport
+    from ...fs3.bench.reports import (
+        Aggregate,
+        ClientsBase,
+        Comparison,
+        IoClientsReport,
+        IoReport,
+        KvClientsReport,
+        KvReport,
+        MetaClientsReport,
+        MetaReport,
+        SortReport,
+        SuiteReport,
+    )
 
 VERDICT_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 
 
-def _published(o: Output, r: IoReport | SortReport, unit: str) -> None:
+def _published(o: Output, r: IoReport | KvReport | SortReport, unit: str) -> None:
     ref = r.published
     if ref is None:
         return
@@ -36,12 +49,15 @@ def _num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
-def _notes(o: Output, r: IoReport | MetaReport) -> None:
+def _notes(o: Output, r: IoReport | KvReport | MetaReport | ClientsBase) -> None:
     for note in r.notes:
         o.line(f"note: {note}", style="dim")
 
 
-def io_result(o: Output, r: IoReport) -> None:
+def io_result(o: Output, r: IoReport | IoClientsReport) -> None:
+    if isinstance(r, reports.IoClientsReport):
+        clients_result(o, r)
+        return
     o.kv(
         {
             "path": r.path,
@@ -59,7 +75,10 @@ def io_result(o: Output, r: IoReport) -> None:
     _notes(o, r)
 
 
-def meta_result(o: Output, r: MetaReport) -> None:
+def meta_result(o: Output, r: MetaReport | MetaClientsReport) -> None:
+    if isinstance(r, reports.MetaClientsReport):
+        meta_clients_result(o, r)
+        return
     o.table(
         ["phase", "ops", "seconds", "ops/s", "latency p50", "latency p99"],
         [
@@ -110,3 +129,109 @@ def suite_result(o: Output, r: SuiteReport) -> None:
     for v in r.summary:
         if v.status in ("warn", "fail"):
             o.line(f"{v.status}: {v.label}: {v.why}", style=VERDICT_STYLE[v.status])
+
+
+def kvcache_result(o: Output, r: KvReport | KvClientsReport) -> None:
+    if isinstance(r, reports.KvClientsReport):
+        clients_result(o, r)
+        return
+    o.kv(
+        {
+            "path": r.path,
+            "reads": f"{format_size(r.block)} blocks at random from {r.files} files of "
+            f"{format_size(r.file_size)}, {r.concurrency} in flight ({r.jobs} jobs), "
+            f"{'O_DIRECT' if r.direct else 'buffered'}",
+            "engine": r.engine_version,
+            "moved": f"{format_size(r.bytes)} in {r.seconds:.3g} s",
+            "throughput": f"{r.gib_s:.3g} GiB/s",
+            "IOPS": round(r.iops),
+            "latency p50": _us(r.latency.p50_us),
+            "latency p99": _us(r.latency.p99_us),
+        }
+    )
+    _published(o, r, "GiB/s")
+    _notes(o, r)
+
+
+def _comparisons(o: Output, published: list[Comparison]) -> None:
+    for c in published:
+        p = c.published
+        o.line(
+            f"published: {p.figure}; {p.per_node:.3g} {p.unit} x {p.nodes} = {p.scaled:.3g} GiB/s; "
+            f"measured {c.share:.1%} of it",
+            style="dim",
+        )
+
+
+def _aggregate_row(a: Aggregate) -> tuple:
+    s = a.latency
+    return (
+        f"all {a.clients}",
+        "",
+        f"{a.gib_s:.3g}",
+        _num(a.iops),
+        _us(s.p50_us_median),
+        _us(s.p99_us_max),
+        "",
+    )
+
+
+def _window(o: Output, r: ClientsBase) -> None:
+    w = r.window
+    o.line(
+        f"started within {w.start_spread_s:.3g} s of each other; {w.wall_s:.3g} s from the first start "
+        "to the last end",
+        style="dim",
+    )
+
+
+def clients_result(o: Output, r: IoClientsReport | KvClientsReport) -> None:
+    """io or kvcache on every client: one row per client node and the aggregate (the sum)."""
+    rows: list[tuple] = [
+        (
+            c.node.host,
+            c.node.node_id[:8],
+            f"{c.result.gib_s:.3g}",
+            _num(c.result.iops),
+            _us(c.result.latency.p50_us),
+            _us(c.result.latency.p99_us),
+            f"{c.started_s:.2f}",
+        )
+        for c in r.clients
+    ]
+    rows.append(_aggregate_row(r.aggregate))
+    what = getattr(r, "pattern", "kvcache")
+    o.table(
+        ["client", "node", "GiB/s", "IOPS", "p50", "p99", "start s"],
+        rows,
+        title=f"{r.path}: {what} on {len(r.clients)} clients of {r.ray_address}",
+    )
+    o.line("all: GiB/s and IOPS summed; p50 the median client's, p99 the worst client's", style="dim")
+    _window(o, r)
+    _comparisons(o, r.published)
+    _notes(o, r)
+
+
+def meta_clients_result(o: Output, r: MetaClientsReport) -> None:
+    o.table(
+        ["phase", "ops", "ops/s", "p50 median", "p99 median", "p99 worst"],
+        [
+            (
+                p.name,
+                p.ops,
+                round(p.ops_s),
+                _us(p.latency.p50_us_median),
+                _us(p.latency.p99_us_median),
+                _us(p.latency.p99_us_max),
+            )
+            for p in r.phases
+        ],
+        title=f"{r.path}: metadata on {len(r.clients)} clients of {r.ray_address}",
+    )
+    names = [p.name for p in r.phases]
+    o.table(
+        ["client", "node", *(f"{n} ops/s" for n in names)],
+        [(c.node.host, c.node.node_id[:8], *(round(p.ops_s) for p in c.result.phases)) for c in r.clients],
+    )
+    _window(o, r)
+    _notes(o, r)

@@ -3,8 +3,11 @@ report read back. fio is Debian's ``fio`` package (``apt-get install fio``)."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +16,7 @@ import msgspec
 
 from ...errors import InputError
 
+PR_SET_PDEATHSIG = 1
 FIO_RW = {"seq-read": "read", "seq-write": "write", "rand-read": "randread", "rand-write": "randwrite"}
 
 
@@ -150,13 +154,32 @@ def parse_fio_json(text: str, *, pattern: str, source: str = "fio") -> FioRun:
     )
 
 
+def _stop_with_parent() -> None:
+    """In fio's process before it starts: SIGTERM when the process that started it dies (a Ray worker
+    killed with its node), so no fio outlives the run that wanted it."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def run_fio(directory: Path, **job) -> FioRun:
     """Run fio on the job (see ``fio_args``) in ``directory``; its files stay for the caller to remove."""
+    return run_fio_argv(fio_args(directory, **job), directory, pattern=job["pattern"])
+
+
+def run_fio_argv(args: list[str], directory: Path, *, pattern: str) -> FioRun:
+    """Run fio with ``args`` (``args[0]`` is ``fio``) in ``directory`` and read its JSON report; stopped
+    (terminated, then killed) when the caller is interrupted."""
     if fio_version() is None:
         raise InputError("fio is not installed", hint="apt-get install fio, or use --engine builtin")
-    args = fio_args(directory, **job)
-    args[0] = shutil.which("fio") or "fio"
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = [shutil.which("fio") or "fio", *args[1:]]
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=directory,
+        preexec_fn=_stop_with_parent,
+    )
     try:
         out, err = proc.communicate()
     except BaseException:
@@ -171,4 +194,4 @@ def run_fio(directory: Path, **job) -> FioRun:
     if proc.returncode != 0:
         last = (err.strip().splitlines() or ["(no message)"])[-1]
         raise InputError(f"fio failed (exit {proc.returncode}): {last}", file=str(directory))
-    return parse_fio_json(out, pattern=job["pattern"])
+    return parse_fio_json(out, pattern=pattern)

@@ -11,8 +11,12 @@ Source: the 3FS README, "Performance" (https://github.com/deepseek-ai/3FS#perfor
   nodes and 50 compute nodes (192 physical cores, 2.2 TiB RAM, 1x200 Gbps each). Per compute node:
   3.66 TiB/min / 50 = 1.25 GiB/s.
 
-3FS publishes no write, small random I/O (the KVCache figure, 40 GiB/s peak, is for an unstated number of
-clients) or metadata figure per node; those results carry no share.
+- KVCache: the read throughput of the KVCache clients of an inference service (1x400 Gbps NIC per client
+  node) peaked at 40 GiB/s. The chart plots the clients' read throughput without saying how many there
+  were; 40 GiB/s sits just under one node's 400 Gbps (46.6 GiB/s), and the figure is read as per client
+  node here (as fireflyer's issue 26 reads it): an upper bound per client, not a measured average.
+
+3FS publishes no write, small random I/O or metadata figure per node; those results carry no share.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ GRAYSORT_TIB_PER_MIN = 3.66
 GRAYSORT_COMPUTE_NODES = 50
 GRAYSORT_STORAGE_NODES = 25
 GRAYSORT_PARTITIONS = 8192
+
+KVCACHE_PEAK_GIB_S = 40.0
+KVCACHE_NIC_GBPS = 400
 
 READ_PER_CLIENT_GIB_S = READ_TIB_S * 1024 / READ_CLIENTS
 READ_PER_STORAGE_NODE_GIB_S = READ_TIB_S * 1024 / READ_STORAGE_NODES
@@ -75,6 +82,34 @@ def io_reference(pattern: str) -> Reference | None:
         per_node=READ_PER_CLIENT_GIB_S,
         nodes=1,
         unit="GiB/s per client",
+    )
+
+
+def io_cluster_references(pattern: str, *, clients: int, storage_nodes: int | None) -> list[Reference]:
+    """For sequential reads on ``clients`` client nodes at once: the published aggregate per storage node
+    times ``storage_nodes`` (when known: that is what bounds a cluster's aggregate), and per client node
+    times ``clients``. None for other patterns."""
+    if pattern != "seq-read":
+        return []
+    figure = (
+        f"3FS peak read {READ_TIB_S} TiB/s on {READ_STORAGE_NODES} storage nodes from about "
+        f"{READ_CLIENTS}+ clients"
+    )
+    out = []
+    if storage_nodes is not None:
+        out.append(Reference(figure, READ_PER_STORAGE_NODE_GIB_S, storage_nodes, "GiB/s per storage node"))
+    out.append(Reference(figure, READ_PER_CLIENT_GIB_S, clients, "GiB/s per client"))
+    return out
+
+
+def kvcache_reference(*, nodes: int = 1) -> Reference:
+    """The published KVCache peak read throughput per client node, for ``nodes`` client nodes."""
+    return Reference(
+        figure=f"3FS KVCache peak read {KVCACHE_PEAK_GIB_S:g} GiB/s (client nodes with 1x{KVCACHE_NIC_GBPS} "
+        "Gbps NIC)",
+        per_node=KVCACHE_PEAK_GIB_S,
+        nodes=nodes,
+        unit="GiB/s per client node",
     )
 
 

@@ -4,9 +4,13 @@ these types (``RESULTS``) without loading numpy or the core."""
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 import msgspec
 
 from ..reports import Counts
+
+R = TypeVar("R")
 
 
 class Latency(msgspec.Struct, frozen=True):
@@ -29,9 +33,14 @@ class PublishedReport(msgspec.Struct, kw_only=True):
     source: str
     scaled: float
 
+    def share(self, measured: float) -> float:
+        """measured / the published figure scaled to ``nodes``."""
+        return measured / self.scaled
 
-class IoReport(msgspec.Struct, kw_only=True):
-    """``flyer fs3 bench io``: one I/O pattern's throughput, IOPS and latency."""
+
+class IoReport(msgspec.Struct, kw_only=True, tag_field="scope", tag="host"):
+    """``flyer fs3 bench io``: one I/O pattern's throughput, IOPS and latency on one host (``scope``: host;
+    on every client node of a Ray cluster the command prints an ``IoClientsReport``)."""
 
     path: str
     host: str
@@ -63,8 +72,8 @@ class PhaseReport(msgspec.Struct, kw_only=True):
     latency: Latency
 
 
-class MetaReport(msgspec.Struct, kw_only=True):
-    """``flyer fs3 bench meta``: operations per second of each metadata phase."""
+class MetaReport(msgspec.Struct, kw_only=True, tag_field="scope", tag="host"):
+    """``flyer fs3 bench meta``: operations per second of each metadata phase on one host."""
 
     path: str
     host: str
@@ -154,3 +163,127 @@ class SuiteReport(msgspec.Struct, kw_only=True):
     io: list[IoReport]
     meta: MetaReport
     sort: SortReport | None
+
+
+class KvReport(msgspec.Struct, kw_only=True, tag_field="scope", tag="host"):
+    """``flyer fs3 bench kvcache``: random reads of KV-block-sized chunks from large files on one host."""
+
+    path: str
+    host: str
+    engine_version: str
+    block: int
+    files: int
+    file_size: int
+    concurrency: int
+    """Reads in flight: ``jobs`` threads x ``concurrency / jobs`` each."""
+    jobs: int
+    seconds_limit: float
+    direct: bool
+    bytes: int
+    ops: int
+    seconds: float
+    gib_s: float
+    iops: float
+    latency: Latency
+    published: PublishedReport
+    share: float
+    notes: list[str]
+
+
+# ---- On every client node at once (Ray) ----------------------------------------------------------------
+
+
+class ClientNode(msgspec.Struct, frozen=True, kw_only=True):
+    """A Ray node that ran one client's job."""
+
+    host: str
+    ip: str
+    node_id: str
+
+
+class Comparison(msgspec.Struct, kw_only=True):
+    """A published figure scaled to this run, and the measured aggregate's share of it."""
+
+    published: PublishedReport
+    share: float
+
+
+class Spread(msgspec.Struct, frozen=True, kw_only=True):
+    """Latency across clients: the median of their p50s, the median and the worst of their p99s. Not a
+    percentile of every I/O together (that needs the histograms, which fio does not print)."""
+
+    p50_us_median: float | None
+    p99_us_median: float | None
+    p99_us_max: float | None
+
+
+class Window(msgspec.Struct, frozen=True, kw_only=True):
+    """When the clients ran, by their nodes' clocks (so within the nodes' clock skew): ``start_spread_s``
+    from the first start to the last, ``wall_s`` from the first start to the last end."""
+
+    start_spread_s: float
+    wall_s: float
+
+
+class Aggregate(msgspec.Struct, kw_only=True):
+    """Every client together: bytes, operations, GiB/s and IOPS summed (each client's over its own run,
+    the runs started together behind a barrier), latency as a Spread."""
+
+    clients: int
+    bytes: int
+    ops: int
+    gib_s: float
+    iops: float
+    latency: Spread
+
+
+class ClientRun(msgspec.Struct, Generic[R], kw_only=True):
+    """One client's record (``result``), where and when it ran."""
+
+    node: ClientNode
+    started_s: float
+    """Seconds after the first client started (by the nodes' clocks)."""
+    ended_s: float
+    result: R
+
+
+class ClientsBase(msgspec.Struct, kw_only=True):
+    path: str
+    ray_address: str
+    window: Window
+    notes: list[str]
+
+
+class IoClientsReport(ClientsBase, tag_field="scope", tag="clients"):
+    """``flyer fs3 bench io --ray-address``: one I/O pattern on every chosen client node at once."""
+
+    pattern: str
+    storage_nodes: int | None
+    clients: list[ClientRun[IoReport]]
+    aggregate: Aggregate
+    published: list[Comparison]
+
+
+class KvClientsReport(ClientsBase, tag_field="scope", tag="clients"):
+    """``flyer fs3 bench kvcache --ray-address``: the KVCache reads on every chosen client node at once."""
+
+    clients: list[ClientRun[KvReport]]
+    aggregate: Aggregate
+    published: list[Comparison]
+
+
+class PhaseAggregate(msgspec.Struct, kw_only=True):
+    """One metadata phase over every client: operations and ops/s summed (each client times its phases on
+    its own, so they overlap only as far as the clients keep pace), latency as a Spread."""
+
+    name: str
+    ops: int
+    ops_s: float
+    latency: Spread
+
+
+class MetaClientsReport(ClientsBase, tag_field="scope", tag="clients"):
+    """``flyer fs3 bench meta --ray-address``: the metadata phases on every chosen client node at once."""
+
+    clients: list[ClientRun[MetaReport]]
+    phases: list[PhaseAggregate]

@@ -9,12 +9,13 @@ from pathlib import Path
 from ... import host
 from ...gates import Check
 from ...io import format_size, to_builtins
-from .graysort import SortJob, SortResult, measure_sort, probe_ray, require_engines
+from .graysort import SortJob, SortResult, measure_sort, require_engines
 from .metadata import MetaJob, MetaResult, measure_metadata
-from .reports import SuiteCounts, SuiteReport
+from .raycluster import probe_ray
+from .reports import IoReport, SuiteCounts, SuiteReport
 from .scratch import check_target
 from .thresholds import Metric, Thresholds, Verdict, judge
-from .workloads import GiB, IoJob, IoResult, Progress, measure_io, resolve_engine, sub_progress
+from .workloads import GiB, IoJob, Progress, measure_io, resolve_engine, sub_progress
 
 IO_PATTERNS = ("seq-write", "seq-read", "rand-read", "rand-write")
 """The I/O jobs of the suite, in the order they run (each at its pattern's default block size)."""
@@ -43,7 +44,7 @@ class SuiteJob:
 @dataclass(frozen=True)
 class SuiteResult:
     path: str
-    io: tuple[IoResult, ...]
+    io: tuple[IoReport, ...]
     meta: MetaResult
     sort: SortResult | None
     thresholds: Thresholds
@@ -78,19 +79,19 @@ class SuiteResult:
             counts=SuiteCounts(*counts),
             passed=not self.failed,
             thresholds={"warn_margin": self.thresholds.warn_margin, **to_builtins(self.thresholds)},
-            io=[r.report() for r in self.io],
+            io=list(self.io),
             meta=self.meta.report(),
             sort=None if self.sort is None else self.sort.report(),
         )
 
 
-def metrics_of(io: list[IoResult], meta: MetaResult, sort: SortResult | None) -> list[Metric]:
+def metrics_of(io: list[IoReport], meta: MetaResult, sort: SortResult | None) -> list[Metric]:
     """The figures a suite judges, in the order its summary lists them."""
     out = []
     for r in io:
-        p, key = r.job.pattern, r.job.pattern.replace("-", "_")
-        seq, label = p.startswith("seq"), f"{p} {format_size(r.job.block)}"
-        out.append(Metric(f"{key}_gib_s", label, r.gib_s, "GiB/s", reference=r.reference, primary=seq))
+        p, key = r.pattern, r.pattern.replace("-", "_")
+        seq, label = p.startswith("seq"), f"{p} {format_size(r.block)}"
+        out.append(Metric(f"{key}_gib_s", label, r.gib_s, "GiB/s", reference=r.published, primary=seq))
         out.append(Metric(f"{key}_iops", label, r.iops, "IOPS", primary=not seq))
         if r.latency.p99_us is not None:
             p99 = r.latency.p99_us / 1e3
@@ -99,7 +100,7 @@ def metrics_of(io: list[IoResult], meta: MetaResult, sort: SortResult | None) ->
         out.append(Metric(f"meta_{ph.name}_ops_s", f"meta {ph.name}", ph.ops_s, "ops/s"))
     if sort is not None:
         label = f"sort {format_size(sort.job.size)}"
-        out.append(Metric("sort_gib_s", label, sort.gib_s, "GiB/s", reference=sort.reference))
+        out.append(Metric("sort_gib_s", label, sort.gib_s, "GiB/s", reference=sort.reference.report()))
         problems = float(len(sort.validation.problems))
         out.append(
             Metric("sort_problems", "sort output check", problems, "problems", maximum=True, limit=0.0)

@@ -26,8 +26,7 @@ from msgspec import Meta, Struct
 
 from ...errors import InputError
 from ...io import convert, load_document
-from .published import Reference
-from .reports import Verdict
+from .reports import PublishedReport, Verdict
 
 Limit = Annotated[float, Meta(gt=0)]
 STATUSES = ("pass", "warn", "fail")
@@ -112,7 +111,7 @@ class Metric:
     unit: str
     maximum: bool = False
     """A limit is a maximum (latency, problems), not a minimum."""
-    reference: Reference | None = None
+    reference: PublishedReport | None = None
     primary: bool = True
     """Shown in the summary even without a threshold."""
     limit: float | None = None

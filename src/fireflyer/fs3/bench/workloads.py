@@ -17,7 +17,7 @@ from ...host import GiB, KiB, MiB
 from ...io import format_size
 from ...timing import Timing, percentile
 from .fio import fio_version, run_fio
-from .published import Reference, io_reference
+from .published import io_reference
 from .reports import IoReport, Latency
 from .scratch import scratch_dir
 
@@ -68,6 +68,12 @@ class IoJob:
         object.__setattr__(self, "file_bytes", file_bytes)
 
     @property
+    def block_bytes(self) -> int:
+        """``block`` once set (``__post_init__`` fills in the pattern's default)."""
+        assert self.block is not None
+        return self.block
+
+    @property
     def write(self) -> bool:
         return self.pattern.endswith("write")
 
@@ -85,55 +91,6 @@ def summarize_latency(samples_s: np.ndarray) -> Latency:
     return Latency(
         p50_us=t.median * 1e6, p99_us=percentile(xs, 99) * 1e6, mean_us=t.mean * 1e6, samples=len(xs)
     )
-
-
-@dataclass(frozen=True)
-class IoResult:
-    path: str
-    engine: str
-    """builtin or fio"""
-    engine_version: str
-    job: IoJob
-    direct: bool
-    """Whether the run used O_DIRECT (False when asked, or when the file system refuses it)."""
-    bytes: int
-    ops: int
-    seconds: float
-    gib_s: float
-    iops: float
-    latency: Latency
-    notes: tuple[str, ...] = ()
-    reference: Reference | None = None
-
-    @property
-    def share(self) -> float | None:
-        """GiB/s as a share of the published per-client figure (sequential reads only)."""
-        return None if self.reference is None else self.reference.share(self.gib_s)
-
-    def report(self) -> IoReport:
-        j = self.job
-        return IoReport(
-            path=self.path,
-            host=host.hostname(),
-            engine=self.engine,
-            engine_version=self.engine_version,
-            pattern=j.pattern,
-            size=j.size,
-            block=j.block,
-            jobs=j.jobs,
-            iodepth=j.iodepth,
-            runtime_limit_s=j.runtime,
-            direct=self.direct,
-            bytes=self.bytes,
-            ops=self.ops,
-            seconds=self.seconds,
-            gib_s=self.gib_s,
-            iops=self.iops,
-            latency=self.latency,
-            published=None if self.reference is None else self.reference.report(),
-            share=self.share,
-            notes=list(self.notes),
-        )
 
 
 def resolve_engine(engine: str) -> tuple[str, str | None]:
@@ -157,7 +114,7 @@ def measure_io(
     engine: str = "auto",
     seed: int = 0,
     progress: Progress | None = None,
-) -> IoResult:
+) -> IoReport:
     """Run ``job`` under ``path`` (in a directory of its own, removed afterwards, also on Ctrl-C).
 
     ``engine``: ``fio`` (Debian's fio, its JSON report parsed), ``builtin`` (the core's libaio engine) or
@@ -185,7 +142,7 @@ def measure_io(
                 run,
                 pattern=job.pattern,
                 file_bytes=job.file_bytes,
-                block=job.block,
+                block=job.block_bytes,
                 jobs=job.jobs,
                 iodepth=job.iodepth,
                 direct=direct,
@@ -198,7 +155,7 @@ def measure_io(
             raw = _core.run_io(
                 str(run),
                 job.size,
-                job.block,
+                job.block_bytes,
                 job.jobs,
                 job.iodepth,
                 direct,
@@ -214,11 +171,18 @@ def measure_io(
             version = f"fireflyer {__version__} (libaio)"
     if progress:
         progress(job.pattern, 1.0)
-    return IoResult(
+    reference = io_reference(job.pattern)
+    return IoReport(
         path=str(Path(path)),
+        host=host.hostname(),
         engine=which,
         engine_version=version,
-        job=job,
+        pattern=job.pattern,
+        size=job.size,
+        block=job.block_bytes,
+        jobs=job.jobs,
+        iodepth=job.iodepth,
+        runtime_limit_s=job.runtime,
         direct=direct,
         bytes=moved,
         ops=ops,
@@ -226,8 +190,9 @@ def measure_io(
         gib_s=gib_s,
         iops=iops,
         latency=latency,
-        notes=tuple(notes),
-        reference=io_reference(job.pattern),
+        published=None if reference is None else reference.report(),
+        share=None if reference is None else reference.share(gib_s),
+        notes=notes,
     )
 
 

@@ -1,0 +1,143 @@
+"""`fs3 bench io|meta|kvcache` on every client node of a Ray cluster at once: a real Ray cluster of three
+nodes on this machine (Ray's own ``ray.cluster_utils.Cluster``: a head and two more raylets, one CPU and
+100 MB of object store each), one job per node, the aggregate the sum of the per-node figures, and a node
+removed mid-run failing the run with its name. Real fio runs the I/O."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import msgspec
+import pytest
+
+from fireflyer.errors import CheckFailed, InputError
+from fireflyer.fs3 import bench
+from fireflyer.fs3.bench.reports import IoClientsReport, KvClientsReport, MetaClientsReport
+from fireflyer.fs3.bench.scratch import PREFIX
+from tests.conftest import run_flyer
+
+MiB = 1 << 20
+needs_fio = pytest.mark.skipif(bench.fio_version() is None, reason="fio is not installed (apt-get install fio)")
+NODE = {"num_cpus": 1, "object_store_memory": 100 * MiB}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster_utils = pytest.importorskip("ray.cluster_utils", reason="Ray is not installed (fireflyer[bench])")
+    c = cluster_utils.Cluster(initialize_head=True, head_node_args={**NODE, "include_dashboard": False})
+    try:
+        for _ in range(2):
+            c.add_node(**NODE)
+        c.wait_for_nodes()
+        yield c
+    finally:
+        c.shutdown()
+
+
+def _no_scratch_left(path):
+    assert not [p for p in path.iterdir() if p.name.startswith(PREFIX)]
+
+
+def _node_ids(cluster) -> set[str]:
+    return {n.node_id for n in cluster.list_all_nodes()}
+
+
+@needs_fio
+def test_io_on_every_node_sums_to_the_aggregate(cluster, tmp_path):
+    r = bench.measure_io_clients(
+        tmp_path,
+        bench.IoJob(pattern="seq-read", size=8 * MiB, jobs=1, iodepth=4),
+        ray_address=cluster.address,
+        storage_nodes=2,
+    )
+    assert isinstance(r, IoClientsReport) and len(r.clients) == 3
+    assert {c.node.node_id for c in r.clients} == _node_ids(cluster)  # one job per node
+    a = r.aggregate
+    assert a.clients == 3 and a.bytes == sum(c.result.bytes for c in r.clients) == 3 * 8 * MiB
+    assert math.isclose(a.gib_s, sum(c.result.gib_s for c in r.clients))
+    assert math.isclose(a.iops, sum(c.result.iops for c in r.clients))
+    assert a.latency.p99_us_max == max(c.result.latency.p99_us for c in r.clients)
+    storage, per_client = r.published
+    assert storage.published.nodes == 2 and storage.published.per_node == pytest.approx(6.6 * 1024 / 180)
+    assert per_client.published.nodes == 3 and per_client.share == pytest.approx(a.gib_s / (3 * 6.6 * 1024 / 500))
+    assert 0 <= r.window.start_spread_s <= r.window.wall_s
+    assert min(c.started_s for c in r.clients) == 0.0
+    _no_scratch_left(tmp_path)
+
+
+@needs_fio
+def test_kvcache_on_named_hosts(cluster, tmp_path):
+    ip = cluster.head_node.node_ip_address  # every node of this cluster has the same IP: all three match
+    job = bench.KvJob(block=256 * 1024, files=2, file_size=4 * MiB, concurrency=4, jobs=2, seconds=0.5)
+    r = bench.measure_kvcache_clients(
+        tmp_path, job, ray_address=cluster.address, clients=bench.Clients.parse(ip)
+    )
+    assert isinstance(r, KvClientsReport) and len(r.clients) == 3
+    assert all(c.result.block == 256 * 1024 and c.result.ops > 0 for c in r.clients)
+    assert math.isclose(r.aggregate.gib_s, sum(c.result.gib_s for c in r.clients))
+    (ref,) = r.published
+    assert ref.published.scaled == 3 * 40.0 and ref.share == pytest.approx(r.aggregate.gib_s / 120)
+    _no_scratch_left(tmp_path)
+
+
+def test_meta_on_two_clients_through_the_cli(cluster, tmp_path):
+    res = run_flyer(
+        "fs3", "bench", "meta", str(tmp_path), "--files", "200", "--dirs", "4", "--jobs", "2",
+        "--ray-address", cluster.address, "--clients", "2", "--json", timeout=180,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    r = msgspec.json.decode(res.stdout, type=bench.MetaReport | MetaClientsReport, strict=True)
+    assert isinstance(r, MetaClientsReport) and len(r.clients) == 2
+    for i, phase in enumerate(r.phases):
+        each = [c.result.phases[i] for c in r.clients]
+        assert phase.ops == sum(p.ops for p in each) == 400
+        assert math.isclose(phase.ops_s, sum(p.ops_s for p in each))
+    _no_scratch_left(tmp_path)
+
+
+def test_unknown_hosts_and_too_many_clients_are_refused(cluster, tmp_path):
+    with pytest.raises(InputError, match="no live Ray node is 'nosuchhost'") as e:
+        bench.measure_meta_clients(
+            tmp_path, ray_address=cluster.address, clients=bench.Clients.parse("nosuchhost")
+        )
+    assert e.value.field == "clients"
+    with pytest.raises(InputError, match="asked for 9 clients; the Ray cluster has 3"):
+        bench.measure_meta_clients(tmp_path, ray_address=cluster.address, clients=bench.Clients.parse("9"))
+
+
+@pytest.mark.parametrize("text", ["0", "a;b", "host,", "-x", "a b", "x" * 300, "$(reboot)"])
+def test_clients_option_is_checked_by_pattern(text):
+    with pytest.raises(InputError) as e:
+        bench.Clients.parse(text)
+    assert e.value.field == "clients"
+
+
+def test_clients_option_forms():
+    assert bench.Clients.parse("all") == bench.Clients()
+    assert bench.Clients.parse("4") == bench.Clients(count=4)
+    assert bench.Clients.parse("a.example,10.0.0.3,a.example,::1").hosts == ("a.example", "10.0.0.3", "::1")
+
+
+def test_clients_without_a_ray_address_exit_2(tmp_path):
+    res = run_flyer("fs3", "bench", "io", str(tmp_path), "--clients", "2")
+    assert res.returncode == 2 and "--ray-address" in res.stderr
+
+
+@needs_fio
+def test_a_node_that_dies_mid_run_fails_the_run_naming_it(cluster, tmp_path):
+    doomed = cluster.add_node(**NODE)
+    cluster.wait_for_nodes()
+    job = bench.KvJob(block=256 * 1024, files=1, file_size=4 * MiB, concurrency=2, jobs=1, seconds=20)
+    killer = threading.Timer(6.0, cluster.remove_node, args=(doomed,))
+    killer.start()
+    try:
+        with pytest.raises(CheckFailed) as e:
+            bench.measure_kvcache_clients(tmp_path, job, ray_address=cluster.address)
+    finally:
+        killer.join()
+    msg = str(e.value)
+    assert "died mid-run" in msg and doomed.node_id in msg and doomed.node_ip_address in msg
+    # the other nodes' jobs were cancelled: fio stopped and their directories removed
+    others = [p for p in tmp_path.iterdir() if p.name.startswith(PREFIX)]
+    assert len(others) <= 1  # at most the dead node's own, which nothing was left to remove
