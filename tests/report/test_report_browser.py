@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import shutil
 
+import msgspec
 import pytest
 
+from fireflyer.report import ReportWritten
 from tests.conftest import run_flyer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -81,9 +83,9 @@ def page(tmp_path_factory):
         (d / name).write_text(res.stdout)
         docs.append(str(d / name))
     out = d / "report.html"
-    res = run_flyer("report", *docs, "--out", str(out), "--title", "fireflyer: every picture")
+    res = run_flyer("report", *docs, "--out", str(out), "--title", "fireflyer: every picture", "--json")
     assert res.returncode == 0, res.stderr
-    return out
+    return out, msgspec.json.decode(res.stdout, type=ReportWritten)
 
 
 REGIONS = """() => [...document.querySelectorAll('figure.chart > svg')].map(s => {
@@ -94,6 +96,7 @@ REGIONS = """() => [...document.querySelectorAll('figure.chart > svg')].map(s =>
 
 
 def test_the_report_renders_in_headless_chromium(page, tmp_path):
+    page, written = page
     sync_api = pytest.importorskip("playwright.sync_api", reason="no playwright (pip install playwright)")
     import numpy as np
     from PIL import Image
@@ -121,8 +124,15 @@ def test_the_report_renders_in_headless_chromium(page, tmp_path):
     assert not [m for m in messages if m.startswith(("error", "warning"))], messages
     assert requests == [page.as_uri()]  # nothing fetched but the page itself
     assert sections == len(RUNS)
-    # every command here has a picture but pipeline simulate (it draws its own timeline with --svg)
-    assert visible == [True] * (len(RUNS) - 1)
+    # every chart the page has is visible: pipeline simulate has none (it draws its own timeline with --svg)
+    charted = [e.command for e in written.sections if e.chart]
+    assert visible == [True] * len(charted) and "flyer pipeline simulate" not in charted
+    assert {
+        "flyer trace analyze",
+        "flyer trace diff",
+        "flyer pipeline compare",
+        "flyer pipeline sweep",
+    } <= set(charted)
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float64)
     for i, (x, y, w, h) in enumerate(regions):
         assert w > 200 and h > 150, f"chart {i + 1} is {w} x {h} px"

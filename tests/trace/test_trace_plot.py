@@ -29,6 +29,16 @@ def _texts(fig) -> str:
     return "\n".join(t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text")))
 
 
+def _parts(ax, parts) -> list:
+    """The stacked parts' collections (one per part, a rectangle per bar), in PARTS order."""
+    return [c for c in ax.collections if c.get_label() in {q[0] for q in parts}]
+
+
+def _height(collection, i: int) -> float:
+    ys = collection.get_paths()[i].vertices[:, 1]
+    return float(ys.max() - ys.min())
+
+
 def _fastest(draw, record, path) -> float:
     """The best of three draw-and-write times (a loaded machine slows one; the cost is the least)."""
     best = float("inf")
@@ -44,15 +54,14 @@ def test_analyze_has_a_bar_per_rank_and_marks_the_straggler(traces):
     fig = tp.analyzed(a)
     (ax,) = fig.axes
     assert ax.get_xlabel() == "rank" and "ms" in ax.get_ylabel()
-    parts = [c for c in ax.containers if c.get_label() in {p[0] for p in tp.PARTS}]
-    assert len(parts) == len(tp.PARTS) and all(len(c) == 8 for c in parts)
+    parts = _parts(ax, tp.PARTS)
+    assert len(parts) == len(tp.PARTS) and all(len(c.get_paths()) == 8 for c in parts)
     assert [t.get_text() for t in ax.get_xticklabels()] == [str(r) for r in range(8)]
     assert "straggler: rank 5" in _texts(fig) and "straggler marked" in ax.get_title(loc="left")
-    (outline,) = [c for c in ax.containers if c.get_label() == "straggler"]
-    assert outline[0].get_x() + outline[0].get_width() / 2 == pytest.approx(5)
+    (outline,) = [q for q in ax.patches if q.get_label() == "straggler"]
+    assert outline.get_x() + outline.get_width() / 2 == pytest.approx(5)
     # each bar is the rank's span, split into parts that add up to it
-    heights = sum(c[5].get_height() for c in parts)
-    assert heights == pytest.approx(a.ranks[5].span_us / 1000)
+    assert sum(_height(c, 5) for c in parts) == pytest.approx(a.ranks[5].span_us / 1000)
 
 
 def test_no_straggler_is_marked_when_ranks_are_even(traces):
@@ -88,10 +97,10 @@ def test_512_ranks_aggregate_keep_the_straggler_and_draw_in_under_a_second(trace
     (ax,) = fig.axes
     title = ax.get_title(loc="left")
     assert "aggregated: 512 ranks, each bar = the mean of 8 consecutive ranks" in title
-    assert all(len(c) == 64 for c in ax.containers if c.get_label() in {p[0] for p in tp.PARTS})
+    assert [len(c.get_paths()) for c in _parts(ax, tp.PARTS)] == [64] * len(tp.PARTS)
     assert "straggler: rank 300" in _texts(fig)
-    (outline,) = [c for c in ax.containers if c.get_label() == "straggler"]
-    assert outline[0].get_x() + outline[0].get_width() / 2 == pytest.approx(300 // 8)
+    (outline,) = [q for q in ax.patches if q.get_label() == "straggler"]
+    assert outline.get_x() + outline.get_width() / 2 == pytest.approx(300 // 8)
     assert len(ax.get_xticklabels()) <= 9  # labels never overprint
     for suffix in ("png", "svg"):
         assert _fastest(tp.analyzed, a, tmp_path / f"ranks.{suffix}") < 1.0
@@ -109,9 +118,9 @@ def test_cpu_only_traces_split_the_span_into_compute_comm_and_idle():
     fig = tp.analyzed(a)
     (ax,) = fig.axes
     assert "CPU operators" in ax.get_title(loc="left")
-    labels = [c.get_label() for c in ax.containers]
-    assert labels[:3] == [p[0] for p in tp.CPU_PARTS]
-    assert sum(c[1].get_height() for c in ax.containers[:3]) == pytest.approx(1.0)  # the span, 1000 us
+    parts = _parts(ax, tp.CPU_PARTS)
+    assert [c.get_label() for c in parts] == [p[0] for p in tp.CPU_PARTS]
+    assert sum(_height(c, 1) for c in parts) == pytest.approx(1.0)  # the span, 1000 us
 
 
 def test_diff_draws_the_top_changes_as_bars(traces, tmp_path):

@@ -13,9 +13,10 @@ from .. import trace_events
 from ..cluster import dist_env
 from ..gates import write_junit
 from ..io import atomic_write, check_outputs, dumps_json
-from ._options import DeviceOpt, JsonOpt, JunitOpt, OutOpt, Values, integer, number, values
+from ._options import DeviceOpt, JsonOpt, JunitOpt, OutOpt, PlotOpt, Values, integer, number, values
 from ._output import Output
 from .views import pipeline as view
+from .views import pipeline_plot, plotting
 
 app = typer.Typer(
     help="Pipeline-parallel schedules (DualPipe, DualPipeV, 1F1B, ZB1P, ZB-V, ...): simulate, "
@@ -173,6 +174,7 @@ def compare(
     w_time: WOpt = "1",  # type: ignore[assignment]
     fb_time: FBOpt = None,
     p2p_latency: LatOpt = 0.0,
+    plot: PlotOpt = None,
     junit: JunitOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -184,10 +186,13 @@ def compare(
       flyer pipeline compare
       flyer pipeline compare -p 16 -n 64 --fb-time 2.5
       flyer pipeline compare --json --junit schedules.xml
+      flyer pipeline compare -p 8 -n 20 --plot compare.png
     """
     out = Output(json)
+    plotting.check_plot(plot, outputs=[junit])
     result = lib.compare(ranks, microbatches, _times(f_time, b_time, w_time, fb_time, p2p_latency))
     out.emit(result, lambda o: view.compared(o, result))
+    plotting.write(out, plot, pipeline_plot.compared, result)
     if junit is not None:
         write_junit(junit, "flyer pipeline compare", result.checks())
     result.check()
@@ -245,6 +250,7 @@ def sweep(
         ),
     ] = "0",  # type: ignore[assignment]
     out_file: OutOpt = None,
+    plot: PlotOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Simulate every combination of schedules, PP, N and chunk times; write JSON or CSV (by --out suffix).
@@ -256,14 +262,17 @@ def sweep(
       flyer pipeline sweep --ranks 4,8,16 --microbatches 32:256:32 --out sweep.csv
       flyer pipeline sweep --schedules all --fb-time 2,2.5,3 --json
       flyer pipeline sweep --schedules dualpipe --ranks 2:32:2 -n 64 --w-time 0.5,1 --out dp.json
+      flyer pipeline sweep --schedules all --ranks 8 -n 16:256:16 --plot bubble.png
     """
     out = Output(json)
+    plotting.check_plot(plot, outputs=[out_file])
     names = lib.sweep_names(schedules)
     axes = dict(
         ranks=ranks, microbatches=microbatches, f=f_time, b=b_time, w=w_time, fb=fb_time, latency=p2p_latency
     )
     with out.progress("simulating", total=lib.sweep_size(names, **axes)) as advance:
         rows = lib.sweep(names, progress=advance, **axes)
+    plotting.write(out, plot, pipeline_plot.swept, rows)
     if out_file is None:
         return out.emit(rows, lambda o: view.swept(o, rows))
     atomic_write(out_file, lib.sweep_csv(rows) if out_file.suffix.lower() == ".csv" else dumps_json(rows))

@@ -11,8 +11,9 @@ from typing import Annotated
 import typer
 
 from ..trace import analysis, capturing, comparison, merging, running
-from ._options import JsonOpt, integer, number
+from ._options import JsonOpt, PlotOpt, integer, number
 from ._output import Output
+from .views import plotting, trace_plot
 from .views import trace as view
 
 app = typer.Typer(
@@ -143,6 +144,7 @@ def analyze(
         bool, typer.Option("--cpu", help="Add the CPU-side breakdown where devices have kernels too.")
     ] = False,
     threads: ThreadsOpt = 0,
+    plot: PlotOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Compute/communication overlap per rank: busy, compute and communication time (unions of kernel
@@ -155,10 +157,13 @@ def analyze(
       flyer trace analyze profile-data/train.json --top 20
       flyer trace analyze rank0.json.gz rank1.json.gz --comm-pattern 'nccl' --comm-pattern 'my_a2a' --json
       flyer trace analyze cpu-job/ --cpu
+      flyer trace analyze traces/ --plot ranks.png
     """
     out = Output(json)
+    plotting.check_plot(plot, paths)
     result = analysis.analyze(paths, comm_patterns=comm_pattern, top=top, cpu=cpu, threads=threads)
     out.emit(result.to_dict(), lambda o: view.analyzed(o, result))
+    plotting.write(out, plot, trace_plot.analyzed, result)
 
 
 @app.command()
@@ -200,6 +205,7 @@ def diff(
     comm_pattern: CommOpt = None,
     top: Annotated[int, typer.Option("--top", parser=integer, metavar="N", help="Rows listed; 0: all.")] = 20,
     threads: ThreadsOpt = 0,
+    plot: PlotOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Per-kernel time differences from A to B, largest first: what got slower (per profiler step when
@@ -209,7 +215,10 @@ def diff(
       flyer trace diff before/ after/
       flyer trace diff baseline.json.gz candidate.json.gz --top 50
       flyer trace diff run1/ run2/ --json
+      flyer trace diff before/ after/ --plot changes.svg
     """
     out = Output(json)
+    plotting.check_plot(plot, [a, b])
     result = comparison.diff([a], [b], comm_patterns=comm_pattern, top=top, threads=threads)
     out.emit(result.to_dict(), lambda o: view.diffed(o, result))
+    plotting.write(out, plot, trace_plot.diffed, result)

@@ -100,6 +100,8 @@ def swept(rows_in: Sequence[SweepRow] | Sequence[dict]) -> Figure:
     """Bubble (% of makespan) against micro-batches, a line per schedule, a panel per PP (or against PP,
     a panel per micro-batch count, where N has one value); a point per case that ran. Where the chunk
     times or latency vary too, each point is the median over them, and the title says so."""
+    from matplotlib.ticker import NullLocator
+
     rows = _rows(rows_in)
     good = [r for r in rows if r.error is None and not r.deadlocked and r.bubble_fraction is not None]
     ns = sorted({r.microbatches for r in rows})
@@ -110,6 +112,9 @@ def swept(rows_in: Sequence[SweepRow] | Sequence[dict]) -> Figure:
     panels = _thin(panels_all, MAX_PANELS)
     combos = {(r.f, r.b, r.w, r.fb, r.latency) for r in good}
     schedules = list(dict.fromkeys(r.schedule for r in rows))
+    shares = [_pct(r.bubble_fraction) for r in good]
+    # a bubble falls as 1/N: on a linear axis the schedules merge near zero at large N
+    log = bool(shares) and min(shares) > 0 and max(shares) / min(shares) > 10
     cols = min(len(panels), 3)
     nrows = -(-len(panels) // cols)
     fig = p.figure(3.2 * cols + 1.6, 2.6 * nrows + 0.9)
@@ -132,10 +137,16 @@ def swept(rows_in: Sequence[SweepRow] | Sequence[dict]) -> Figure:
         ax.set_title(f"PP = {value}" if by_n else f"N = {value}", loc="left", fontsize=9)
         ax.set_xlabel("micro-batches per step (N)" if by_n else "pipeline ranks (PP)")
         if k % cols == 0:
-            ax.set_ylabel("bubble (% of makespan)")
-    axes[0][0].set_ylim(bottom=0)  # NOTE: once, after every panel is drawn: the panels share their y range
+            ax.set_ylabel(f"bubble (% of makespan{', log scale' if log else ''})")
+    # NOTE: the panels share their y axis: set once, after every panel is drawn
+    if log:
+        axes[0][0].set_yscale("log")
+        axes[0][0].yaxis.set_major_formatter("{x:g}")
+        axes[0][0].yaxis.set_minor_locator(NullLocator())  # NOTE: minor log ticks on every panel cost 0.5 s
+    else:
+        axes[0][0].set_ylim(bottom=0)
     for k in range(len(panels), nrows * cols):
-        axes[k // cols][k % cols].set_visible(False)
+        fig.delaxes(axes[k // cols][k % cols])
     notes = []
     if len(panels) < len(panels_all):
         notes.append(f"{len(panels)} of {len(panels_all)} {'PP' if by_n else 'N'} values shown")
