@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from matplotlib.image import AxesImage
 
 Matrix = list[list[float] | None]
-MAX_NODE_LINES = 64
+MAX_NODE_LINES = 16
 """Node boundaries are drawn on the heatmap up to this many nodes (past it they would hide the cells)."""
 
 

@@ -299,7 +299,8 @@ def heading(fig: Figure, what: str, *notes: str) -> None:
     on lines of its own, smaller and wrapped to the figure's width."""
     width = max(40, int(fig.get_figwidth() * 15))
     small = [w for n in notes if n for w in textwrap.wrap(n, width)]
-    fig.suptitle("\n".join([what, *small]), x=0.01, ha="left", fontsize=9.5 if small else 10)
+    lines = textwrap.wrap(what, int(width * 0.95)) + small
+    fig.suptitle("\n".join(lines), x=0.01, ha="left", fontsize=9.5 if small else 10)
 
 
 def series(i: int) -> dict[str, Any]:
