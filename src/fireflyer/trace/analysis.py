@@ -324,19 +324,17 @@ def summarize(entries: Sequence[RankFigures], files: int) -> Summary:
     more than ``STRAGGLER_OVER_MEDIAN_PCT``."""
     gpu = [e for e in entries if e.kernels or e.memory_ops]
     metrics: dict[str, Spread] = {}
+    # each entry with the record its figures are read from: itself, or its CPU-side breakdown
+    pool: list[tuple[RankFigures, RankFigures | CpuBreakdown]]
+    names: tuple[str, ...]
     if gpu:
-        pool, names, get = gpu, DEVICE_METRICS, getattr
+        pool, names = [(e, e) for e in gpu], DEVICE_METRICS
     else:
-        pool = [e for e in entries if e.cpu is not None]
-        names = CPU_METRICS
-
-        def get(e: RankFigures, name: str):
-            return getattr(e.cpu, name)
-
-        names = tuple(f"cpu_{n}" for n in names)
+        pool = [(e, e.cpu) for e in entries if e.cpu is not None]
+        names = tuple(f"cpu_{n}" for n in CPU_METRICS)
     for name in names:
         key = name.removeprefix("cpu_") if not gpu else name
-        vals = [(get(e, key), e) for e in pool if get(e, key) is not None]
+        vals = [(v, e) for e, src in pool if (v := getattr(src, key)) is not None]
         if not vals:
             continue
         lo = min(vals, key=lambda v: v[0])
@@ -350,19 +348,19 @@ def summarize(entries: Sequence[RankFigures], files: int) -> Summary:
         )
     straggler = None
     if len(pool) >= 2:
-        vals = [get(e, "compute_us") for e in pool]
-        med = statistics.median(vals)
-        i = max(range(len(pool)), key=lambda k: (vals[k], -k))
-        if vals[i] > med * (1 + STRAGGLER_OVER_MEDIAN_PCT / 100):
-            e = pool[i]
+        compute = [src.compute_us for _, src in pool]
+        med = statistics.median(compute)
+        i = max(range(len(pool)), key=lambda k: (compute[k], -k))
+        if compute[i] > med * (1 + STRAGGLER_OVER_MEDIAN_PCT / 100):
+            e = pool[i][0]
             straggler = Straggler(
                 rank=e.rank,
                 file=e.file,
                 device=e.device,
                 by="compute_us" if gpu else "cpu_compute_us",
-                value_us=vals[i],
+                value_us=compute[i],
                 median_us=med,
-                over_median_pct=percent(vals[i] - med, med),
+                over_median_pct=percent(compute[i] - med, med),
             )
     return Summary(
         files=files,

@@ -94,9 +94,10 @@ def diff(
     def table(entries: list[RankFigures]) -> dict[str, tuple[str, float, float]]:
         out: dict[str, list] = {}
         for e in entries:
+            items: list[tuple[str, str, int, float]] = []
             if kernels:
                 items = [(k.name, k.kind, k.count, k.total_us) for k in e.top_kernels]
-            else:
+            elif e.cpu is not None:  # always: without kernels every entry carries its CPU figures
                 items = [(o.name, "comm" if o.comm else "op", o.count, o.self_us) for o in e.cpu.top_ops]
             for name, kind, count, us in items:
                 acc = out.setdefault(name, [kind, 0, 0.0])
@@ -107,8 +108,8 @@ def diff(
     ta, tb = table(a_entries), table(b_entries)
     rows = []
     for name in sorted(set(ta) | set(tb)):
-        kind, ca, ua = ta.get(name, (None, 0, 0.0))
-        kind_b, cb, ub = tb.get(name, (None, 0, 0.0))
+        kind, ca, ua = ta.get(name, ("", 0, 0.0))
+        kind_b, cb, ub = tb.get(name, ("", 0, 0.0))
         va, vb = ua / a_den, ub / b_den
         rows.append(
             Row(

@@ -37,7 +37,7 @@ def train(steps: int, hidden: int, batch: int, *, rank: int | None) -> None:
         dev = torch.device("cuda", rank % torch.cuda.device_count())
         torch.cuda.set_device(dev)
     torch.manual_seed(0)
-    model = torch.nn.Sequential(
+    model: torch.nn.Module = torch.nn.Sequential(
         torch.nn.Linear(hidden, 4 * hidden), torch.nn.GELU(), torch.nn.Linear(4 * hidden, hidden)
     ).to(dev)
     if rank is not None:

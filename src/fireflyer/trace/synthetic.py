@@ -152,6 +152,7 @@ HOST = f'"pid": {HOST_PID}, "tid": {HOST_TID}'
 def _kernel_json(e: _Device, escape: bool) -> str:
     name = json.dumps(e.name, ensure_ascii=escape).replace("%", "%%")
     where = f'"device": 0, "context": 1, "stream": {e.stream}, "correlation": %s'
+    args: tuple[str, ...]
     if e.cat == "kernel":
         args = (
             '"External id": %s, "queued": 0',
@@ -315,7 +316,8 @@ def generate(
     answer = {"busy": 0, "compute": 0, "comm": 0, "memory": 0, "overlap": 0}
     streams: dict[int, int] = {}
     totals: dict[str, list[int]] = {}
-    first = last = None
+    first: int | None = None
+    last = 0
     offset = base_tick + 1000 * unit
     written = 0
     path = Path(path)
@@ -373,9 +375,15 @@ def generate(
         file=str(path),
         device=0,
         steps=k,
-        **counts,
-        span_us=(last - first) / unit,
-        **{f"{key}_us": v / unit for key, v in answer.items()},
+        kernels=counts["kernels"],
+        comm_kernels=counts["comm_kernels"],
+        memory_ops=counts["memory_ops"],
+        span_us=(last - first) / unit if first is not None else 0.0,
+        busy_us=answer["busy"] / unit,
+        compute_us=answer["compute"] / unit,
+        comm_us=answer["comm"] / unit,
+        memory_us=answer["memory"] / unit,
+        overlap_us=answer["overlap"] / unit,
         stream_busy_us={s: v / unit for s, v in sorted(streams.items())},
         kernel_totals={n: (c, t / unit) for n, (c, t) in totals.items()},
         bytes=written,

@@ -50,7 +50,8 @@ class _AfterTorchImport:
             except Exception as e:  # noqa: BLE001 - the job goes on unprofiled
                 _report(e)
 
-        spec.loader.exec_module = exec_module
+        # NOTE: patching this one loader on purpose: torch's module runs, then the capture installs.
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
 
 
