@@ -70,7 +70,7 @@ def block_dims(
     h = hidden or DEFAULT_HIDDEN
     r = h / prof.hidden_size
     mla = prof.mla
-    e = experts or min(DEFAULT_EXPERTS, prof.routed_experts)
+    n_experts = experts or min(DEFAULT_EXPERTS, prof.routed_experts)
     return {
         "model": prof.name,
         "profile_hidden": prof.hidden_size,
@@ -82,8 +82,8 @@ def block_dims(
         "qk_nope_head_dim": mla.qk_nope_head_dim,
         "qk_rope_head_dim": mla.qk_rope_head_dim,
         "v_head_dim": mla.v_head_dim,
-        "experts": e,
-        "top_k": min(prof.experts_per_token, e),
+        "experts": n_experts,
+        "top_k": min(prof.experts_per_token, n_experts),
         "shared_experts": prof.shared_experts,
         "moe_intermediate": _round8(prof.moe_intermediate_size * r),
         # NOTE: the schema has no scoring function; grouped routing marks DeepSeek-V3's sigmoid router.
@@ -342,9 +342,9 @@ def measure(
     for name, v, lo in (("samples", samples, 1), ("warmup", warmup, 0)):
         if not isinstance(v, int) or isinstance(v, bool) or v < lo:
             raise InputError(f"{name} must be an integer >= {lo}, got {v!r}", field=name)
-    for name, v in (("warmup_seconds", warmup_seconds), ("sample_seconds", sample_seconds)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 600:
-            raise InputError(f"{name} must be between 0 and 600 seconds, got {v!r}", field=name)
+    for name, seconds in (("warmup_seconds", warmup_seconds), ("sample_seconds", sample_seconds)):
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 600:
+            raise InputError(f"{name} must be between 0 and 600 seconds, got {seconds!r}", field=name)
     if threads is not None and not 1 <= threads <= host.threads_available():
         raise InputError(
             f"threads must be between 1 and the {host.threads_available()} cores this process may "
@@ -355,7 +355,7 @@ def measure(
     name = dims.pop("model")
     if dtype is not None and dtype not in ("float32", "bfloat16", "float16"):
         raise InputError(f"unknown dtype {dtype!r}", field="dtype", hint="use float32, bfloat16 or float16")
-    share = {
+    share: dict[str, Any] = {  # _sample's keyword arguments, here or in a fresh process
         "device": device,
         "dtype": dtype,
         "samples": samples,
@@ -365,6 +365,7 @@ def measure(
         "threads": threads,
         "seed": seed,
     }
+    got: _Sampled
     if fresh_process:
         # NOTE: the device is chosen and the fit checked in the child only: a CUDA context made here would
         # hold memory the child's measurement then lacks.

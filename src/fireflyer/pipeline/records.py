@@ -164,7 +164,11 @@ class SweepWritten(_Record):
     out: str
 
 
-class MeasureResult(_Record, frozen=True):
+class _FrozenRecord(Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    pass
+
+
+class MeasureResult(_FrozenRecord, frozen=True):
     """Median seconds of each chunk kind on one block (all times in seconds), with what was measured and
     where."""
 

@@ -313,7 +313,9 @@ def _run_rects(schedule, start, end, left, top, row_h, gap, sx, min_gap) -> list
 
 
 def _pixels(schedule, start, end, left, top, row_h, gap, plot_w, makespan) -> list[str]:
-    palette = [(255, 255, 255)] + [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in COLORS.values()]
+    palette = [(255, 255, 255)] + [
+        (int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)) for c in COLORS.values()
+    ]
     edges = np.linspace(0.0, makespan, plot_w + 1)
     img = np.zeros((schedule.ranks * (row_h + gap), plot_w), np.uint8)
     for r in range(schedule.ranks):
@@ -390,11 +392,11 @@ def timeline_bands(schedule: Schedule, start, end, width: int, *, max_bands: int
         rows = []
         for cells in grid:
             runs: list[tuple[str, str | None]] = []
-            for ch, kind in cells[lo:hi]:
-                if runs and runs[-1][1] == kind and ch != "│":
-                    runs[-1] = (runs[-1][0] + ch, kind)
+            for ch, cell_kind in cells[lo:hi]:
+                if runs and runs[-1][1] == cell_kind and ch != "│":
+                    runs[-1] = (runs[-1][0] + ch, cell_kind)
                 else:
-                    runs.append((ch, kind))
+                    runs.append((ch, cell_kind))
             rows.append(runs)
         out.append(Band(lo / cols_per_unit, hi / cols_per_unit, rows))
     return out

@@ -149,7 +149,11 @@ def rank_main(rank: int, world: int, cfg: RunConfig) -> dict[str, Any]:
     xs, ys = _data(cfg, N)
     xs, ys = xs.to(device), ys.to(device)
     shape = (cfg.batch, cfg.hidden)
-    inputs, outputs, out_grads, losses, sends = {}, {}, {}, {}, []
+    inputs: dict[tuple[int, int], torch.Tensor] = {}  # (stage, micro-batch) -> activation into the stage
+    out_grads: dict[tuple[int, int], torch.Tensor] = {}  # -> gradient of the stage's output
+    outputs: dict[tuple[int, int], tuple[torch.Tensor, ...]] = {}  # -> (input, output[, output gradient])
+    losses: dict[int, float] = {}
+    sends: list[dist.Work] = []
 
     def tag(kind: int, st: int, m: int) -> int:
         return (m * S + st) * 2 + kind
@@ -158,7 +162,9 @@ def rank_main(rank: int, world: int, cfg: RunConfig) -> dict[str, Any]:
         if dst == rank:
             (inputs if kind == 0 else out_grads)[(st + 1, m) if kind == 0 else (st - 1, m)] = t.detach()
         else:
-            sends.append(dist.isend(t.detach().contiguous(), dst, tag=tag(kind, st, m)))
+            handle = dist.isend(t.detach().contiguous(), dst, tag=tag(kind, st, m))
+            if handle is not None:  # None only for a rank outside the group
+                sends.append(handle)
 
     # NOTE: receive from each peer in the order it sends, buffering what comes early: NCCL matches
     # point-to-point
@@ -406,11 +412,11 @@ def _assemble(cfg: RunConfig, results: list[dict[str, Any]], wall: float) -> Run
             summed[st] = gs if st not in summed else [a + b for a, b in zip(summed[st], gs)]
     cos_diff, abs_diff = 0.0, 0.0
     for st in range(s.stages):
-        got = torch.cat([torch.from_numpy(g).flatten() for g in summed[st]])
-        want = torch.cat([g.flatten() for g in ref_grads[st]])
-        cos = torch.nn.functional.cosine_similarity(got.double(), want.double(), dim=0).item()
+        got_grad = torch.cat([torch.from_numpy(g).flatten() for g in summed[st]])
+        want_grad = torch.cat([g.flatten() for g in ref_grads[st]])
+        cos = torch.nn.functional.cosine_similarity(got_grad.double(), want_grad.double(), dim=0).item()
         cos_diff = max(cos_diff, 1.0 - cos)
-        abs_diff = max(abs_diff, (got - want).abs().max().item())
+        abs_diff = max(abs_diff, (got_grad - want_grad).abs().max().item())
     med = {k: float(np.median(v)) if v else None for k, v in durs.items()}
     f = med[F] or 1e-6
     bfull = med[B] or ((med[B_INPUT] or 0) + (med[W] or 0)) or 2 * f

@@ -202,17 +202,26 @@ def simulate(
     return simulate_schedule(generate(name, ranks, microbatches, chunks=chunks), times).check()
 
 
-_NO_FIGURES = dict(
-    makespan=None,
-    bubble=None,
-    bubble_fraction=None,
-    formula_bubble=None,
-    formula_matches=None,
-    peak_activations=None,
-    parameter_copies=None,
-    deadlocked=None,
-)
-"""The figures of a configuration that cannot run."""
+def _no_figures(
+    error: str,
+    *,
+    formula_bubble: float | None = None,
+    parameter_copies: int | None = None,
+    deadlocked: bool | None = None,
+) -> Figures:
+    """The figures of a configuration that cannot run: None, but for what is known without running it."""
+    return Figures(
+        makespan=None,
+        bubble=None,
+        bubble_fraction=None,
+        formula_bubble=formula_bubble,
+        formula_matches=None,
+        peak_activations=None,
+        parameter_copies=parameter_copies,
+        deadlocked=deadlocked,
+        error=error,
+    )
+
 
 _TIME_FIELDS = ("f-time", "b-time", "w-time", "fb-time", "p2p-latency")
 
@@ -229,14 +238,8 @@ def summarize(name: str, ranks: int, microbatches: int, times: ChunkTimes, *, ch
     formula = formula_bubble(name, ranks, sc["f"], sc["b"], sc["w"], sc["fb"], chunks)
     copies = 2 if name == "dualpipe" else 1
     if r.deadlocked:
-        return Figures(
-            **_NO_FIGURES
-            | dict(
-                formula_bubble=formula,
-                parameter_copies=copies,
-                deadlocked=True,
-                error="deadlocks: no rank can go on",
-            )
+        return _no_figures(
+            "deadlocks: no rank can go on", formula_bubble=formula, parameter_copies=copies, deadlocked=True
         )
     return Figures(
         makespan=r.makespan,
@@ -288,7 +291,12 @@ def compare(
             if e.field in _TIME_FIELDS:
                 raise
             error = e
-            row = ScheduleRow(schedule=name, stages=stages, devices=devices, **_NO_FIGURES, error=e.message)
+            row = ScheduleRow(
+                schedule=name,
+                stages=stages,
+                devices=devices,
+                **msgspec.structs.asdict(_no_figures(e.message)),
+            )
         rows.append(row)
         failures.append(error)
     if all(e is not None for e in failures):  # nothing to compare: the configuration itself is bad
@@ -362,28 +370,31 @@ def sweep(
                 f"unknown schedule '{name}'; choose one of {', '.join(SCHEDULES)}", field="schedules"
             )
     rows = []
-    combos = itertools.product(schedules, ranks, microbatches, f, b, w, fb or [None], latency or [0.0])
+    fbs: list[float | None] = list(fb) if fb else [None]
+    combos = itertools.product(schedules, ranks, microbatches, f, b, w, fbs, latency or [0.0])
     for name, p, n, fi, bi, wi, fbi, lat in combos:
         times = ChunkTimes(f=fi, b=bi, w=wi, fb=fbi, latency=lat)
-        given = dict(
-            schedule=name,
-            ranks=p,
-            microbatches=n,
-            f=fi,
-            b=bi,
-            w=wi,
-            fb=fi + bi if fbi is None else fbi,
-            latency=lat,
-        )
         try:
-            figures = msgspec.structs.asdict(summarize(name, p, n, times))
+            figures = summarize(name, p, n, times)
         except InputError as e:
             if e.field in _TIME_FIELDS:
                 raise InputError(
                     f"{e.message} (in the combination {name} PP={p} N={n})", field=e.field
                 ) from None
-            figures = _NO_FIGURES | {"error": e.message}
-        rows.append(SweepRow(**given, **figures))
+            figures = _no_figures(e.message)
+        rows.append(
+            SweepRow(
+                schedule=name,
+                ranks=p,
+                microbatches=n,
+                f=fi,
+                b=bi,
+                w=wi,
+                fb=fi + bi if fbi is None else fbi,
+                latency=lat,
+                **msgspec.structs.asdict(figures),
+            )
+        )
         if progress is not None:
             progress()
     return rows
