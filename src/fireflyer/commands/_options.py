@@ -250,3 +250,33 @@ JunitOpt = Annotated[
         help="Also write the checks as JUnit XML (one testcase each, atomically), for CI test reports.",
     ),
 ]
+
+
+# ---- fs3 bench: on every client node of a Ray cluster ------------------------------------------------------
+ClientsRayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDR",
+        help="Run on every client node of this Ray cluster at once (HOST:PORT or ray://HOST:PORT); every "
+        "node must see PATH and have fireflyer installed. Default: this host only, without Ray.",
+    ),
+]
+ClientsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--clients",
+        metavar="all|N|HOSTS",
+        help="With --ray-address: all live nodes with CPUs (default), the first N (by hostname), or "
+        "HOST,HOST,... (hostnames or IPs).",
+    ),
+]
+StorageNodesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--storage-nodes",
+        parser=integer_in(1, 100_000),
+        metavar="N",
+        help="Storage nodes of the 3FS cluster: the published aggregate read is scaled to them.",
+    ),
+]

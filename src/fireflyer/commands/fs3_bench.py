@@ -16,7 +16,18 @@ from ..fs3 import bench as lib
 from ..fs3.bench import reports
 from ..gates import write_junit
 from ..io import atomic_write, check_outputs, dumps_json
-from ._options import INT64, JsonOpt, JunitOpt, OutOpt, integer_in, number, size
+from ._options import (
+    INT64,
+    ClientsOpt,
+    ClientsRayOpt,
+    JsonOpt,
+    JunitOpt,
+    OutOpt,
+    StorageNodesOpt,
+    integer_in,
+    number,
+    size,
+)
 from ._output import Output
 from .views import fs3_bench as view
 
@@ -24,9 +35,7 @@ from .views import fs3_bench as view
 # 2^32; partitions as the sort allows; a week of runtime, an hour for Ray to answer.
 MAX_JOBS, MAX_IODEPTH, MAX_FILES, MAX_PARTITIONS = 4096, 1024, 2**32, 65536
 MAX_RUNTIME_S, MAX_RAY_TIMEOUT_S = 7 * 86400.0, 3600.0
-KV_BLOCK = 64 * 61 * 576 * 2
-"""fs3.bench.KV_BLOCK (a 64-token page of DeepSeek-V3's MLA cache, every layer, bf16), here without the
-library."""
+KV_BLOCK = 64 * 61 * 576 * 2  # fs3.bench.KV_BLOCK (a 64-token MLA page, 61 layers, bf16), without the library
 
 RESULTS: dict[str, Any] = {
     "bench io": reports.IoReport | reports.IoClientsReport,
@@ -122,33 +131,6 @@ PartitionsOpt = Annotated[
         parser=integer_in(1, MAX_PARTITIONS),
         metavar="N",
         help="Sort partitions (default: one per 256 MiB, at least one per CPU of the Ray cluster).",
-    ),
-]
-ClientsRayOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--ray-address",
-        metavar="ADDR",
-        help="Run on every client node of this Ray cluster at once (HOST:PORT or ray://HOST:PORT); every "
-        "node must see PATH and have fireflyer installed. Default: this host only, without Ray.",
-    ),
-]
-ClientsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--clients",
-        metavar="all|N|HOSTS",
-        help="With --ray-address: all live nodes with CPUs (default), the first N (by hostname), or "
-        "HOST,HOST,... (hostnames or IPs).",
-    ),
-]
-StorageNodesOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--storage-nodes",
-        parser=integer_in(1, 100_000),
-        metavar="N",
-        help="Storage nodes of the 3FS cluster: the published aggregate read is scaled to them.",
     ),
 ]
 FilesOpt = Annotated[

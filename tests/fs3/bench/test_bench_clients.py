@@ -18,7 +18,9 @@ from fireflyer.fs3.bench.scratch import PREFIX
 from tests.conftest import run_flyer
 
 MiB = 1 << 20
-needs_fio = pytest.mark.skipif(bench.fio_version() is None, reason="fio is not installed (apt-get install fio)")
+needs_fio = pytest.mark.skipif(
+    bench.fio_version() is None, reason="fio is not installed (apt-get install fio)"
+)
 NODE = {"num_cpus": 1, "object_store_memory": 100 * MiB}
 
 
@@ -60,7 +62,9 @@ def test_io_on_every_node_sums_to_the_aggregate(cluster, tmp_path):
     assert a.latency.p99_us_max == max(c.result.latency.p99_us for c in r.clients)
     storage, per_client = r.published
     assert storage.published.nodes == 2 and storage.published.per_node == pytest.approx(6.6 * 1024 / 180)
-    assert per_client.published.nodes == 3 and per_client.share == pytest.approx(a.gib_s / (3 * 6.6 * 1024 / 500))
+    assert per_client.published.nodes == 3 and per_client.share == pytest.approx(
+        a.gib_s / (3 * 6.6 * 1024 / 500)
+    )
     assert 0 <= r.window.start_spread_s <= r.window.wall_s
     assert min(c.started_s for c in r.clients) == 0.0
     _no_scratch_left(tmp_path)

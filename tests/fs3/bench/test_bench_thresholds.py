@@ -10,8 +10,8 @@ from fireflyer.fs3 import bench
 from fireflyer.fs3.bench.graysort import SortJob, SortResult, Validation
 from fireflyer.fs3.bench.metadata import MetaJob, MetaResult, PhaseResult
 from fireflyer.fs3.bench.published import io_reference, sort_reference
-from fireflyer.fs3.bench.thresholds import Metric
 from fireflyer.fs3.bench.reports import IoReport
+from fireflyer.fs3.bench.thresholds import Metric
 from fireflyer.fs3.bench.workloads import IoJob, Latency
 
 
