@@ -28,8 +28,9 @@ def test_help_lists_only_working_groups():
     listed = set(re.findall(r"^│ (\w+)\s", res.stdout, re.M))
     assert listed == {g.name for g in GROUPS}
     root = typer.main.get_command(app)
-    for name in listed:  # no placeholders: every group has at least one command
-        assert root.get_command(None, name).commands
+    for name in listed:  # no placeholders: every group has at least one command, or is one (flyer report)
+        group = root.get_command(None, name)
+        assert getattr(group, "commands", None) or group.callback is not None
 
 
 def test_no_args_shows_help():

@@ -39,7 +39,8 @@ def test_every_listed_command_exists_and_has_a_schema(group, module):
         assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout)  # a JSON Schema document
     listed = run_flyer("schema", group, "--json")
-    assert json.loads(listed.stdout) == sorted(_results(module))
+    if list(_results(module)) != [""]:  # a group that is one command prints its schema instead
+        assert json.loads(listed.stdout) == sorted(_results(module))
 
 
 def test_unknown_commands_and_groups_without_schemas_exit_2():

@@ -50,8 +50,9 @@ def _command(group: str, module: str) -> None:
         json: JsonOpt = False,
     ) -> None:
         out = Output(json)
-        if command:  # the schema is a JSON document, with or without --json
-            Output(True).emit(schema_of(group, module, " ".join(command)))
+        single = list(results(group, module)) == [""]  # a group that is one command (flyer report)
+        if command or single:  # the schema is a JSON document, with or without --json
+            Output(True).emit(schema_of(group, module, " ".join(command or [])))
             return
         names = sorted(results(group, module))
 
