@@ -24,6 +24,7 @@ from ._options import (
     ModelOpt,
     NodesOpt,
     OutOpt,
+    PlotOpt,
     ToleranceOpt,
     format_opt,
     integer_in,
@@ -31,6 +32,7 @@ from ._options import (
 )
 from ._output import Output
 from .views import eplb as view
+from .views import eplb_plot, plotting
 
 app = typer.Typer(
     help="Expert-parallel load-balancing plans: DeepSeek parity, better balance, "
@@ -193,17 +195,19 @@ def plan(
     first_moe_layer: FirstMoeOpt = None,
     expert_bytes: ExpertBytesOpt = None,
     out_file: OutOpt = None,
+    plot: PlotOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Make a plan: which logical expert each physical slot on each GPU holds, for each decoder layer.
 
     Examples:
-      flyer eplb plan --deployment deepseek-v3-prefill
+      flyer eplb plan --deployment deepseek-v3-prefill --plot plan.png
       flyer eplb plan load.npy --model deepseek-v3 --nodes 4 --gpus 32 --out plan.json
       flyer eplb plan sglang-dump.pt --model deepseek-v3 --nodes 4 --gpus 32 --out sglang-plan.pt
       flyer eplb plan next-load.npy --previous plan.json --model deepseek-v3 --out next.json
     """
     out = Output(json)
+    plotting.check_plot(plot, [load, previous], [out_file])
     if load is None:
         out.hint(SAMPLE_HINT)
     where = {"model": model, "first_moe_layer": first_moe_layer, "expert_bytes": expert_bytes}
@@ -212,6 +216,7 @@ def plan(
     how = {"policy": policy, "hierarchical": hierarchical, "tolerance": tolerance}
     r = lib.plan_file(load, out=out_file, fmt=fmt, previous=previous, **where, **lay, **how)
     out.emit(r, lambda o: view.plan(o, r))
+    plotting.write(out, plot, eplb_plot.plot_plan, r)
 
 
 @app.command()
@@ -231,6 +236,7 @@ def evaluate(
             help="Exit 1 when overall max/mean is above this (>= 1).",
         ),
     ] = None,
+    plot: PlotOpt = None,
     junit: JunitOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -239,15 +245,17 @@ def evaluate(
     Overall is the mean over the layers that carry load; dense layers' empty rows are left out.
 
     Examples:
-      flyer eplb evaluate plan.json load.npy --model deepseek-v3
+      flyer eplb evaluate plan.json load.npy --model deepseek-v3 --plot evaluate.svg
       flyer eplb evaluate plan.json load.npy --model deepseek-v3 --max-imbalance 1.05 --junit eplb.xml
       flyer eplb evaluate sglang-plan.json sglang-dump.pt --gpus 32 --nodes 4 --json
     """
     out = Output(json)
+    plotting.check_plot(plot, [plan_file, load])
     check_outputs([junit], [plan_file, load])
     where = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
     r = lib.evaluate_files(plan_file, load, max_imbalance=max_imbalance, **where)
     out.emit(r, lambda o: view.evaluate(o, r))
+    plotting.write(out, plot, eplb_plot.plot_evaluate, r)
     if junit is not None:
         write_junit(junit, "flyer eplb evaluate", r.checks())
     if not r.ok:
@@ -358,6 +366,7 @@ def rebalance(
     on_calendar: Annotated[
         str, typer.Option("--on-calendar", metavar="WHEN", help="--systemd: the timer's OnCalendar=.")
     ] = "hourly",
+    plot: PlotOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """For cron: replace the plan in place when the new loads make it worth the expert copies.
@@ -369,11 +378,13 @@ def rebalance(
 
     Examples:
       flyer eplb rebalance --load next-load.npy --current plan.json --model deepseek-v3
+      flyer eplb rebalance --load next-load.npy --current plan.json --dry-run --plot rebalance.png
       flyer eplb rebalance --load sglang-dump.pt --current sglang-plan.json --gpus 32 --nodes 4 --json
       flyer eplb rebalance --current plan.json --collect-from http://HOST:30000 --dump-dir /srv --seconds 600
       flyer eplb rebalance --current /srv/plan.json --load /srv/load.pt --systemd /etc/systemd/system
     """
     out = Output(json)
+    plotting.check_plot(plot, [load, current])
     if systemd is not None:
         argv = _argv(ctx, skip={"systemd", "on_calendar", "json", "plot"})
         for f in lib.write_systemd(systemd, argv, on_calendar=on_calendar, replaced_exit=replaced_exit):
@@ -390,6 +401,7 @@ def rebalance(
     for f in r.removed:
         out.hint(f"removed {f}, a temporary file a killed run left")
     out.emit(r, lambda o: view.rebalance(o, r))
+    plotting.write(out, plot, eplb_plot.plot_rebalance, r)
     if r.replaced and replaced_exit is not None:
         raise typer.Exit(replaced_exit)
 

@@ -12,9 +12,10 @@ from .. import host
 from .. import kernels as lib
 from ..gates import write_junit
 from ..io import atomic_write, check_outputs, dumps_json
-from ._options import DeviceOpt, JsonOpt, JunitOpt, OutOpt, integer_in
+from ._options import DeviceOpt, JsonOpt, JunitOpt, OutOpt, PlotOpt, integer_in
 from ._output import Output
 from .views import kernels as view
+from .views import kernels_plot, plotting
 
 app = typer.Typer(
     help="Benchmark MLA decoding, FP8 GEMM and MoE dispatch/combine: correctness, rooflines, CI gates.",
@@ -95,6 +96,7 @@ def bench(
     ] = None,
     out_file: OutOpt = None,
     junit: JunitOpt = None,
+    plot: PlotOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Check, then time, every case of a suite on every backend; print rates and percentages of the roof.
@@ -104,13 +106,14 @@ def bench(
     cases run on --nproc ranks spawned here, or on the ranks of a torchrun job.
 
     Examples:
-      flyer kernels bench --quick
+      flyer kernels bench --quick --plot roofline.png
       flyer kernels bench mla gemm --device cuda --out h800.json --junit correctness.xml
       flyer kernels bench gemm --backend torch,deep_gemm --suite my-shapes.yaml --json
       torchrun --nproc-per-node 8 -m fireflyer.cli kernels bench ep --device cuda
     """
     out = Output(json)
     check_outputs([out_file, junit], [suite])
+    plotting.check_plot(plot, [suite], [out_file, junit])
     with out.progress("benchmarking") as advance:
         report = lib.bench(
             ops=ops or None,
@@ -129,6 +132,7 @@ def bench(
         atomic_write(out_file, dumps_json(data))
         out.hint(f"wrote {out_file}")
     out.emit(data, lambda o: view.bench(o, data))
+    plotting.write(out, plot, kernels_plot.plot_bench, report)
     if junit is not None:
         write_junit(junit, "flyer kernels bench", report.checks())
     report.check()
@@ -150,6 +154,7 @@ def compare(
         ),
     ] = False,
     junit: JunitOpt = None,
+    plot: PlotOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Compare two bench results case by case; exit 1 when any median is slower than the threshold allows.
@@ -163,14 +168,16 @@ def compare(
       flyer kernels compare base.json new.json
       flyer kernels compare base.json new.json --threshold 10% --json
       flyer kernels compare base.json new.json --junit kernels-gate.xml
-      flyer kernels compare base.json subset.json --allow-missing
+      flyer kernels compare base.json subset.json --allow-missing --plot compare.svg
     """
     out = Output(json)
     check_outputs([junit], [baseline, current])
+    plotting.check_plot(plot, [baseline, current], [junit])
     pct = lib.parse_threshold(threshold)
     result = lib.compare(lib.results.load(baseline), lib.results.load(current), threshold_pct=pct)
     data = result.to_dict()
     out.emit(data, lambda o: view.compared(o, data))
+    plotting.write(out, plot, kernels_plot.plot_compare, result.report())
     if junit is not None:
         write_junit(junit, "flyer kernels compare", result.checks(allow_missing=allow_missing))
     result.check(allow_missing=allow_missing)

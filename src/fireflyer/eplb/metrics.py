@@ -33,6 +33,9 @@ class Evaluation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The threshold asked for (``--max-imbalance``), if any."""
     ok: bool = True
     """``overall`` is at most ``max_imbalance``."""
+    gpu_load: list[list[float] | None] = []
+    """Each GPU's load over its layer's mean GPU load, a row per layer (``layer_ids``), 4 decimals; None for
+    a layer without load. A row's max is that layer's ``per_layer``."""
 
     def checks(self) -> list[Check]:
         """The ``--max-imbalance`` gate as a JUnit testcase: overall max/mean against the threshold; a
@@ -75,6 +78,15 @@ def gpu_loads(plan: Plan, loads: np.ndarray) -> np.ndarray:
     rows = np.arange(plan.layers)[:, None]
     share = w[rows, plan.phy2log] / plan.logcnt[rows, plan.phy2log]
     return share.reshape(plan.layers, plan.gpus, -1).sum(axis=2)
+
+
+def load_over_mean(plan: Plan, loads: np.ndarray) -> list[list[float] | None]:
+    """Each GPU's load over its layer's mean GPU load [L][G], rounded to 4 decimals (1 = balanced); None
+    for a layer without load."""
+    g = gpu_loads(plan, loads)
+    mean = g.mean(axis=1, keepdims=True)
+    ratio = np.round(g / np.where(mean > 0, mean, 1.0), 4)
+    return [row if m > 0 else None for row, m in zip(ratio.tolist(), mean[:, 0].tolist())]
 
 
 def _ratio(x: np.ndarray) -> np.ndarray:
@@ -153,6 +165,7 @@ def evaluate(
         per_node=[float(x) if ok else None for x, ok in zip(node, loaded)],
         max_imbalance=max_imbalance,
         ok=max_imbalance is None or overall <= max_imbalance,
+        gpu_load=load_over_mean(plan, w),
     )
 
 

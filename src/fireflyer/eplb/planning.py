@@ -15,7 +15,7 @@ from ..io import check_outputs
 from . import layouts
 from .formats import Loads, engine_step, load_paths, plan_format, read_loads, read_plan, write_plan
 from .layouts import Layout, layer_ids, layout
-from .metrics import align_loads, diff
+from .metrics import align_loads, diff, load_over_mean
 from .samples import SAMPLE_MODEL, sample_load
 from .solver import Plan, plan
 
@@ -126,6 +126,11 @@ class PlanResult(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknow
     written: str | None
     next_step: str | None
     """How the engine takes the file written (None for the native format)."""
+    gpu_load: list[list[float] | None] = []
+    """Each GPU's load over its layer's mean, a row per layer (``metrics.load_over_mean``), on the loads
+    planned for."""
+    gpu_load_before: list[list[float] | None] | None = None
+    """With a previous plan: the same for the previous plan on these loads."""
 
 
 def plan_file(
@@ -177,11 +182,12 @@ def plan_file(
         tolerance=tolerance,
     )
     p = made.plan
-    moves = {}
+    moves: dict[str, object] = {"gpu_load": load_over_mean(p, made.loads)}
     if prev is not None:
         eb, src = layouts.expert_bytes(made.layout.model, expert_bytes)
         d = diff(prev, p, expert_bytes=eb)
-        moves = {"copies": d.copies, "bytes": d.bytes, "expert_bytes_from": src}
+        moves |= {"copies": d.copies, "bytes": d.bytes, "expert_bytes_from": src}
+        moves["gpu_load_before"] = load_over_mean(prev, made.loads)
     if made.layer_ids_from.startswith("row order") and fmt != "native":
         raise InputError(
             f"a {fmt} plan is indexed by decoder layer, and neither the load nor a model says which decoder "
