@@ -4,29 +4,14 @@ each picture written in under a second."""
 
 from __future__ import annotations
 
-import time
-
 import msgspec
 
 from fireflyer import pipeline as lib
 from fireflyer.commands.views import pipeline_plot as pp
-from fireflyer.commands.views import plotting
 from tests.conftest import run_flyer
+from tests.pictures import fastest, texts
 
 TIMES = lib.ChunkTimes(f=1, b=2, w=1)
-
-
-def _texts(fig) -> str:
-    return "\n".join(t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text")))
-
-
-def _fastest(draw, record, path) -> float:
-    best = float("inf")
-    for _ in range(3):
-        t = time.perf_counter()
-        plotting.save(draw(record), path)
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def test_compare_has_one_bar_per_schedule_and_the_formula(tmp_path):
@@ -40,13 +25,13 @@ def test_compare_has_one_bar_per_schedule_and_the_formula(tmp_path):
     assert ax.get_ylabel() == "bubble (% of makespan)" and "schedule" in ax.get_xlabel()
     (formula,) = ax.collections
     assert len(formula.get_offsets()) == sum(r.formula_bubble is not None for r in c.schedules)
-    assert _fastest(pp.compared, c, tmp_path / "compare.png") < 1.0
+    assert fastest(pp.compared, c, tmp_path / "compare.png") < 1.0
 
 
 def test_compare_says_which_schedules_cannot_run():
     c = lib.compare(3, 8, TIMES)  # odd stages: DualPipe and the V shapes cannot run
     fig = pp.compared(c)
-    assert _texts(fig).count("cannot run") == sum(r.error is not None for r in c.schedules) > 0
+    assert texts(fig).count("cannot run") == sum(r.error is not None for r in c.schedules) > 0
     assert pp.compared(msgspec.to_builtins(c)).axes[0].get_title(loc="left") == fig.axes[0].get_title(
         loc="left"
     )
@@ -85,7 +70,7 @@ def test_sweep_over_pp_alone_and_many_values_thins_the_panels(tmp_path):
         b=[2],
         w=[1],
     )
-    assert _fastest(pp.swept, big, tmp_path / "sweep.png") < 1.0
+    assert fastest(pp.swept, big, tmp_path / "sweep.png") < 1.0
 
 
 def test_cli_plots_with_and_without_out(tmp_path):

@@ -5,16 +5,15 @@ second. Traces come from the synthetic generator (known answers, a slowed rank).
 from __future__ import annotations
 
 import random
-import time
 
 import msgspec
 import pytest
 
-from fireflyer.commands.views import plotting
 from fireflyer.commands.views import trace_plot as tp
 from fireflyer.trace import analyze, diff, synthetic
 from fireflyer.trace.analysis import Analysis, CpuBreakdown, RankFigures, summarize
 from tests.conftest import run_flyer
+from tests.pictures import fastest, texts
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +22,6 @@ def traces(tmp_path_factory):
     synthetic.generate_ranks(d / "a", 8, steps=2, straggler=5, slow=1.4)
     synthetic.generate_ranks(d / "b", 8, steps=2, straggler=2, slow=1.6, seed=1)
     return d
-
-
-def _texts(fig) -> str:
-    return "\n".join(t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text")))
 
 
 def _parts(ax, parts) -> list:
@@ -39,16 +34,6 @@ def _height(collection, i: int) -> float:
     return float(ys.max() - ys.min())
 
 
-def _fastest(draw, record, path) -> float:
-    """The best of three draw-and-write times (a loaded machine slows one; the cost is the least)."""
-    best = float("inf")
-    for _ in range(3):
-        t = time.perf_counter()
-        plotting.save(draw(record), path)
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def test_analyze_has_a_bar_per_rank_and_marks_the_straggler(traces):
     a = analyze([traces / "a"])
     fig = tp.analyzed(a)
@@ -57,7 +42,7 @@ def test_analyze_has_a_bar_per_rank_and_marks_the_straggler(traces):
     parts = _parts(ax, tp.PARTS)
     assert len(parts) == len(tp.PARTS) and all(len(c.get_paths()) == 8 for c in parts)
     assert [t.get_text() for t in ax.get_xticklabels()] == [str(r) for r in range(8)]
-    assert "straggler: rank 5" in _texts(fig) and "straggler marked" in ax.get_title(loc="left")
+    assert "straggler: rank 5" in texts(fig) and "straggler marked" in ax.get_title(loc="left")
     (outline,) = [q for q in ax.patches if q.get_label() == "straggler"]
     assert outline.get_x() + outline.get_width() / 2 == pytest.approx(5)
     # each bar is the rank's span, split into parts that add up to it
@@ -68,7 +53,7 @@ def test_no_straggler_is_marked_when_ranks_are_even(traces):
     a = analyze([traces / "a"])
     even = [msgspec.structs.replace(a.ranks[0], rank=r, file=f"rank{r}.json") for r in range(3)]
     fig = tp.analyzed(msgspec.structs.replace(a, ranks=even, summary=summarize(even, 3)))
-    assert "straggler:" not in _texts(fig) and "straggler none" in fig.axes[0].get_title(loc="left")
+    assert "straggler:" not in texts(fig) and "straggler none" in fig.axes[0].get_title(loc="left")
 
 
 def _many(a, n: int, slow: int):
@@ -98,12 +83,12 @@ def test_512_ranks_aggregate_keep_the_straggler_and_draw_in_under_a_second(trace
     title = ax.get_title(loc="left")
     assert "aggregated: 512 ranks, each bar = the mean of 8 consecutive ranks" in title
     assert [len(c.get_paths()) for c in _parts(ax, tp.PARTS)] == [64] * len(tp.PARTS)
-    assert "straggler: rank 300" in _texts(fig)
+    assert "straggler: rank 300" in texts(fig)
     (outline,) = [q for q in ax.patches if q.get_label() == "straggler"]
     assert outline.get_x() + outline.get_width() / 2 == pytest.approx(300 // 8)
     assert len(ax.get_xticklabels()) <= 9  # labels never overprint
     for suffix in ("png", "svg"):
-        assert _fastest(tp.analyzed, a, tmp_path / f"ranks.{suffix}") < 1.0
+        assert fastest(tp.analyzed, a, tmp_path / f"ranks.{suffix}") < 1.0
 
 
 def test_cpu_only_traces_split_the_span_into_compute_comm_and_idle():
@@ -132,7 +117,7 @@ def test_diff_draws_the_top_changes_as_bars(traces, tmp_path):
     assert "B - A" in ax.get_xlabel() and ax.get_ylabel() == "kernel"
     slower = [b.get_width() > 0 for b in bars]
     assert slower == [r.delta_us > 0 for r in d.rows[: len(bars)]]
-    assert _fastest(tp.diffed, d, tmp_path / "diff.png") < 1.0
+    assert fastest(tp.diffed, d, tmp_path / "diff.png") < 1.0
 
 
 def test_cli_writes_the_picture_and_refuses_other_suffixes(traces, tmp_path):
