@@ -1,5 +1,6 @@
 """A real OpenSSH server on loopback for the deploy tests: a temporary host key, an authorized key made for
-the test, several loopback addresses standing for several hosts."""
+the test, several loopback addresses standing for several hosts (``fleet.py`` makes up to 250 of them, with
+faults injected per address)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,30 @@ from fireflyer.cluster import free_port
 
 SSHD = shutil.which("sshd") or ("/usr/sbin/sshd" if os.path.exists("/usr/sbin/sshd") else None)
 ADDRESSES = ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4")
+MAX_LISTEN = 16
+"""sshd listens on at most 16 addresses (its MAX_LISTEN_SOCKS); more loopback hosts share 0.0.0.0, limited
+to clients on 127.0.0.0/8 (AllowUsers)."""
+
+FAULTS = r"""#!/bin/sh
+# The test sshd's ForceCommand: runs the client's command, unless a fault is waiting for this address in
+# {faults}/<address> ("kill PATTERN": the command runs, then its SSH session is killed before the exit
+# status goes back, when the command holds PATTERN; one shot).
+set -- $SSH_CONNECTION
+f={faults}/$3
+if [ -f "$f" ]; then
+  read -r kind pattern < "$f"
+  case "$SSH_ORIGINAL_COMMAND" in
+    *"$pattern"*)
+      rm -f "$f"
+      "$SHELL" -c "$SSH_ORIGINAL_COMMAND"
+      p=$PPID
+      while [ "$(cat /proc/$p/comm)" != sshd ]; do p=$(cut -d' ' -f4 /proc/$p/stat); done
+      kill -9 "$p"
+      exit 1;;
+  esac
+fi
+exec "$SHELL" -c "$SSH_ORIGINAL_COMMAND"
+"""
 
 
 def skip_reason() -> str | None:
@@ -45,18 +70,30 @@ def _keygen(path: Path) -> None:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
 
 
-def start(tmp: Path) -> Server:
+def start(tmp: Path, addresses: tuple[str, ...] = ADDRESSES, faults: Path | None = None) -> Server:
+    """sshd on a free port for ``addresses``; with ``faults``, every command goes through the FAULTS
+    wrapper reading that directory."""
     tmp.mkdir(parents=True, exist_ok=True)
     _keygen(tmp / "host_ed25519")
     _keygen(tmp / "id_ed25519")
     (tmp / "authorized_keys").write_text((tmp / "id_ed25519.pub").read_text())
     port = free_port()
     config = tmp / "sshd_config"
+    listen = [f"ListenAddress {a}" for a in addresses]
+    if len(addresses) > MAX_LISTEN:
+        assert all(a.startswith("127.") for a in addresses)
+        listen = ["ListenAddress 0.0.0.0", "AllowUsers root@127.0.0.0/8"]
+    wrapper = []
+    if faults is not None:
+        faults.mkdir(parents=True, exist_ok=True)
+        (tmp / "faults.sh").write_text(FAULTS.format(faults=faults))
+        (tmp / "faults.sh").chmod(0o755)
+        wrapper = [f"ForceCommand {tmp / 'faults.sh'}"]
     config.write_text(
         "\n".join(
             [
                 f"Port {port}",
-                *(f"ListenAddress {a}" for a in ADDRESSES),
+                *listen,
                 f"HostKey {tmp / 'host_ed25519'}",
                 f"AuthorizedKeysFile {tmp / 'authorized_keys'}",
                 f"PidFile {tmp / 'sshd.pid'}",
@@ -66,9 +103,15 @@ def start(tmp: Path) -> Server:
                 "PermitRootLogin prohibit-password",
                 "StrictModes no",
                 "UsePAM no",
-                "MaxStartups 50",
+                # NOTE: the default 10:30:100 drops unauthenticated connections beyond 10 at random; a
+                # real cluster has one sshd per host, this one stands for up to 250
+                "MaxStartups 512",
                 "MaxSessions 50",
+                # NOTE: bash sources ~/.bashrc for a command over SSH unless SHLVL says it is nested; root's
+                # .bashrc on the test machines runs pyenv init (0.3 s a command), which a host has not
+                "SetEnv SHLVL=1",
                 "LogLevel ERROR",
+                *wrapper,
             ]  # fmt: skip
         )
         + "\n"
@@ -77,7 +120,7 @@ def start(tmp: Path) -> Server:
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=open(tmp / "sshd.log", "w"))
     for _ in range(100):
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            socket.create_connection((addresses[0], port), timeout=0.2).close()
             break
         except OSError:
             if proc.poll() is not None:
@@ -85,7 +128,7 @@ def start(tmp: Path) -> Server:
             time.sleep(0.05)
     pub = " ".join((tmp / "host_ed25519.pub").read_text().split()[:2])
     kh = tmp / "known_hosts"
-    kh.write_text("".join(f"[{a}]:{port} {pub}\n" for a in ADDRESSES))
+    kh.write_text("".join(f"[{a}]:{port} {pub}\n" for a in addresses))
     return Server(port, tmp, tmp / "id_ed25519", kh, pub, proc)
 
 

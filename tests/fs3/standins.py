@@ -44,6 +44,9 @@ if app:
             node_id = int(line.split("=")[1])
 cfg = args[args.index("--launcher_cfg") + 1] if "--launcher_cfg" in args else args[args.index("--cfg") + 1]
 host = cfg.split("/opt/3fs")[0].rstrip("/").rsplit("/", 1)[-1] or "root"
+if os.path.exists(os.path.join(state, f"fail-start-{{host}}")):  # a fault injected by the test
+    print(f"{{sys.argv[0]}}: cannot start (injected by the test)", file=sys.stderr)
+    sys.exit(1)
 reg = os.path.join(state, "nodes", f"{{os.getpid()}}.json")
 os.makedirs(os.path.dirname(reg), exist_ok=True)
 json.dump({{"type": {kind!r}, "node_id": node_id, "host": host, "pid": os.getpid()}}, open(reg, "w"))

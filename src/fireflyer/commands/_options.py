@@ -218,6 +218,15 @@ SshTimeoutOpt = Annotated[
         help="SSH connect timeout per host.",
     ),
 ]
+SshParallelOpt = Annotated[
+    int,
+    typer.Option(
+        "--parallel",
+        parser=integer_in(1, 1024),  # NOTE: fs3.ssh.MAX_PARALLEL, here without importing the library
+        metavar="N",
+        help="Hosts worked on at once (connecting, and in each step).",
+    ),
+]
 OutDirOpt = Annotated[
     Path | None,
     typer.Option("--out", "-o", metavar="DIR", help="Directory to write the files into.", file_okay=False),

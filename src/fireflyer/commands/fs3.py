@@ -21,6 +21,7 @@ from ._options import (
     OutDirOpt,
     PlacementSeedOpt,
     PlotOpt,
+    SshParallelOpt,
     SshTimeoutOpt,
     integer,
 )
@@ -58,8 +59,10 @@ RESULTS: dict[str, type] = {
 """Each command (as typed after ``flyer fs3``) -> the record its ``--json`` encodes."""
 
 
-def _ssh(known_hosts: str, accept: bool, timeout: float) -> lib.SshSettings:
-    return lib.SshSettings(known_hosts=known_hosts, accept_new_host_keys=accept, timeout=timeout)
+def _ssh(known_hosts: str, accept: bool, timeout: float, parallel: int = 32) -> lib.SshSettings:
+    return lib.SshSettings(
+        known_hosts=known_hosts, accept_new_host_keys=accept, timeout=timeout, parallel=parallel
+    )
 
 
 @app.command()
@@ -276,24 +279,30 @@ def deploy(
     known_hosts: KnownHostsOpt = DEFAULT_KH,
     accept_new: AcceptNewHostKeysOpt = False,
     timeout: SshTimeoutOpt = 10.0,
+    parallel: SshParallelOpt = 32,
     json: JsonOpt = False,
 ) -> None:
-    """Deploy over SSH in the guide's order, on all hosts in parallel; idempotent and resumable.
+    """Deploy over SSH in the guide's order, --parallel hosts at once; idempotent and resumable.
 
     Files are compared by checksum and each admin_cli step is recorded on its host, so a second run changes
-    nothing and a failed run resumes where it stopped. The admin token is written with mode 0600, never
-    printed.
+    nothing and a failed run resumes where it stopped. A host that fails is named with its step and error
+    and the others go on (exit 1 at the end); the dry run lists the hosts it cannot reach. The admin token
+    is written with mode 0600, never printed.
 
     Examples:
       flyer fs3 deploy cluster.yaml --dry-run
-      flyer fs3 deploy cluster.yaml
+      flyer fs3 deploy cluster.yaml --parallel 64
       flyer fs3 deploy cluster.yaml --accept-new-host-keys --json
     """
     out = Output(json)
     bundle = lib.render(lib.load(cluster))
-    note = lambda s: out.hint(f"deploy: {s}")  # noqa: E731
-    r = lib.deploy(bundle, ssh=_ssh(known_hosts, accept_new, timeout), dry_run=dry_run, note=note).report()
+    with view.step_bars(out, "deploy") as bars:
+        log = lib.deploy(
+            bundle, ssh=_ssh(known_hosts, accept_new, timeout, parallel), dry_run=dry_run, progress=bars
+        )
+    r = log.report()
     out.emit(r, lambda o: view.action_report(o, r, "deploy"))
+    log.check("deploy")
 
 
 @app.command()
@@ -353,6 +362,7 @@ def teardown(
     known_hosts: KnownHostsOpt = DEFAULT_KH,
     accept_new: AcceptNewHostKeysOpt = False,
     timeout: SshTimeoutOpt = 10.0,
+    parallel: SshParallelOpt = 32,
     json: JsonOpt = False,
 ) -> None:
     """Stop every service deploy started and remove everything it created (target data: --purge-data).
@@ -368,6 +378,6 @@ def teardown(
             field="--yes",
             hint="pass --yes (or --dry-run)",
         )
-    ssh = _ssh(known_hosts, accept_new, timeout)
+    ssh = _ssh(known_hosts, accept_new, timeout, parallel)
     r = lib.teardown(lib.load(cluster), ssh=ssh, dry_run=dry_run, purge_data=purge_data).report()
     out.emit(r, lambda o: view.action_report(o, r, "teardown"))

@@ -1,4 +1,5 @@
-"""Deploy a rendered 3FS cluster over SSH in the guide's order, idempotently, resumably, with a dry run.
+"""Deploy a rendered 3FS cluster over SSH in the guide's order, idempotently, resumably, with a dry run,
+to many hosts at once.
 
 Each step reads what the host has now (file checksums, step markers, whether a service runs), compares it
 with what is wanted, and acts only on the difference, so a second run changes nothing and a run stopped by
@@ -8,6 +9,11 @@ set-config META, meta; set-config STORAGE, storage; the admin user (its token go
 admin host and is never printed); targets, chains, chain table; set-config FUSE, the token on each FUSE
 host, the FUSE client. Every file and directory deploy creates is listed in a manifest on its host, which
 teardown removes.
+
+At most ``SshSettings.parallel`` hosts are worked on at once. A host that cannot be reached or fails in a
+step is recorded with that step and its error, and skipped from then on; the others go on. The admin
+host's steps need the admin host, and the targets and chains need every storage host: while one of those
+has failed, the steps that need it wait (recorded per host), and the next run does them.
 """
 
 from __future__ import annotations
@@ -16,22 +22,25 @@ import asyncio
 import functools
 import hashlib
 import shlex
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from ..errors import InputError
 from ..io import GiB, read_bytes
 from . import rendering, services
-from .actions import ActionLog
+from .actions import ActionLog, Quiet, StepProgress
 from .rendering import Bundle, File
 from .services import Paths
 from .spec import Node, remote, source
-from .ssh import SshSettings
-from .transport import Endpoint, HostFailed, Remote, connected, each, endpoints
+from .ssh import HostFailed, SshSettings
+from .transport import Endpoint, Remote, endpoints, reach
 
 MANIFEST = ".flyer-manifest"
 MAX_RELEASE_FILE = 4 * GiB
 """Largest 3FS executable (or fdb.cluster) deploy reads into memory to copy (release builds are < 1 GiB)."""
+SETTLE = 1.0
+"""Seconds after a step's services started before each is checked still running (one that exits at once,
+on a bad config or a missing library, fails its host with its last log line)."""
 
 
 def _record(manifest: str, path: str) -> str:
@@ -44,10 +53,15 @@ def _digest(data: bytes) -> str:
 
 
 class _Run:
-    def __init__(self, bundle: Bundle, hosts: dict[str, Remote], dry: bool):
+    def __init__(self, bundle: Bundle, dry: bool, parallel: int, progress: StepProgress):
         c = bundle.cluster
-        self.c, self.b, self.hosts, self.dry = c, bundle, hosts, dry
-        self.log = ActionLog(dry)
+        self.c, self.b, self.dry, self.progress = c, bundle, dry, progress
+        self.hosts: dict[str, Remote] = {}
+        self.where: dict[str, str] = {}
+        self.slots = asyncio.Semaphore(parallel)
+        self.blocked: list[str] = []
+        """Failed hosts the remaining admin steps need (empty while none has failed)."""
+        self.log = ActionLog(dry, [n.name for n in c.nodes])
         self.changed: dict[str, set[str]] = {n.name: set() for n in c.nodes}
         self.node = {n.name: n for n in c.nodes}
         self.admin = self.node[bundle.admin_node]
@@ -59,6 +73,45 @@ class _Run:
 
     def act(self, host: str, step: str, what: str, changed: bool) -> None:
         self.log.add(host, step, what, changed)
+
+    # ---- failure isolation ----------------------------------------------------------------------------
+    def fail(self, name: str, step: str, e: HostFailed) -> None:
+        where = f"{self.where.get(name, name)}: "
+        msg = e.message[len(where) :] if e.message.startswith(where) else e.message
+        self.log.fail(name, step, msg, e.hint)
+
+    async def on(
+        self, step: str, nodes: list[Node], fn: Callable[[Node], Awaitable[object]], *, label: str = ""
+    ) -> list[Node]:
+        """``fn`` on each of ``nodes`` that has not failed, at most ``parallel`` at once; a host whose call
+        raises HostFailed is recorded failed at ``step`` and the others go on (progress hears ``label``, by
+        default ``step``). Returns those it succeeded on, in ``nodes``' order."""
+        todo = [n for n in nodes if n.name not in self.log.failed]
+        label = label or step
+        self.progress.begin(label, len(todo))
+        done: set[str] = set()
+
+        async def one(n: Node) -> None:
+            async with self.slots:
+                try:
+                    await fn(n)
+                    done.add(n.name)
+                except HostFailed as e:
+                    self.fail(n.name, step, e)
+                finally:
+                    self.progress.advance(label)
+
+        await asyncio.gather(*(one(n) for n in todo))
+        return [n for n in todo if n.name in done]
+
+    def ready(self, step: str, needs: list[Node], nodes: list[Node]) -> bool:
+        """Whether ``step`` may run on ``nodes``: not while a host of ``needs`` (or of an earlier step's) has
+        failed; then ``nodes`` are recorded waiting at ``step``."""
+        if not self.blocked:
+            self.blocked = [n.name for n in needs if n.name in self.log.failed]
+        if self.blocked:
+            self.log.wait([n.name for n in nodes], step, self.blocked)
+        return not self.blocked
 
     def p(self, n: Node) -> Paths:
         return services.paths(self.c, n)
@@ -161,10 +214,12 @@ class _Run:
         await h.put_many(uploads, then=" && ".join(then))
 
     # ---- steps and services ---------------------------------------------------------------------------
-    async def step(self, name: str, key: str, command: str, *, host: Node | None = None) -> bool:
-        """Run ``command`` on the admin host unless the marker for ``name`` already holds ``key`` (one round
-        trip: the check, the command and the new marker together)."""
-        n = host or self.admin
+    async def step(self, name: str, key: str, command: str, *, host: Node | None = None) -> None:
+        """Run ``command`` on the admin host (or ``host``) unless the marker for ``name`` already holds
+        ``key`` (one round trip: the check, the command and the new marker together)."""
+        await self.on(name, [host or self.admin], lambda n: self._step(n, name, key, command))
+
+    async def _step(self, n: Node, name: str, key: str, command: str) -> None:
         h = self.hosts[n.name]
         marker_path = f"{self.p(n).run}/steps/{name}"
         marker = shlex.quote(marker_path)
@@ -172,21 +227,15 @@ class _Run:
         if self.dry:
             code, _, _ = await h.run(same, check=False)
         else:
-            try:
-                _, out, _ = await h.run(
-                    f"if {same}; then echo done-before; "
-                    f"else {self.record(n, marker_path)} && ( {command} ) && "
-                    f"printf %s {shlex.quote(key)} > {marker} "
-                    f"&& chmod 600 {marker}; fi"
-                )
-            except HostFailed as e:
-                e.message = e.message.replace(": ", f": {name}: ", 1)
-                e.hint = "fix it, then run deploy again: it resumes at this step"
-                raise
+            _, out, _ = await h.run(
+                f"if {same}; then echo done-before; "
+                f"else {self.record(n, marker_path)} && ( {command} ) && "
+                f"printf %s {shlex.quote(key)} > {marker} "
+                f"&& chmod 600 {marker}; fi"
+            )
             code = 0 if out.strip().endswith("done-before") else 1
         todo = code != 0
         self.act(n.name, name, name if todo else f"{name} (done before)", todo)
-        return todo
 
     async def set_config(self, kind: str, role: str, name: str) -> None:
         """``set-config --type KIND`` with the role's rendered config, staged on the admin host (3FS keeps one
@@ -195,24 +244,27 @@ class _Run:
         path = f"{self.p(src).etc}/{name}"
         data = next(f.data for f in self.b.files[src.name] if f.path == path)
         staged = f"{self.p(self.admin).run}/{name}"
-        if not self.dry:
-            await _ensure(self.hosts[self.admin.name], staged, data, self.record(self.admin, staged))
-        await self.step(
-            f"set-config-{role}",
-            _digest(data),
-            self.admin_cli(shlex.quote(f"set-config --type {kind} --file {staged}")),
-        )
+        cmd = self.admin_cli(shlex.quote(f"set-config --type {kind} --file {staged}"))
+
+        async def one(n: Node) -> None:
+            if not self.dry:
+                await _ensure(self.hosts[n.name], staged, data, self.record(n, staged))
+            await self._step(n, f"set-config-{role}", _digest(data), cmd)
+
+        await self.on(f"set-config-{role}", [self.admin], one)
 
     def admin_cli(self, cmd: str, *, token: bool = False) -> str:
         return f"{services.admin_cli(self.c, self.admin, token=token)} {cmd}"
 
     async def service(self, role: str) -> None:
         """Start the role's service on each of its hosts where it is not running; restart it where one of its
-        files changed in this run. One round trip per host."""
+        files changed in this run (one round trip per host); then, after SETTLE seconds, check that each one
+        started is still running."""
+        svc = services.SERVICES[role]
+        started: list[Node] = []
 
         async def one(n: Node) -> None:
             h = self.hosts[n.name]
-            svc = services.SERVICES[role]
             ctl = services.control(self.c, n, role)
             mine = [f for f in self.changed[n.name] if svc.binary in f or f.endswith(f"/{svc.unit}.service")]
             mine += [f for f in self.changed[n.name] if f.endswith(("/fdb.cluster", "/token.txt"))]
@@ -228,17 +280,39 @@ class _Run:
                 verb = out.strip().splitlines()[-1] if out.strip() else "start"
             changed = verb != "running"
             self.act(n.name, role, f"{verb} {svc.unit}" if changed else f"{svc.unit} running", changed)
+            if changed and not self.dry:
+                started.append(n)
 
-        await each(self.c.with_role(role), one)
+        async def running(n: Node) -> None:
+            ctl = services.control(self.c, n, role)
+            _, out, _ = await self.hosts[n.name].run(f"if {ctl.up}; then echo up; else {ctl.tail}; fi; true")
+            if out.strip() != "up":
+                said = out.strip().splitlines()[-1:] or ["no output"]
+                raise HostFailed(f"{svc.unit} exited within {SETTLE:g} s of its start: {said[0]}")
+
+        nodes = self.c.with_role(role)
+        if not self.ready(role, [self.admin] if role != "monitor" else [], nodes):
+            return
+        await self.on(role, nodes, one)
+        if started:
+            await asyncio.sleep(SETTLE)
+            await self.on(role, started, running, label=f"{role} check")
 
     async def token_to_fuse(self) -> None:
         src = self.p(self.admin).token
-        token: bytes | None = None
+        fuse = self.c.with_role("fuse")
+        token: list[bytes] = []
+
+        async def read(n: Node) -> None:
+            _, out, _ = await self.hosts[n.name].run(f"cat {shlex.quote(src)}")
+            if not out.strip():
+                raise HostFailed(f"the admin token file {src} is empty (user-add failed?)")
+            token.append(out.strip().encode() + b"\n")
+
         if not self.dry:
-            _, out, _ = await self.hosts[self.admin.name].run(f"cat {shlex.quote(src)}")
-            token = out.strip().encode() + b"\n"
-            if len(token) < 2:
-                raise HostFailed(f"{self.admin.name}: the admin token file {src} is empty (user-add failed?)")
+            await self.on("token", [self.admin], read, label="token read")
+        if not self.ready("token", [self.admin], fuse):
+            return
 
         async def one(n: Node) -> None:
             if n is self.admin:
@@ -247,26 +321,29 @@ class _Run:
             h = self.hosts[n.name]
             dest = self.p(n).token
             have = (await h.sha256([dest])).get(dest)
-            change = token is None or have != _digest(token)
+            change = not token or have != _digest(token[0])
             self.act(n.name, "token", f"token file {dest} (0600)", change)
-            if change and token is not None:
+            if change and token:
                 await h.run(self.record(n, dest))
-                await h.put(dest, token, 0o600)
+                await h.put(dest, token[0], 0o600)
                 self.changed[n.name].add(dest)
 
-        await each(self.c.with_role("fuse"), one)
+        await self.on("token", fuse, one)
 
 
 def _chain_digest(b: Bundle, name: str) -> str:
     return _digest(next(f.data for f in b.files[b.admin_node] if f.path.endswith("/" + name)))
 
 
-async def _deploy(b: Bundle, eps: list[Endpoint], dry: bool, note: Callable[[str], None]) -> ActionLog:
+async def _deploy(b: Bundle, eps: list[Endpoint], r: _Run) -> ActionLog:
     c = b.cluster
-    async with connected(eps) as hosts:
-        r = _Run(b, hosts, dry)
-        note("files on every host")
-        await each(c.nodes, r.files)
+    r.where = {ep.name: ep.where for ep in eps}
+    begin, done = (lambda: r.progress.begin("connect", len(eps))), (lambda: r.progress.advance("connect"))
+    async with reach(eps, r.slots, begin, done) as (hosts, unreachable):
+        r.hosts = hosts
+        for name, e in unreachable.items():
+            r.fail(name, "connect", e)
+        await r.on("files", c.nodes, r.files)
         pa = r.p(r.admin)
         mons = c.with_role("monitor")
         if mons and c.monitor and c.monitor.create_tables:
@@ -285,46 +362,47 @@ async def _deploy(b: Bundle, eps: list[Endpoint], dry: bool, note: Callable[[str
                 host=mons[0],
             )
         if mons:
-            note("monitor")
             await r.service("monitor")
-        note("init-cluster, mgmtd")
         cmd = dict(rendering.admin_steps(c, r.admin))
-        await r.step("init-cluster", "1", r.admin_cli(shlex.quote(cmd["init-cluster"])))
+        admin = [r.admin]
+        if r.ready("init-cluster", admin, admin):
+            await r.step("init-cluster", "1", r.admin_cli(shlex.quote(cmd["init-cluster"])))
         await r.service("mgmtd")
-        note("meta")
-        await r.set_config("META", "meta", "meta_main.toml")
+        if r.ready("set-config-meta", admin, admin):
+            await r.set_config("META", "meta", "meta_main.toml")
         await r.service("meta")
-        note("storage")
-        await r.set_config("STORAGE", "storage", "storage_main.toml")
+        if r.ready("set-config-storage", admin, admin):
+            await r.set_config("STORAGE", "storage", "storage_main.toml")
         await r.service("storage")
-        note("admin user, targets, chains")
         tok, tmp = shlex.quote(pa.token), shlex.quote(pa.token + ".tmp")
-        await r.step(
-            "user-add",
-            "1",
-            f"umask 077 && {r.record(r.admin, pa.token)} && {r.record(r.admin, pa.token + '.tmp')} && "
-            f"{r.admin_cli(shlex.quote(cmd['user-add']))} "
-            f"| {services.TOKEN_FILTER} > {tmp} && test -s {tmp} && mv -f {tmp} {tok}",
-        )
-        await r.step(
-            "create-targets",
-            _chain_digest(b, "create_target_cmd.txt"),
-            r.admin_cli(cmd["create-targets"], token=True),
-        )
-        await r.step(
-            "upload-chains",
-            _chain_digest(b, "generated_chains.csv"),
-            r.admin_cli(shlex.quote(cmd["upload-chains"]), token=True),
-        )
-        await r.step(
-            "upload-chain-table",
-            _chain_digest(b, "generated_chain_table.csv"),
-            r.admin_cli(shlex.quote(cmd["upload-chain-table"]), token=True),
-        )
-        fuse = c.with_role("fuse")
-        if fuse:
-            note("FUSE client")
-            await r.set_config("FUSE", "fuse", "hf3fs_fuse_main.toml")
+        if r.ready("user-add", admin, admin):
+            await r.step(
+                "user-add",
+                "1",
+                f"umask 077 && {r.record(r.admin, pa.token)} && {r.record(r.admin, pa.token + '.tmp')} && "
+                f"{r.admin_cli(shlex.quote(cmd['user-add']))} "
+                f"| {services.TOKEN_FILTER} > {tmp} && test -s {tmp} && mv -f {tmp} {tok}",
+            )
+        # NOTE: create-target asks each storage node to make its targets: every storage host must be up
+        storage = [r.admin, *c.with_role("storage")]
+        for name, file, command in (
+            ("create-targets", "create_target_cmd.txt", r.admin_cli(cmd["create-targets"], token=True)),
+            (
+                "upload-chains",
+                "generated_chains.csv",
+                r.admin_cli(shlex.quote(cmd["upload-chains"]), token=True),
+            ),
+            (
+                "upload-chain-table",
+                "generated_chain_table.csv",
+                r.admin_cli(shlex.quote(cmd["upload-chain-table"]), token=True),
+            ),
+        ):
+            if r.ready(name, storage, admin):
+                await r.step(name, _chain_digest(b, file), command)
+        if c.with_role("fuse"):
+            if r.ready("set-config-fuse", storage, admin):
+                await r.set_config("FUSE", "fuse", "hf3fs_fuse_main.toml")
             await r.token_to_fuse()
             await r.service("fuse")
         return r.log
@@ -343,10 +421,13 @@ def deploy(
     *,
     ssh: SshSettings = SshSettings(),
     dry_run: bool = False,
-    note: Callable[[str], None] = lambda s: None,
+    progress: StepProgress = Quiet(),
 ) -> ActionLog:
-    """Bring every host of ``bundle.cluster`` to the rendered state (see the module docstring); ``dry_run``
-    only compares. ``note`` hears each step's name as it begins.
+    """Bring every host of ``bundle.cluster`` to the rendered state (see the module docstring), at most
+    ``ssh.parallel`` hosts at once; ``dry_run`` only compares (and lists the hosts it cannot reach).
+    ``progress`` hears each step begin and each host finish it. A host that fails does not stop the others:
+    the log records it (``report().hosts``), and ``log.check()`` raises one HostFailed naming every failed
+    host with its step and error.
 
     Example: ``deploy(render(load("cluster.yaml")), dry_run=True).report()``
     """
@@ -361,4 +442,4 @@ def deploy(
             field="release.bin_dir",
             hint="point it at 3FS's build/bin",
         )
-    return asyncio.run(_deploy(bundle, eps, dry_run, note))
+    return asyncio.run(_deploy(bundle, eps, _Run(bundle, dry_run, ssh.parallel, progress)))

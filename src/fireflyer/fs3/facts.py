@@ -276,6 +276,6 @@ def gather_remote(c: Cluster, args: Mapping[str, Mapping[str, Iterable[str]]], s
                 _, out, _ = await hosts[name].run(fact_script(FACTS, args[name]), check=False)
                 return name, parse_facts(out)
 
-            return dict(await each(list(hosts), one))
+            return dict(await each(list(hosts), one, limit=ssh.parallel))
 
     return asyncio.run(go())

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..gates import Check
 from ..io import LIMITS, read_bytes
-from .reports import ChainCounts, HealthReport, NodeCounts, TargetCounts
+from .reports import ChainCounts, HealthReport, HostHealth, NodeCounts, TargetCounts
 
 NODE_OK = {"PRIMARY_MGMTD", "HEARTBEAT_CONNECTED"}
 NODE_WAIT = {"HEARTBEAT_CONNECTING"}
@@ -145,7 +145,30 @@ class Health:
             failures=self.failures,
             warnings=self.warnings,
             node_rows=self.nodes,
+            hosts=self.hosts(),
         )
+
+    def hosts(self) -> list[HostHealth]:
+        """One record per host (list-nodes' Hostname; targets on a node it does not show go to ``node ID``,
+        state MISSING), in natural order of names (storage2 before storage10)."""
+        host_of = {str(r["Id"]): str(r["Hostname"]) for r in self.nodes}
+        by: dict[str, HostHealth] = {}
+        for r in self.nodes:
+            h = by.setdefault(
+                str(r["Hostname"]),
+                HostHealth(host=str(r["Hostname"]), services=[], state="OK", targets=0, targets_ok=0),
+            )
+            h.services.append(str(r["Type"]))
+            if r.get("Status") not in NODE_OK and h.state == "OK":
+                h.state = str(r.get("Status") or "UNKNOWN")
+        for t in self.targets:
+            name = host_of.get(str(t["NodeId"]), f"node {t['NodeId']}")
+            h = by.setdefault(
+                name, HostHealth(host=name, services=[], state="MISSING", targets=0, targets_ok=0)
+            )
+            h.targets += 1
+            h.targets_ok += t["PublicState"] == "SERVING" and t["LocalState"] == "UPTODATE"
+        return sorted(by.values(), key=lambda h: natural(h.host))
 
 
 def assess(nodes: str, targets: str, chains: str, *, files: dict[str, str] | None = None) -> Health:
@@ -187,6 +210,11 @@ def assess(nodes: str, targets: str, chains: str, *, files: dict[str, str] | Non
 
 
 LISTINGS = ("list-nodes", "list-targets", "list-chains")
+
+
+def natural(name: str) -> tuple[tuple[int, str | int], ...]:
+    """Sort key: the digits in a name compare as numbers (storage2 < storage10)."""
+    return tuple((1, int(p)) if p.isdigit() else (0, p) for p in re.split(r"(\d+)", name) if p)
 
 
 def assess_saved(directory: str | os.PathLike) -> Health:

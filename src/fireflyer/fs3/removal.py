@@ -15,7 +15,7 @@ from .transport import Endpoint, connected, each, endpoints
 
 
 async def _teardown(c: Cluster, eps: list[Endpoint], dry: bool, purge: bool) -> ActionLog:
-    log = ActionLog(dry)
+    log = ActionLog(dry, [n.name for n in c.nodes])
     async with connected(eps) as hosts:
 
         async def one(n: Node) -> None:
@@ -66,7 +66,7 @@ async def _teardown(c: Cluster, eps: list[Endpoint], dry: bool, purge: bool) -> 
                 else:
                     log.add(n.name, "remove", f"{e} kept (holds files deploy did not create)", False)
 
-        await each(c.nodes, one)
+        await each(c.nodes, one, limit=eps[0].ssh.parallel if eps else None)
         return log
 
 

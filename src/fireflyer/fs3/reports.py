@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import msgspec
 
+from ..compat import StrEnum
+
 
 class PeerTraffic(msgspec.Struct):
     """Targets' worth of reads a peer takes over when a disk fails, over node pairs; spread: max / min."""
@@ -127,8 +129,27 @@ class ChainCounts(msgspec.Struct):
     by_status: dict[str, int]
 
 
+class HostHealth(msgspec.Struct, kw_only=True):
+    """One host of ``fs3 status``: the 3FS services list-nodes shows on it and its targets."""
+
+    host: str
+    """list-nodes' Hostname (``node ID`` for targets on a node list-nodes does not show)."""
+    services: list[str]
+    """Types of the nodes on it (MGMTD, META, STORAGE, ...)."""
+    state: str
+    """OK, or the first service's status that is not (``MISSING`` for a node list-nodes lacks)."""
+    targets: int
+    targets_ok: int
+    """Its targets that are SERVING and UPTODATE."""
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "OK" and self.targets_ok == self.targets
+
+
 class HealthReport(msgspec.Struct, kw_only=True):
-    """What ``flyer fs3 status`` prints: counts by state, every problem, and list-nodes' rows."""
+    """What ``flyer fs3 status`` prints: counts by state, every problem, list-nodes' rows and one row per
+    host."""
 
     ok: bool
     nodes: NodeCounts
@@ -137,6 +158,7 @@ class HealthReport(msgspec.Struct, kw_only=True):
     failures: list[str]
     warnings: list[str]
     node_rows: list[dict[str, str | list[str]]]
+    hosts: list[HostHealth] = msgspec.field(default_factory=list)
 
 
 class Action(msgspec.Struct):
@@ -146,10 +168,36 @@ class Action(msgspec.Struct):
     changed: bool
 
 
+class HostState(StrEnum):
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    """A step failed on it (or it could not be reached): its later steps were skipped."""
+    WAITING = "waiting"
+    """Its next step needs a host that failed (the admin host, or every storage host for the targets)."""
+
+
+class HostSummary(msgspec.Struct, kw_only=True):
+    """How one host ended in a deploy or teardown."""
+
+    host: str
+    state: HostState
+    changed: int
+    step: str | None = None
+    """failed: the step it failed at; waiting: the first step left to do."""
+    error: str | None = None
+    """failed: the error (one line); waiting: the failed hosts that step needs."""
+
+
 class ActionReport(msgspec.Struct, kw_only=True):
-    """A deploy's or teardown's result: every action, and how many changed (per host)."""
+    """A deploy's or teardown's result: every action, how many changed (per host), how each host ended."""
 
     dry_run: bool
     changed: int
     changed_per_host: dict[str, int]
     actions: list[Action]
+    ok: bool = True
+    """Every host reached and every step done (a dry run: every host reached)."""
+    hosts: list[HostSummary] = msgspec.field(default_factory=list)
+    unreachable: list[str] = msgspec.field(default_factory=list)
+    """Hosts that could not be reached, each with why (``name: reason``)."""

@@ -122,6 +122,8 @@ class Control:
     """Stop it for a restart (waits until it is gone)."""
     disable: str
     """Stop it for good (teardown): the unit disabled, or the process ended within two seconds."""
+    tail: str = "true"
+    """Prints the service's last line of output (why it stopped)."""
     creates: tuple[str, ...] = ()
     """Files ``start`` creates (pid file, captured output), for the manifest of what deploy made."""
 
@@ -136,14 +138,20 @@ def control(c: Cluster, node: Node, role: str) -> Control:
             start=f"systemctl daemon-reload && systemctl enable --quiet {unit} && systemctl start {unit}",
             stop=f"systemctl daemon-reload && systemctl stop {unit}",
             disable=f"systemctl disable --now {unit}",
+            tail=f"journalctl -u {unit} -n 1 -o cat --no-pager 2>/dev/null",
         )
     p = paths(c, node)
     pid_path, log_path = f"{p.run}/{unit}.pid", f"{p.logs}/{unit}.stdout"
     pid = shlex.quote(pid_path)
-    alive = f'kill -0 "$(cat {pid})" 2>/dev/null'
+    # NOTE: a service that exited stays a zombie until PID 1 reaps it (some container inits never do), and
+    # kill -0 succeeds on a zombie: its /proc status says Z
+    alive = (
+        f'{{ p="$(cat {pid} 2>/dev/null)" && kill -0 "$p" 2>/dev/null && '
+        f"! grep -qs '^State:[[:space:]]*Z' /proc/\"$p\"/status; }}"
+    )
     return Control(
         unit,
-        up=f'kill -0 "$(cat {pid} 2>/dev/null)" 2>/dev/null',
+        up=alive,
         # NOTE: only the service itself goes to the background, with every stream redirected: a
         # backgrounded list would keep the SSH channel open for as long as the service runs.
         start=(
@@ -153,5 +161,6 @@ def control(c: Cluster, node: Node, role: str) -> Control:
         ),
         stop=f'kill "$(cat {pid})" 2>/dev/null; while {alive}; do sleep 0.05; done',
         disable=f'kill "$(cat {pid})"; for i in 1 2 3 4 5 6 7 8 9 10; do {alive} || break; sleep 0.2; done',
+        tail=f"tail -n 1 {shlex.quote(log_path)} 2>/dev/null",
         creates=(pid_path, log_path),
     )

@@ -24,15 +24,13 @@ import asyncssh
 from ..errors import FireflyerError, InputError
 from ..io import LIMITS, check_regular, read_bytes
 from .spec import Cluster, source
-from .ssh import SshSettings
+from .ssh import HostFailed, SshSettings
 
+TAR_TRAILER = "Exiting with failure status due to previous errors"
 T = TypeVar("T")
+R = TypeVar("R")
 
-
-class HostFailed(FireflyerError):
-    """One or more hosts could not be reached or a command on them failed (exit 1, each host named)."""
-
-    exit_code = 1
+__all__ = ["Endpoint", "HostFailed", "Remote", "connect", "connected", "each", "endpoints", "reach"]
 
 
 @dataclass(frozen=True)
@@ -63,13 +61,20 @@ class Remote:
     ) -> tuple[int, str, str]:
         """Run a shell command; a non-zero exit (with ``check``) raises HostFailed with its last error
         line."""
-        res = await self.conn.run(command, input=input, encoding=None, check=False)
-        out = (res.stdout or b"").decode("utf-8", "replace")
-        err = (res.stderr or b"").decode("utf-8", "replace")
-        code = res.exit_status if res.exit_status is not None else 255
+        try:
+            res = await self.conn.run(command, input=input, encoding=None, check=False)
+        except (OSError, asyncssh.Error) as e:
+            raise HostFailed(f"{self.ep.where}: connection lost ({_reason(e)})") from None
+        if res.exit_status is None:  # the channel closed with no exit status: the connection went
+            raise HostFailed(f"{self.ep.where}: connection lost before the command finished")
+        out = _text(res.stdout)
+        err = _text(res.stderr)
+        code = res.exit_status
         if check and code != 0:
-            # admin_cli prints its errors on stdout ("Encounter error: ..." and the message)
-            last = (err.strip().splitlines() or out.strip().splitlines() or [f"exit status {code}"])[-1]
+            # admin_cli prints its errors on stdout ("Encounter error: ..." and the message); tar ends with a
+            # summary line after the one that says why
+            said = [ln for ln in err.strip().splitlines() if not ln.endswith(TAR_TRAILER)]
+            last = (said or out.strip().splitlines() or [f"exit status {code}"])[-1]
             raise HostFailed(f"{self.ep.where}: {last}")
         return code, out, err
 
@@ -121,6 +126,14 @@ class Remote:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _text(data: object) -> str:
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data or "")
+
+
+def _reason(e: BaseException) -> str:
+    return getattr(e, "strerror", None) or getattr(e, "reason", None) or str(e) or type(e).__name__
 
 
 def load_key(path: str) -> Any:
@@ -203,10 +216,12 @@ async def connect(ep: Endpoint, known: asyncssh.SSHKnownHosts | None = None) -> 
     except (asyncio.TimeoutError, TimeoutError):
         raise HostFailed(f"{ep.where}: unreachable: no answer within {ep.ssh.timeout:g} s") from None
     except (OSError, asyncssh.Error) as e:
-        reason = getattr(e, "strerror", None) or getattr(e, "reason", None) or str(e) or type(e).__name__
-        raise HostFailed(f"{ep.where}: unreachable: {reason}") from None
+        raise HostFailed(f"{ep.where}: unreachable: {_reason(e)}") from None
     if trust_new:
         key = conn.get_server_host_key()
+        if key is None:  # NOTE: asyncssh has one after every key exchange; typed Optional
+            conn.close()
+            raise HostFailed(f"{ep.where}: the server sent no host key")
         name = ep.host if ep.port == 22 else f"[{ep.host}]:{ep.port}"
         kh_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open(kh_path, "ab") as fh:
@@ -214,20 +229,28 @@ async def connect(ep: Endpoint, known: asyncssh.SSHKnownHosts | None = None) -> 
     return Remote(ep, conn)
 
 
-async def each(hosts: list[T], fn: Callable[[T], Awaitable]) -> list:
-    """``fn`` on every host concurrently; every failure is collected and raised as one HostFailed."""
-    results = await asyncio.gather(*(fn(h) for h in hosts), return_exceptions=True)
+async def each(hosts: list[T], fn: Callable[[T], Awaitable[R]], *, limit: int | None = None) -> list[R]:
+    """``fn`` on every host concurrently (at most ``limit`` at once); every failure is collected and raised
+    as one HostFailed."""
+    slots = asyncio.Semaphore(limit or max(len(hosts), 1))
+
+    async def one(h: T) -> R:
+        async with slots:
+            return await fn(h)
+
+    results = await asyncio.gather(*(one(h) for h in hosts), return_exceptions=True)
     failed = [r for r in results if isinstance(r, BaseException)]
     for r in failed:
         if not isinstance(r, FireflyerError):
             raise r
-    if failed:
-        if len(failed) == 1:
-            raise failed[0]
-        lines = [r.message for r in failed]  # type: ignore[union-attr]
-        hints = list(dict.fromkeys(r.hint for r in failed if r.hint))  # type: ignore[union-attr]
+    errors = [r for r in failed if isinstance(r, FireflyerError)]
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        lines = [r.message for r in errors]
+        hints = list(dict.fromkeys(r.hint for r in errors if r.hint))
         raise HostFailed(f"{len(lines)} hosts failed: " + "; ".join(lines), hint="; ".join(hints) or None)
-    return results
+    return [r for r in results if not isinstance(r, BaseException)]
 
 
 def endpoints(c: Cluster, ssh: SshSettings) -> list[Endpoint]:
@@ -246,14 +269,52 @@ def endpoints(c: Cluster, ssh: SshSettings) -> list[Endpoint]:
     return out
 
 
+def _known(endpoints: list[Endpoint]) -> dict[str, asyncssh.SSHKnownHosts | None]:
+    """Each known_hosts file of ``endpoints``, read once, before any connection."""
+    return {p: load_known_hosts(p) for p in dict.fromkeys(e.ssh.known_hosts for e in endpoints)}
+
+
 @contextlib.asynccontextmanager
 async def connected(endpoints: list[Endpoint]) -> AsyncIterator[dict[str, Remote]]:
-    """Connections to every endpoint, opened concurrently (each known_hosts file read once, before any
-    connection) and closed on the way out: {node name: Remote}."""
-    known = {p: load_known_hosts(p) for p in dict.fromkeys(e.ssh.known_hosts for e in endpoints)}
-    hosts = await each(endpoints, lambda ep: connect(ep, known[ep.ssh.known_hosts]))
+    """Connections to every endpoint, opened concurrently (``SshSettings.parallel`` at once) and closed on
+    the way out: {node name: Remote}; any host that cannot be reached fails the whole (one HostFailed)."""
+    known = _known(endpoints)
+    limit = endpoints[0].ssh.parallel if endpoints else None
+    hosts = await each(endpoints, lambda ep: connect(ep, known[ep.ssh.known_hosts]), limit=limit)
     try:
         yield {h.ep.name: h for h in hosts}
     finally:
         for h in hosts:
+            h.close()
+
+
+@contextlib.asynccontextmanager
+async def reach(
+    endpoints: list[Endpoint],
+    slots: asyncio.Semaphore,
+    begin: Callable[[], None] = lambda: None,
+    done: Callable[[], None] = lambda: None,
+) -> AsyncIterator[tuple[dict[str, Remote], dict[str, HostFailed]]]:
+    """Connections to the endpoints that answer, opened concurrently (each holding one of ``slots``) once the
+    known_hosts files are read (then ``begin()``; ``done()`` as each attempt ends), closed on the way out:
+    ({node name: Remote}, {node name: why not})."""
+    known = _known(endpoints)
+    begin()
+    hosts: dict[str, Remote] = {}
+    failed: dict[str, HostFailed] = {}
+
+    async def one(ep: Endpoint) -> None:
+        async with slots:
+            try:
+                hosts[ep.name] = await connect(ep, known[ep.ssh.known_hosts])
+            except HostFailed as e:
+                failed[ep.name] = e
+            finally:
+                done()
+
+    try:
+        await asyncio.gather(*(one(ep) for ep in endpoints))
+        yield hosts, failed
+    finally:
+        for h in hosts.values():
             h.close()
