@@ -177,22 +177,29 @@ def availability(op: str, backend: str, device: str = "cpu") -> Availability:
     unofficial = dist is not None and dist.lower().replace("_", "-") not in {
         d.replace("_", "-") for d in vendor.distributions
     }
-    info = dict(version=version, distribution=dist, unofficial=unofficial)
+    reason = _unavailable(backend, vendor, found, device)
+    return Availability(
+        op, backend, reason is None, reason, version=version, distribution=dist, unofficial=unofficial
+    )
+
+
+def _unavailable(backend: str, vendor: Vendor, found: bool, device: str) -> str | None:
+    """Why an installed-or-not vendor ``backend`` cannot run on ``device``; None when it can."""
     if not found:
-        return Availability(op, backend, False, f"not installed (build it from {vendor.project})", **info)
+        return f"not installed (build it from {vendor.project})"
     if not device.startswith("cuda"):
-        return Availability(op, backend, False, f"needs a CUDA GPU; this run is on {device}", **info)
+        return f"needs a CUDA GPU; this run is on {device}"
     arch = _cuda_arch(device)
     if arch is None:
-        return Availability(op, backend, False, "no CUDA device is usable", **info)
+        return "no CUDA device is usable"
     if arch not in vendor.archs:
         archs = ", ".join(f"SM{a}0" for a in vendor.archs)
-        return Availability(op, backend, False, f"has kernels for {archs}; this GPU is SM{arch}x", **info)
+        return f"has kernels for {archs}; this GPU is SM{arch}x"
     try:
         load_vendor(backend)
     except Unsupported as e:
-        return Availability(op, backend, False, str(e), **info)
-    return Availability(op, backend, True, **info)
+        return str(e)
+    return None
 
 
 class Catalog(Struct, kw_only=True, forbid_unknown_fields=True):

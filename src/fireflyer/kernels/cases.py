@@ -140,4 +140,4 @@ class EpCase(_Case, tag="ep"):
 
 
 Case = Union[MlaCase, GemmCase, EpCase]
-CASE_TYPES: dict[str, type] = {"mla": MlaCase, "gemm": GemmCase, "ep": EpCase}
+CASE_TYPES: dict[str, type[Case]] = {"mla": MlaCase, "gemm": GemmCase, "ep": EpCase}

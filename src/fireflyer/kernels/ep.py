@@ -27,6 +27,7 @@ from ..timing import Recorder
 from .backends import Unsupported, load_vendor, unsupported
 from .cases import EpCase
 from .ep_routing import (
+    Payload,
     Received,
     Routing,
     _cat,
@@ -131,8 +132,8 @@ class ReferenceExchange(_Exchange):
             return Received(_cat(rows), counts, li, torch.cat(weights), handle=src_all)
         ex = torch.cat(experts)
         order = torch.sort(ex, stable=True).indices  # NOTE: expert-major, as DeepEP packs them
-        counts = torch.bincount(ex, minlength=self.per)
-        return Received(_rows(_cat(rows), order), counts, expert=ex[order], handle=src_all[order])
+        per_expert = torch.bincount(ex, minlength=self.per)
+        return Received(_rows(_cat(rows), order), per_expert, expert=ex[order], handle=src_all[order])
 
     def combine(self, rec: Received, y: torch.Tensor) -> torch.Tensor:
         c = self.case
@@ -185,13 +186,16 @@ class TorchExchange(_Exchange):
         sc, rc = send_counts.tolist(), recv_counts.tolist()
         x8, s = self.payload()
         xs = _as_bytes(x8[tok], s[tok]) if s is not None else x8[tok]
-        got = self._a2a(xs, sc, rc)
-        if s is not None:
-            h = c.hidden
-            got = (
-                got[:, :h].contiguous().view(torch.float8_e4m3fn),
-                got[:, h:].contiguous().view(torch.float32),
+        raw = self._a2a(xs, sc, rc)
+        h = c.hidden
+        got: Payload = (
+            raw
+            if s is None
+            else (
+                raw[:, :h].contiguous().view(torch.float8_e4m3fn),
+                raw[:, h:].contiguous().view(torch.float32),
             )
+        )
         handle = (tok, k, sc, rc)
         if c.mode == "normal":
             meta = self._a2a(_as_bytes(r.topk_idx[tok], r.weights[tok]), sc, rc)
@@ -204,8 +208,8 @@ class TorchExchange(_Exchange):
             return Received(got, counts, li, w, handle=handle)
         ex = self._a2a(r.topk_idx[tok, k] - dest_rank * self.per, sc, rc)
         order = torch.sort(ex, stable=True).indices
-        counts = torch.bincount(ex, minlength=self.per)
-        return Received(_rows(got, order), counts, expert=ex[order], handle=(*handle, order))
+        per_expert = torch.bincount(ex, minlength=self.per)
+        return Received(_rows(got, order), per_expert, expert=ex[order], handle=(*handle, order))
 
     def combine(self, rec: Received, y: torch.Tensor) -> torch.Tensor:
         c = self.case

@@ -67,7 +67,7 @@ def as_bf16(x: Payload) -> torch.Tensor:
     return dequantize_tokens(*x) if isinstance(x, tuple) else x
 
 
-def _rows(x: Payload, index: torch.Tensor) -> Payload:
+def _rows(x: Payload, index: torch.Tensor | slice) -> Payload:
     return (x[0][index], x[1][index]) if isinstance(x, tuple) else x[index]
 
 

@@ -244,8 +244,8 @@ def reference(inp: GemmInputs) -> torch.Tensor:
     assert inp.m_indices is not None
     out = torch.zeros(a.shape[0], c.n, device=inp.device)
     for gi in range(c.groups):
-        rows = inp.m_indices == gi
-        out[rows] = a[rows] @ b[gi].T
+        in_group = inp.m_indices == gi
+        out[in_group] = a[in_group] @ b[gi].T
     return out.to(torch.bfloat16)
 
 

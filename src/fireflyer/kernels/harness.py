@@ -10,6 +10,7 @@ on N ranks (spawned here, or the job's own under torchrun).
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import platform
@@ -74,15 +75,16 @@ def _figures(
 ) -> dict[str, Any]:
     tflops = cost_flops / median_s / 1e12 if median_s and cost_flops else None
     gbps = cost_bytes / median_s / 1e9 if median_s else None
+    peak_dtype = dtype if cost_flops else None
     out = {
         "flops": cost_flops,
         "bytes": cost_bytes,
         "tflops": tflops,
         "gbps": gbps,
-        "peak_dtype": dtype if cost_flops else None,
+        "peak_dtype": peak_dtype,
         "bw_roof": bw,
     }
-    return out | _percentages(tflops, gbps, out["peak_dtype"], bw, roof)
+    return out | _percentages(tflops, gbps, peak_dtype, bw, roof)
 
 
 def _percentages(
@@ -142,12 +144,14 @@ def _run_single(
         return []
     cost = inp.cost()
     dtype = mod.flops_dtype(dev)
+    own = None
     if isinstance(case, MlaCase):
-        truth = mla.reference(inp)
-        own = mla.self_check(inp, truth)
+        ref = mla.reference(inp)
+        own = mla.self_check(inp, ref)
+        verify = functools.partial(mla.check, ref=ref, case=case)
+        del ref  # NOTE: verify holds the ground truth now, and frees it with itself below
     else:
-        truth = gemm.truth(inp)
-        own = None
+        verify = functools.partial(gemm.check, truth_=gemm.truth(inp), inp=inp)
     rows = []
     for b in backends:
         step(0, description=f"{case.op} {b}")
@@ -171,7 +175,7 @@ def _run_single(
             step(1)
             continue
         devices.synchronize(dev)
-        chk = mla.check(out, truth, case) if isinstance(case, MlaCase) else gemm.check(out, truth, inp)
+        chk = verify(out)
         correct, detail = chk.correct, dict(chk.detail)
         if own is not None and b == "reference":
             detail["against_repeat_kv_reference"] = own.detail
@@ -199,7 +203,7 @@ def _run_single(
             )
         )
         step(1)
-    del inp, truth
+    del inp, verify
     _free(dev)
     return rows
 
@@ -402,7 +406,7 @@ def bench(
         if eps and p.backends.get("ep"):
             step(0, description=f"ep on {nproc or (env.world_size if env else default_ranks(dev))} ranks")
             world, merged = _run_ep(
-                [c for _, c in eps],  # type: ignore[misc]
+                [c for _, c in eps],
                 p.backends["ep"],
                 dev,
                 nproc=nproc,
@@ -410,9 +414,9 @@ def bench(
                 warmup=warmup,
                 samples=samples,
             )
-            for (i, case), per_backend in zip(eps, merged):
+            for (i, ep_case), per_backend in zip(eps, merged):
                 for b, per_rank in zip(p.backends["ep"], per_backend):
-                    got, skip = _merge_ranks(case, b, per_rank, described, roof)  # type: ignore[arg-type]
+                    got, skip = _merge_ranks(ep_case, b, per_rank, described, roof)
                     by_case.setdefault(i, []).extend(got)
                     if skip is not None:
                         skipped.append(skip)
@@ -423,7 +427,7 @@ def bench(
             return None
         for i, case in single:
             by_case[i] = _run_single(
-                case,  # type: ignore[arg-type]
+                case,
                 p.backends.get(case.op, []),
                 dev,
                 roof,

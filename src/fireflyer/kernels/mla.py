@@ -307,8 +307,8 @@ def repeat_kv_reference(
             tok, unused = _gather_sparse(inp, i, dtype)  # [s_q, topk, d]
             for j in range(c.s_q):
                 kv = tok[j].unsqueeze(0).repeat(len(hs), 1, 1)  # [heads, topk, d]
-                mask = unused[j].view(1, 1, -1).expand(len(hs), 1, -1)
-                o, l = _attend(q[:, j : j + 1], kv, c.dv, inp.scale, mask)
+                hidden = unused[j].view(1, 1, -1).expand(len(hs), 1, -1)
+                o, l = _attend(q[:, j : j + 1], kv, c.dv, inp.scale, hidden)
                 out[i, j, hidx], lse[i, hidx, j] = o[:, 0], l[:, 0]
             continue
         kv = _sequence_kv(inp, i).to(dtype).transpose(0, 1)  # [h_kv, n, d]

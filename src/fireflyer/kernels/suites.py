@@ -87,7 +87,7 @@ def parse(data: Any, *, file: str) -> Suite:
             expanded = _expand({k: v for k, v in entry.items() if k != "op"}, MAX_CASES - len(out))
         except InputError as e:
             raise InputError(e.message, file=file, field=f"{where}.{e.field}" if e.field else where) from None
-        out.extend(io.convert({"op": op, **one}, Case, file=file, field=where) for one in expanded)
+        out.extend(io.convert({"op": op, **one}, CASE_TYPES[op], file=file, field=where) for one in expanded)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise InputError("expected a string", file=file, field="description")
