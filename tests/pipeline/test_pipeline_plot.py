@@ -52,12 +52,16 @@ def test_sweep_draws_a_point_per_case_a_line_per_schedule_a_panel_per_pp():
 
 
 def test_sweep_over_pp_alone_and_many_values_thins_the_panels(tmp_path):
+    many_n = list(range(32, 545, 32))
     rows = lib.sweep(
-        ["1f1b", "dualpipe"], ranks=list(range(2, 34, 2)), microbatches=[64, 128], f=[1], b=[2], w=[1]
+        ["1f1b", "dualpipe"], ranks=list(range(2, 18, 2)), microbatches=many_n, f=[1], b=[2], w=[1]
     )
     fig = pp.swept(rows)
     shown = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(shown) == pp.MAX_PANELS and "6 of 16 PP values shown" in fig.get_suptitle()
+    assert len(shown) == pp.MAX_PANELS and "6 of 8 PP values shown" in fig.get_suptitle()
+    two_n = lib.sweep(["1f1b"], ranks=list(range(2, 34, 2)), microbatches=[64, 128], f=[1], b=[2], w=[1])
+    # the axis with more values goes across: PP here, a panel per N
+    assert [ax.get_title(loc="left") for ax in pp.swept(two_n).axes] == ["N = 64", "N = 128"]
     one_n = lib.sweep(["1f1b"], ranks=list(range(2, 34, 2)), microbatches=[64], f=[1], b=[2], w=[1, 0.5])
     fig = pp.swept(one_n)
     (ax,) = [a for a in fig.axes if a.get_visible()]

@@ -98,15 +98,15 @@ def _thin(values: list[int], most: int) -> list[int]:
 
 def swept(rows_in: Sequence[SweepRow] | Sequence[dict]) -> Figure:
     """Bubble (% of makespan) against micro-batches, a line per schedule, a panel per PP (or against PP,
-    a panel per micro-batch count, where N has one value); a point per case that ran. Where the chunk
-    times or latency vary too, each point is the median over them, and the title says so."""
+    a panel per micro-batch count, where PP has more values than N); a point per case that ran. Where the
+    chunk times or latency vary too, each point is the median over them, and the title says so."""
     from matplotlib.ticker import NullLocator
 
     rows = _rows(rows_in)
     good = [r for r in rows if r.error is None and not r.deadlocked and r.bubble_fraction is not None]
     ns = sorted({r.microbatches for r in rows})
     ps = sorted({r.ranks for r in rows})
-    by_n = len(ns) > 1 or len(ps) == 1
+    by_n = len(ns) >= len(ps)  # the axis with more values across, the other in panels
     xs_name, panel_name = ("microbatches", "ranks") if by_n else ("ranks", "microbatches")
     panels_all = ps if by_n else ns
     panels = _thin(panels_all, MAX_PANELS)
