@@ -4,8 +4,10 @@
 //
 // v nodes, b = v*r/k chains (blocks) of k distinct nodes, every node in exactly r chains. lambda(x, y) is
 // the number of chains holding both x and y; their mean is r(k-1)/(v-1), so the best possible is every
-// lambda in {lo, hi} = {floor, ceil} of it. Three searches:
+// lambda in {lo, hi} = {floor, ceil} of it. Three searches, after a construction:
 //   k = 2: the chains are the edges of lo*K_v + H for a d-regular graph H (exact by construction).
+//   lo = 0, hi = 1 (a packing; 200 nodes and more at 99 targets per disk): a cyclic difference packing
+//          completed by a local search (packing.cpp); the searches below where neither succeeds.
 //   k = 3: Stinson's hill-climbing for triple systems, generalised to the multigraph lo*K_v + H: it grows a
 //          partial decomposition into triangles, each step adding one and removing at most one.
 //   else (and when the hill-climb stalls): a swap search: exchange node a of chain B with node c of chain C
@@ -25,6 +27,7 @@
 #include "common/arrays.h"
 #include "common/common.h"
 #include "common/memory.h"
+#include "fs3/packing.h"
 
 namespace ff::fs3 {
 namespace {
@@ -32,23 +35,6 @@ namespace {
 constexpr int kMaxNodes = 4000;
 constexpr int64_t kMaxChains = 99999;  // 3FS chain ids hold the chain number in 5 decimal digits
 constexpr int64_t kAutoSteps = 5'000'000;  // the swap search's automatic budget: a few seconds
-
-using Rng = std::mt19937_64;
-
-int uniform(Rng& rng, int n) { return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng)); }
-
-struct Targets {
-  int lo = 0, hi = 0, d = 0;  // d: how many of a node's v-1 peers it shares hi chains with
-};
-
-Targets targets_of(int v, int k, int r) {
-  const int64_t total = static_cast<int64_t>(r) * (k - 1);
-  Targets t;
-  t.lo = static_cast<int>(total / (v - 1));
-  t.hi = static_cast<int>((total + v - 2) / (v - 1));
-  t.d = static_cast<int>(total - static_cast<int64_t>(t.lo) * (v - 1));
-  return t;
-}
 
 // A random d-regular simple graph on v nodes (v*d even): a circulant, then degree-preserving edge swaps.
 // Dense graphs are made as the complement of a sparse one, where swaps mix well.
@@ -502,7 +488,8 @@ Placement place(int v, int k, int r, uint64_t seed, int64_t max_steps) {
   if (k == 2) {
     f = pairs_design(v, r, rng);
   } else {
-    bool done = false;
+    const Targets t = targets_of(v, k, r);
+    bool done = t.lo == 0 && t.hi == 1 && packing(v, k, r, seed, max_steps, f.blocks, f.steps, f.method);
     if (k == 3) {
       const int64_t budget = max_steps - std::min(max_steps / 2, kAutoSteps);
       while (!done && f.steps < budget) {

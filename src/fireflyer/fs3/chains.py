@@ -250,7 +250,10 @@ def extend_table(old: Existing, blocks: np.ndarray, node_ids: list[int]) -> Migr
         for t in c.targets:
             used.setdefault((t.node_id, t.disk), set()).add(decode_target(t.target_id)[3])
     old_by_key = {(c.disk, c.group): c for c in old.chains}
-    chains, created, swaps, new_chains = [], [], [], []
+    chains: list[Chain] = []
+    created: list[Target] = []
+    swaps: list[tuple[int, Target, Target]] = []
+    new_chains: list[Chain] = []
     for disk in range(old.disks):
         for g, row in enumerate(np.asarray(blocks).tolist(), start=1):
             cid = chain_id(old.chain_prefix, disk, g)
@@ -263,13 +266,13 @@ def extend_table(old: Existing, blocks: np.ndarray, node_ids: list[int]) -> Migr
                     ts.append(keep[n])
                     continue
                 free = used.setdefault((n, disk), set())
-                t = next(i for i in range(100) if i not in free)
-                if t > 98:
+                slot = next(i for i in range(100) if i not in free)
+                if slot > 98:
                     raise InputError(
                         f"node {n} would need more than 99 targets on disk {disk}", field="nodes"
                     )
-                free.add(t)
-                tgt = Target(target_id(old.target_prefix, n, disk, t), n, disk, cid)
+                free.add(slot)
+                tgt = Target(target_id(old.target_prefix, n, disk, slot), n, disk, cid)
                 ts.append(tgt)
                 created.append(tgt)
             ts.sort(key=lambda t: t.node_id)
