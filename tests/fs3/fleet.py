@@ -116,3 +116,16 @@ def prepare_disks(f: Fleet) -> None:
     for name, root in f.roots.items():
         if name != "meta":
             Path(root, "storage/data1").mkdir(parents=True, exist_ok=True)
+
+
+def running(roots: dict[str, str]) -> dict[str, bool]:
+    """node/service -> whether the process in its pid file (pidfile services) runs (Linux: /proc)."""
+    out = {}
+    for name, root in roots.items():
+        for pid in Path(root, "opt/3fs/run").glob("*.pid"):
+            try:
+                status = Path(f"/proc/{int(pid.read_text())}/status").read_text()
+                out[f"{name}/{pid.stem}"] = "\nState:\tZ" not in status  # a zombie has exited
+            except (OSError, ValueError):
+                out[f"{name}/{pid.stem}"] = False
+    return out

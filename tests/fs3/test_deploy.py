@@ -16,7 +16,7 @@ import yaml
 
 from tests.conftest import run_flyer
 
-from . import sshd, standins
+from . import fleet, sshd, standins
 from .clusters import write_cluster
 from .results import decoded
 
@@ -66,18 +66,6 @@ def flyer(server, *args, kh=None):
     return run_flyer(*args, "--known-hosts", str(kh or server.known_hosts), "--timeout", "5")
 
 
-def _running(roots) -> dict[str, bool]:
-    out = {}
-    for name, root in roots.items():
-        for pid in Path(root, "opt/3fs/run").glob("*.pid"):
-            try:
-                os.kill(int(pid.read_text()), 0)
-                out[f"{name}/{pid.stem}"] = True
-            except (OSError, ValueError):
-                out[f"{name}/{pid.stem}"] = False
-    return out
-
-
 def _tree(roots) -> set[str]:
     return {str(p) for root in roots.values() for p in Path(root).rglob("*")}
 
@@ -117,7 +105,7 @@ def test_deploy_resume_twice_status_teardown(server, cluster):
         "user-add",
         "create-targets",
     ]  # fmt: skip  (the guide's order)
-    assert all(_running(roots).values()) and len(_running(roots)) == 6
+    assert all(fleet.running(roots).values()) and len(fleet.running(roots)) == 6
     token = Path(roots["meta"], "opt/3fs/etc/token.txt")
     assert os.stat(token).st_mode & 0o777 == 0o600
     secret = token.read_text().strip()
@@ -151,7 +139,7 @@ def test_deploy_resume_twice_status_teardown(server, cluster):
 
     gone = flyer(server, "fs3", "teardown", str(path), "--yes", "--purge-data")
     assert gone.returncode == 0, gone.stderr
-    assert not any(_running(roots).values())
+    assert not any(fleet.running(roots).values())
     left = _tree(roots) - before
     assert left == set(), sorted(left)
 
@@ -253,7 +241,7 @@ def test_teardown_removes_only_what_deploy_created(server, cluster):
 
     gone = flyer(server, "fs3", "teardown", str(path), "--yes", "--json")
     assert gone.returncode == 0, gone.stderr
-    assert not any(_running(roots).values())
+    assert not any(fleet.running(roots).values())
     assert all(f.read_text() == "not flyer's\n" for f in planted)
     assert old_log.read_text() == "before flyer\n"
     manifests = {p for p in files if p.endswith("/.flyer-manifest")}

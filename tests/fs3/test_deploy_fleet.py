@@ -7,7 +7,6 @@ hosts' saved listings, fits 80 columns. (The 100-host figures: benchmarks/fs3_de
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -43,19 +42,6 @@ def deploy(f: fleet.Fleet, *args: str, path: Path | None = None):
     return run_flyer(
         "fs3", "deploy", str(path or f.path), *f.flyer_args(), "--parallel", "8", *args, timeout=300
     )
-
-
-def running(f: fleet.Fleet) -> dict[str, bool]:
-    """node/service -> whether the pid in its pid file is alive."""
-    out = {}
-    for name, root in f.roots.items():
-        for pid in Path(root, "opt/3fs/run").glob("*.pid"):
-            try:
-                os.kill(int(pid.read_text()), 0)
-                out[f"{name}/{pid.stem}"] = True
-            except (OSError, ValueError):
-                out[f"{name}/{pid.stem}"] = False
-    return out
 
 
 def test_dry_run_lists_unreachable_hosts_up_front(hosts):
@@ -97,7 +83,7 @@ def test_three_faults_then_a_rerun_finishes_what_is_left(hosts):
     assert all(by[h].error and h in by["meta"].error for h in (KILLED, FULL, EXITS))
     others = [h for h in by.values() if h.host not in (KILLED, FULL, EXITS, "meta")]
     assert len(others) == HOSTS - 4 and {h.state for h in others} == {"changed"}
-    up = running(f)
+    up = fleet.running(f.roots)
     assert all(up[f"{h.host}/storage_main"] for h in others)
     errors = [ln for ln in first.stderr.splitlines() if ln.startswith("flyer: error:")]
     assert len(errors) == 1
@@ -116,7 +102,7 @@ def test_three_faults_then_a_rerun_finishes_what_is_left(hosts):
     meta = [a["step"] for a in again["actions"] if a["changed"] and a["host"] == "meta"]
     assert meta == ["create-targets", "upload-chains", "upload-chain-table", "set-config-fuse", "fuse"]
     assert all(h["state"] in ("changed", "unchanged") for h in again["hosts"])
-    up = running(f)
+    up = fleet.running(f.roots)
     assert len(up) == (HOSTS - 1) + 4 and all(up.values())  # storage_main on each, 4 services on meta
     admin = json.loads((f.state / "admin.json").read_text())
     assert len({t["node"] for t in admin["targets"]}) == HOSTS - 1

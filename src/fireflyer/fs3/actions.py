@@ -119,7 +119,8 @@ class ActionLog:
         line = f"{what} failed on {len(failed)} of {len(self.hosts)} hosts: " + "; ".join(parts)
         if self.waiting:
             steps = sorted({step for step, _ in self.waiting.values()})
-            line += f"; {len(self.waiting)} hosts wait ({', '.join(steps)})"
+            n = len(self.waiting)
+            line += f"; {n} {'host waits' if n == 1 else 'hosts wait'} ({', '.join(steps)})"
         hints = list(dict.fromkeys(hint for _, _, hint in self.failed.values() if hint))
         again = f"fix them, then run {what} again: it finishes only what is left"
         raise HostFailed(line, hint="; ".join([*hints, again]))

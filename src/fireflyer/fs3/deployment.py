@@ -309,10 +309,12 @@ class _Run:
                 raise HostFailed(f"the admin token file {src} is empty (user-add failed?)")
             token.append(out.strip().encode() + b"\n")
 
-        if not self.dry:
-            await self.on("token", [self.admin], read, label="token read")
         if not self.ready("token", [self.admin], fuse):
             return
+        if not self.dry:
+            await self.on("token", [self.admin], read, label="token read")
+            if not self.ready("token", [self.admin], fuse):
+                return
 
         async def one(n: Node) -> None:
             if n is self.admin:

@@ -170,7 +170,10 @@ def action_report(o: Output, r: ActionReport, what: str) -> None:
     failed = [h for h in r.hosts if h.state == "failed"]
     waiting = [h for h in r.hosts if h.state == "waiting"]
     if failed or waiting:
-        o.line(f"{what}: {len(failed)} hosts failed, {len(waiting)} wait; run {what} again once fixed")
+        o.line(
+            f"{what}: {len(failed)} failed, {len(waiting)} waiting, of {len(r.hosts)} hosts; "
+            f"run {what} again once fixed"
+        )
 
 
 def _host_summary(o: Output, hosts: list[HostSummary]) -> None:
