@@ -23,7 +23,11 @@ from ..errors import InputError
 from .schema import PROFILE_KINDS, DeploymentProfile, HardwareProfile, ModelProfile, Profile
 
 SHIPPED_DIR = Path(__file__).parent / "data"
-_TYPES = {"hardware": HardwareProfile, "model": ModelProfile, "deployment": DeploymentProfile}
+_TYPES: dict[str, type[Profile]] = {
+    "hardware": HardwareProfile,
+    "model": ModelProfile,
+    "deployment": DeploymentProfile,
+}
 _LEGACY_KINDS = {"cluster": "deployment"}  # NOTE: profiles written before 0.2 said `kind: cluster`
 T = TypeVar("T", HardwareProfile, ModelProfile, DeploymentProfile)
 
@@ -152,13 +156,13 @@ def _scan_cached(key: tuple) -> tuple[dict[str, Entry], tuple[InputError, ...]]:
                 entries[prof.name] = Entry(first.profile, first.path, first.origin, (*first.shadows, f))
             else:
                 entries[prof.name] = Entry(prof, f, origin)
-    for e in list(entries.values()):
-        if isinstance(e.profile, DeploymentProfile):
+    for entry in list(entries.values()):
+        if isinstance(entry.profile, DeploymentProfile):
             try:
-                _check_deployment(e.profile, entries, str(e.path))
+                _check_deployment(entry.profile, entries, str(entry.path))
             except InputError as err:
                 problems.append(err)
-                del entries[e.name]
+                del entries[entry.name]
     return entries, tuple(problems)
 
 
