@@ -199,6 +199,10 @@ def test_plan_files_are_byte_identical(tmp_path, fmt, name):
     assert a.read_bytes() == b.read_bytes()
 
 
+def test_sample_formats_are_the_load_formats_then_the_plan_formats():
+    assert [f.value for f in eplb.SampleFormat] == list(dict.fromkeys((*eplb.LOAD_FORMATS, *eplb.FORMATS)))
+
+
 def test_samples_are_v3_shaped_token_counts():
     s, n = eplb.sample_load(), eplb.sample_load("next-load")
     assert s.shape == n.shape == (58, 256) and s.dtype.kind == "i"

@@ -56,9 +56,11 @@ def redundant_experts(model: str) -> int:
     names = _names(model)
     counts = {
         e.profile.redundant_experts
-        for e in rows  # type: ignore[union-attr]
-        if e.profile.model in names and e.profile.redundant_experts is not None
-    }  # type: ignore[union-attr]
+        for e in rows
+        if isinstance(e.profile, profiles.DeploymentProfile)
+        and e.profile.model in names
+        and e.profile.redundant_experts is not None
+    }
     return counts.pop() if len(counts) == 1 else 0
 
 

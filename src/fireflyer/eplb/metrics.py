@@ -112,7 +112,7 @@ def align_loads(plan: Plan, loads, layer_ids=None, *, file: str | None = None) -
     if missing:
         raise InputError(
             f"the load has no row for decoder layer {_span(missing)} of the plan (plan layers "
-            f"{_span(plan.layer_ids)}, load layers {_span(ids)})",  # type: ignore[arg-type]
+            f"{_span(plan.layer_ids)}, load layers {_span(ids)})",
             file=file,
             field="layer_ids",
             hint="--model or --first-moe-layer says which decoder layers a load's rows are",

@@ -61,6 +61,7 @@ def plan_loads(
     )
     with about_file(file, "weight", "layer_ids"):
         ids = layer_ids(rows, given=loads.layer_ids, model=lay.model, first_moe_layer=first_moe_layer)
+        moe_ids: np.ndarray | None
         w, moe_ids = ids.moe(loads.counts)
         given = loads.layer_ids
         decoder_layers = ids.decoder_layers or (int(given.max()) + 1 if given is not None else None)

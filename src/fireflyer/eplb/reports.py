@@ -3,6 +3,7 @@ the typed record out (``metrics.Evaluation``, ``metrics.Diff``)."""
 
 from __future__ import annotations
 
+import functools
 import os
 
 from ..errors import about_file
@@ -48,8 +49,8 @@ def diff_files(
 ) -> Diff:
     """The copies and bytes to go from the plan in ``old`` to the one in ``new`` (any formats), at
     ``expert_bytes`` per copy, else the model profile's FP8 size."""
-    where = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
-    a, b = read_plan(old, **where), read_plan(new, **where)
+    read = functools.partial(read_plan, gpus=gpus, nodes=nodes, model=model, first_moe_layer=first_moe_layer)
+    a, b = read(old), read(new)
     eb, src = layouts.expert_bytes(model, expert_bytes)
     with about_file(new):
         return diff(a, b, expert_bytes=eb, expert_bytes_from=src)

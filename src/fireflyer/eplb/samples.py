@@ -20,7 +20,7 @@ from .. import io as ffio
 from .. import profiles
 from ..compat import StrEnum
 from ..errors import InputError
-from .formats import FORMATS, LOAD_FORMATS, SAMPLE_LOAD_FORMATS, write_loads
+from .formats import LOAD_FORMATS, SAMPLE_LOAD_FORMATS, write_loads
 from .layouts import layer_ids
 
 SAMPLE_MODEL = "deepseek-v3"
@@ -39,8 +39,18 @@ class SampleKind(StrEnum):
     PLAN = "plan"
 
 
-SampleFormat = StrEnum("SampleFormat", [(f, f) for f in dict.fromkeys((*LOAD_FORMATS, *FORMATS))])
-"""What ``flyer eplb sample`` writes in: a load's LOAD_FORMATS, a plan's FORMATS."""
+class SampleFormat(StrEnum):
+    """What ``flyer eplb sample`` writes in: a load's LOAD_FORMATS, then a plan's FORMATS (a test keeps them
+    equal)."""
+
+    NPY = "npy"
+    JSON = "json"
+    CSV = "csv"
+    PT = "pt"
+    SGLANG = "sglang"
+    TRTLLM = "trtllm"
+    VLLM = "vllm"
+    NATIVE = "native"
 
 
 class SampleResult(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

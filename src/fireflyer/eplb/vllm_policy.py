@@ -97,6 +97,8 @@ def install() -> bool:
     from vllm.distributed.eplb.policy import EPLB_POLICIES, AbstractEplbPolicy
 
     AbstractEplbPolicy.register(BalancedEplbPolicy)
-    EPLB_POLICIES["default"] = BalancedEplbPolicy
+    # NOTE: vLLM leaves this dict unannotated, so mypy takes its type from its one entry (DefaultEplbPolicy);
+    # vLLM uses the entry through AbstractEplbPolicy's interface, which the class registered above implements.
+    EPLB_POLICIES["default"] = BalancedEplbPolicy  # type: ignore[assignment]
     log.info("fireflyer: vLLM's EPLB policy 'default' is now fireflyer's balanced policy (%s=%s)", ENV, mode)
     return True

@@ -12,6 +12,7 @@ import csv
 import io as _io
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,14 +48,14 @@ class Loads:
 # ---- Loads in -----------------------------------------------------------------------------------------
 
 
-def load_paths(path: str | Path) -> list[Path]:
+def load_paths(path: str | os.PathLike) -> list[Path]:
     """What ``read_loads(path)`` reads, for ``check_outputs``: a file of TensorRT-LLM statistics stands for
     its whole directory."""
     p = Path(path)
     return [p, p.parent] if p.name == TRTLLM_META or p.suffix == ".safetensors" else [p]
 
 
-def read_loads(path: str | Path) -> Loads:
+def read_loads(path: str | os.PathLike) -> Loads:
     """One load file, SGLang dumps (a file or a directory of them, summed) or TensorRT-LLM statistics (their
     directory or its meta_info.json)."""
     p = Path(path)
@@ -80,8 +81,9 @@ def read_loads(path: str | Path) -> Loads:
                     file=str(f),
                     field="logical_count",
                 )
-            if (part.layer_ids is None) != (first.layer_ids is None) or (
-                part.layer_ids is not None and not np.array_equal(part.layer_ids, first.layer_ids)
+            ids, first_ids = part.layer_ids, first.layer_ids
+            if (ids is None) != (first_ids is None) or (
+                ids is not None and first_ids is not None and not np.array_equal(ids, first_ids)
             ):
                 raise InputError(f"its layers differ from those of {files[0].name}", file=str(f))
             total += part.counts

@@ -6,6 +6,7 @@ the file and the field); every writer is atomic and deterministic.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def sglang_table(plan: Plan) -> np.ndarray:
     return table
 
 
-def plan_format(fmt: str | None, path: str | Path | None = None) -> str:
+def plan_format(fmt: str | None, path: str | os.PathLike | None = None) -> str:
     """The format of a plan to write to ``path``: ``fmt``, else what the suffix says (.yaml or .yml: trtllm,
     .pt: sglang, else native). The two must agree."""
     suffix = Path(path).suffix.lower() if path is not None else ""
@@ -86,6 +87,7 @@ def plan_format(fmt: str | None, path: str | Path | None = None) -> str:
 def plan_document(plan: Plan, fmt: str = "native", *, suffix: str = ".json") -> tuple[bytes | str, str]:
     """The file content of a plan in one of FORMATS (``sglang`` with a ``.pt`` suffix: torch.save bytes), and
     what loads it."""
+    doc: dict[str, Any]
     if fmt == "native":
         doc = {
             "physical_to_logical_map": plan.phy2log,
@@ -123,23 +125,23 @@ def plan_document(plan: Plan, fmt: str = "native", *, suffix: str = ".json") -> 
     raise InputError(f"unknown plan format {fmt!r}; expected one of {', '.join(FORMATS)}", field="format")
 
 
-def write_plan(plan: Plan, path: str | Path, fmt: str = "native") -> Path:
+def write_plan(plan: Plan, path: str | os.PathLike, fmt: str = "native") -> Path:
     data, _ = plan_document(plan, fmt, suffix=Path(path).suffix)
     return atomic_write(path, data)
 
 
-def engine_step(fmt: str, path: str | Path, plan: Plan) -> str | None:
+def engine_step(fmt: str, path: str | os.PathLike, plan: Plan) -> str | None:
     """What to do after writing a plan of format ``fmt`` at ``path`` for the engine to use it (None for
     fireflyer's own format)."""
     step = ENGINE_STEPS.get(fmt)
-    return step and step.format(path=path, redundant=plan.slots - plan.experts, gpus=plan.gpus)
+    return step and step.format(path=os.fspath(path), redundant=plan.slots - plan.experts, gpus=plan.gpus)
 
 
 # ---- Plans in -----------------------------------------------------------------------------------------
 
 
 def read_plan(
-    path: str | Path,
+    path: str | os.PathLike,
     *,
     gpus: int | None = None,
     nodes: int | None = None,
@@ -176,7 +178,7 @@ def read_plan(
                 field="initial_global_assignments",
             )
         ids = check_layer_ids(sorted(ga), file=name, field="initial_global_assignments")
-        rows = [ga[k] for k in ids]
+        rows: list[Any] | np.ndarray = [ga[k] for k in ids]
         slots = obj.get("num_slots")
         if slots is not None and any(isinstance(r, list) and len(r) != slots for r in rows):
             raise InputError(
