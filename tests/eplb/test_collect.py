@@ -21,11 +21,13 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pytest
 import torch
 
 from fireflyer import eplb
+from fireflyer.commands.eplb import RESULTS
 
 from ..conftest import REPO, run_flyer
 from . import engines
@@ -155,6 +157,7 @@ def test_collect_moves_the_servers_dump_to_the_load_file(sglang, tmp_path):
     r = collect(sglang, out, "--seconds", "0.5", "--json")
     assert r.returncode == 0, r.stderr
     rec = json.loads(r.stdout)
+    msgspec.json.decode(r.stdout, type=RESULTS["collect"], strict=True)  # the documented schema
     assert rec["server"] == sglang.url and rec["version"] == engines.SGLANG and rec["mode"] == "stat"
     assert 0.5 <= rec["seconds"] < 5 and rec["load"] == str(out) and rec["requests"] is None
     assert [a.split("_")[0] for a in sglang.asked[1:]] == ["/start", "/stop", "/dump"]
