@@ -1,5 +1,6 @@
 """Wall time of `flyer fs3 deploy` to many loopback hosts: the first deploy, a no-change rerun, and (with
---faults) a deploy through three injected faults followed by the rerun that finishes it.
+--faults) a deploy through three injected faults followed by the rerun that finishes it; and `fs3 status`
+of those hosts at 80 columns (its widest line).
 
 Each host is a loopback address (127.0.0.1 ...) with its own root directory, all served by one OpenSSH sshd
 (tests/fs3/fleet.py, as the tests make them); the 3FS executables are the tests' stand-ins (services that
@@ -71,6 +72,13 @@ def one(hosts: int, parallel: int, faults: bool) -> list[list]:
                 rows.append([hosts, "rerun after the fix", s, r["changed"], code, "-"])
             s, r, code = _deploy(f, parallel)
             rows.append([hosts, "no-change rerun", s, r["changed"], code, "-"])
+            if not faults:
+                t = time.perf_counter()
+                res = run_flyer("fs3", "status", str(f.path), *f.flyer_args(), env={"COLUMNS": "80"})
+                wide = max(map(len, res.stdout.splitlines()))
+                rows.append(
+                    [hosts, f"status ({wide} columns)", time.perf_counter() - t, 0, res.returncode, "-"]
+                )
         finally:
             f.cleanup()
             sshd.stop(server)

@@ -43,6 +43,8 @@ class Fleet:
     address: dict[str, str]
     """Node name -> loopback address."""
     mounts: list[str] = field(default_factory=list)
+    before: set[str] = field(default_factory=set)
+    """What the roots held before deploy (set by the test)."""
 
     def flyer_args(self) -> list[str]:
         return ["--known-hosts", str(self.server.known_hosts), "--timeout", "20"]
@@ -129,3 +131,8 @@ def running(roots: dict[str, str]) -> dict[str, bool]:
             except (OSError, ValueError):
                 out[f"{name}/{pid.stem}"] = False
     return out
+
+
+def tree(roots: dict[str, str]) -> set[str]:
+    """Every path under the hosts' roots."""
+    return {str(p) for root in roots.values() for p in Path(root).rglob("*")}

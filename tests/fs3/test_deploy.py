@@ -66,20 +66,16 @@ def flyer(server, *args, kh=None):
     return run_flyer(*args, "--known-hosts", str(kh or server.known_hosts), "--timeout", "5")
 
 
-def _tree(roots) -> set[str]:
-    return {str(p) for root in roots.values() for p in Path(root).rglob("*")}
-
-
 def test_deploy_resume_twice_status_teardown(server, cluster):
     path, roots, state = cluster
-    before = _tree(roots)
+    before = fleet.tree(roots)
 
     dry = flyer(server, "fs3", "deploy", str(path), "--dry-run", "--json")
     assert dry.returncode == 0, dry.stderr
     plan = json.loads(dry.stdout)
     assert plan["dry_run"] and plan["changed"] > 0
     assert decoded("deploy", dry.stdout).changed == plan["changed"]
-    assert _tree(roots) == before  # a dry run changes nothing
+    assert fleet.tree(roots) == before  # a dry run changes nothing
 
     # a step fails: deploy stops there, names the host, the step and admin_cli's message
     (state / "fail-upload-chains").write_text("")
@@ -140,7 +136,7 @@ def test_deploy_resume_twice_status_teardown(server, cluster):
     gone = flyer(server, "fs3", "teardown", str(path), "--yes", "--purge-data")
     assert gone.returncode == 0, gone.stderr
     assert not any(fleet.running(roots).values())
-    left = _tree(roots) - before
+    left = fleet.tree(roots) - before
     assert left == set(), sorted(left)
 
 
@@ -228,10 +224,10 @@ def test_teardown_removes_only_what_deploy_created(server, cluster):
     old_log = Path(roots["storage1"], "var/log/3fs/old.log")  # a log directory that was there before
     old_log.parent.mkdir(parents=True)
     old_log.write_text("before flyer\n")
-    before = _tree(roots)
+    before = fleet.tree(roots)
     done = flyer(server, "fs3", "deploy", str(path))
     assert done.returncode == 0, done.stderr
-    created = _tree(roots) - before
+    created = fleet.tree(roots) - before
     files = {p for p in created if Path(p).is_file()}
     dirs = {p for p in created if Path(p).is_dir()}
     # another program writes into every directory deploy created or wrote into, after the deploy
@@ -261,4 +257,4 @@ def test_teardown_removes_only_what_deploy_created(server, cluster):
         f.unlink()
     again = flyer(server, "fs3", "teardown", str(path), "--yes", "--purge-data")
     assert again.returncode == 0, again.stderr
-    assert _tree(roots) == before
+    assert fleet.tree(roots) == before

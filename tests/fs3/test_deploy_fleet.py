@@ -13,13 +13,16 @@ import pytest
 import yaml
 
 from fireflyer.cluster import free_port
+from fireflyer.commands.views.fs3 import name_ranges
+from fireflyer.errors import InputError
+from fireflyer.fs3 import SshSettings
 from tests.conftest import run_flyer
 
 from . import fleet, sshd
 from .results import decoded
 from .standins import admin_table
 
-pytestmark = pytest.mark.skipif(sshd.skip_reason() is not None, reason=sshd.skip_reason() or "")
+needs_sshd = pytest.mark.skipif(sshd.skip_reason() is not None, reason=sshd.skip_reason() or "")
 
 HOSTS = 20
 KILLED, FULL, EXITS = "storage3", "storage5", "storage7"
@@ -32,6 +35,7 @@ def hosts(tmp_path):
     try:
         f.fill_disk(FULL)  # before the disk directory is made, so that directory is on the tmpfs
         fleet.prepare_disks(f)
+        f.before = fleet.tree(f.roots)
         yield f
     finally:
         f.cleanup()
@@ -44,6 +48,7 @@ def deploy(f: fleet.Fleet, *args: str, path: Path | None = None):
     )
 
 
+@needs_sshd
 def test_dry_run_lists_unreachable_hosts_up_front(hosts):
     f = hosts
     doc = yaml.safe_load(f.path.read_text())
@@ -64,6 +69,7 @@ def test_dry_run_lists_unreachable_hosts_up_front(hosts):
     assert set(states.values()) == {"changed"}  # every other host compared (a dry run changes nothing)
 
 
+@needs_sshd
 def test_three_faults_then_a_rerun_finishes_what_is_left(hosts):
     f = hosts
     f.kill_session(KILLED, "setsid nohup")  # the storage service starts, the reply never comes back
@@ -76,6 +82,7 @@ def test_three_faults_then_a_rerun_finishes_what_is_left(hosts):
     assert (by[KILLED].step, by[FULL].step, by[EXITS].step) == ("storage", "files", "storage")
     assert "connection lost" in by[KILLED].error
     assert "No space left on device" in by[FULL].error
+    assert not [p for p in fleet.tree({FULL: f.roots[FULL]}) if p.endswith(".flyer-tmp")]  # none left
     assert "storage_main exited within 1 s of its start" in by[EXITS].error
     assert "cannot start (injected by the test)" in by[EXITS].error
     # the admin host did everything up to the targets, which need every storage host
@@ -117,6 +124,13 @@ def test_three_faults_then_a_rerun_finishes_what_is_left(hosts):
     assert max(map(len, lines)) <= 80
     assert sum(ln.lstrip().startswith("storage") for ln in lines) == HOSTS - 1
 
+    # what deploy recorded creating, through the faults (the full disk's manifest included), is all it made
+    gone = run_flyer("fs3", "teardown", str(f.path), *f.flyer_args(), "--yes", "--purge-data")
+    assert gone.returncode == 0, gone.stderr
+    assert not any(fleet.running(f.roots).values())
+    left = fleet.tree(f.roots) - f.before
+    assert left == set(), sorted(left)
+
 
 def _listings(tmp: Path, storage: int, down: set[int]) -> Path:
     """admin_cli's three listings for a meta host and ``storage`` storage hosts, those in ``down`` OFFLINE."""
@@ -156,3 +170,17 @@ def test_status_of_100_hosts_fits_80_columns(tmp_path):
     assert rows[2] == ["HEARTBEAT_FAILED", "4", "STORAGE", "0/4", "storage7-9,", "storage42"]
     res = run_flyer("fs3", "status", "--from", str(d), "--json")
     assert decoded("status", res.stdout).hosts[8].host == "storage8"
+
+
+def test_name_ranges():
+    names = ["meta", "n01", "n02", "n03", "n10", "storage9", "storage10", "storage11", "storage13", "x"]
+    assert name_ranges(names) == "meta, n01-03, n10, storage9-11, storage13, x"
+    assert name_ranges([]) == "" and name_ranges(["a1"]) == "a1"
+
+
+@pytest.mark.parametrize("bad", ["0", "1025", "-3", "many"])
+def test_parallel_is_checked_while_parsing(bad, tmp_path):
+    res = run_flyer("fs3", "deploy", str(tmp_path / "none.yaml"), "--parallel", bad)
+    assert res.returncode == 2 and "--parallel" in res.stderr
+    with pytest.raises(InputError, match="parallel"):
+        SshSettings(parallel=int(bad) if bad.lstrip("-").isdigit() else 0)

@@ -43,9 +43,18 @@ SETTLE = 1.0
 on a bad config or a missing library, fails its host with its last log line)."""
 
 
+def _append(manifest: str, text: str) -> str:
+    """Shell: ``manifest`` with ``text`` added, written to a temporary file (0600) renamed over it, so a full
+    disk leaves the old manifest whole (never a line cut short, which teardown would read as a path)."""
+    m, t = shlex.quote(manifest), shlex.quote(manifest + ".tmp")
+    write = f"{{ cat {m} 2>/dev/null; printf %s {shlex.quote(text)}; }} > {t}"
+    return f"( umask 077 && {write} && mv -f -- {t} {m} ) || {{ rm -f -- {t}; false; }}"
+
+
 def _record(manifest: str, path: str) -> str:
     m, q = shlex.quote(manifest), shlex.quote(path)
-    return f"{{ [ -e {q} ] || [ -L {q} ] || grep -qxF -- {q} {m} 2>/dev/null || printf '%s\\n' {q} >> {m}; }}"
+    listed = f"grep -qxF -- {q} {m} 2>/dev/null"
+    return f"{{ [ -e {q} ] || [ -L {q} ] || {listed} || {_append(manifest, path + chr(10))}; }}"
 
 
 def _digest(data: bytes) -> str:
@@ -206,10 +215,9 @@ class _Run:
             return
         if missing or entries:
             body = "".join(f"{e}\n" for e in entries)
-            m = shlex.quote(manifest)
             await h.run(
-                f"mkdir -p -- {shlex.quote(p.install)} && printf %s {shlex.quote(body)} >> {m} && "
-                f"chmod 600 {m}" + "".join(f" && mkdir -p -- {shlex.quote(d)}" for d in missing)
+                f"mkdir -p -- {shlex.quote(p.install)} && {{ {_append(manifest, body)}; }}"
+                + "".join(f" && mkdir -p -- {shlex.quote(d)}" for d in missing)
             )
         await h.put_many(uploads, then=" && ".join(then))
 

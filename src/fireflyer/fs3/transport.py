@@ -84,9 +84,10 @@ class Remote:
         tmp = f"{path}.flyer-tmp"
         # NOTE: empty input never reaches the channel as EOF: an empty file is made without stdin.
         fill = "cat >" if data else ": >"
+        t = shlex.quote(tmp)
         cmd = (
-            f"umask 077 && mkdir -p {shlex.quote(d)} && {fill} {shlex.quote(tmp)} && "
-            f"chmod {mode:o} {shlex.quote(tmp)} && mv -f {shlex.quote(tmp)} {shlex.quote(path)}"
+            f"umask 077 && mkdir -p {shlex.quote(d)} && {{ {fill} {t} && "
+            f"chmod {mode:o} {t} && mv -f {t} {shlex.quote(path)} || {{ rm -f -- {t}; false; }}; }}"
         )
         await self.run(cmd, input=data or None)
 
@@ -103,9 +104,13 @@ class Remote:
                 info = tarfile.TarInfo(path.lstrip("/") + ".flyer-tmp")
                 info.size, info.mode, info.mtime = len(data), mode, 0
                 tar.addfile(info, io.BytesIO(data))
-        moves = " && ".join(f"mv -f {shlex.quote(p + '.flyer-tmp')} {shlex.quote(p)}" for p, _, _ in files)
+        tmps = [shlex.quote(p + ".flyer-tmp") for p, _, _ in files]
+        moves = " && ".join(f"mv -f {t} {shlex.quote(p)}" for t, (p, _, _) in zip(tmps, files))
+        # NOTE: a failed write (a full disk) leaves no temporary file behind: none is in the manifest
+        undo = f"{{ rm -f -- {' '.join(tmps)}; false; }}"
         await self.run(
-            f"tar -x -p --no-same-owner -f - -C / && {moves}" + (f" && {then}" if then else ""),
+            f"{{ tar -x -p --no-same-owner -f - -C / && {moves} || {undo}; }}"
+            + (f" && {then}" if then else ""),
             input=buf.getvalue(),
         )
 
