@@ -12,7 +12,7 @@ from .. import pipeline as lib
 from .. import trace_events
 from ..cluster import dist_env
 from ..gates import write_junit
-from ..io import atomic_write, check_outputs, dumps_json
+from ..io import atomic_write, check_outputs
 from ._options import DeviceOpt, JsonOpt, JunitOpt, OutOpt, PlotOpt, Values, integer, number, values
 from ._output import Output
 from .views import pipeline as view
@@ -275,11 +275,9 @@ def sweep(
     plotting.write(out, plot, pipeline_plot.swept, rows)
     if out_file is None:
         return out.emit(rows, lambda o: view.swept(o, rows))
-    atomic_write(out_file, lib.sweep_csv(rows) if out_file.suffix.lower() == ".csv" else dumps_json(rows))
-    out.hint(f"wrote {len(rows)} rows to {out_file}")
-    out.emit(
-        lib.SweepWritten(configs=len(rows), errors=sum(r.error is not None for r in rows), out=str(out_file))
-    )
+    written = lib.write_sweep(rows, out_file)
+    out.hint(f"wrote {written.configs} rows to {out_file}")
+    out.emit(written)
 
 
 @app.command()
@@ -373,7 +371,10 @@ def measure(
       flyer pipeline measure -s zb1p -p 4 -n 16 --samples 5 --json
     """
     out = Output(json)
-    seconds = {} if sample_seconds is None else {"sample_seconds": sample_seconds}
+    block = dict(model=model, hidden=hidden, experts=experts, tokens=tokens, batch=batch)
+    timing = dict(device=device, samples=samples, threads=threads, fresh_process=not in_process)
+    if sample_seconds is not None:
+        timing["sample_seconds"] = sample_seconds
     with out.progress("measuring F, B, B-input, W (1 s warm-up, then sampling)", total=1.0) as advance:
         m, result = lib.measure_and_simulate(
             schedule,
@@ -381,17 +382,9 @@ def measure(
             microbatches,
             chunks=chunks,
             latency=p2p_latency,
-            model=model,
-            hidden=hidden,
-            experts=experts,
-            tokens=tokens,
-            batch=batch,
-            device=device,
-            samples=samples,
-            threads=threads,
-            fresh_process=not in_process,
             progress=advance,
-            **seconds,
+            **block,
+            **timing,
         )
     record = lib.Measurement(measured=m, simulated=result.record())
     out.emit(record, lambda o: view.measured(o, record, f"{schedule} PP={ranks} N={microbatches}"))

@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .simulator import sweep_csv as sweep_csv
     from .simulator import sweep_names as sweep_names
     from .simulator import sweep_size as sweep_size
+    from .simulator import write_sweep as write_sweep
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
@@ -101,6 +102,7 @@ __getattr__, __dir__, __all__ = attach(
             "sweep_csv",
             "sweep_names",
             "sweep_size",
+            "write_sweep",
         ],
     },
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from .._core import pipeline as _core
 from ..errors import CheckFailed, InputError
+from ..io import atomic_write, dumps_json
 from .records import (
     Figures,
     RankTimes,
@@ -22,6 +24,7 @@ from .records import (
     Simulation,
     Stuck,
     SweepRow,
+    SweepWritten,
 )
 from .schedules import SCHEDULES, Schedule, devices_for_stages, formula_bubble, generate
 
@@ -408,3 +411,10 @@ def sweep_csv(rows: list[SweepRow]) -> str:
     for r in rows:
         wr.writerow(["" if (v := getattr(r, k)) is None else v for k in SWEEP_FIELDS])
     return buf.getvalue()
+
+
+def write_sweep(rows: list[SweepRow], path: str | os.PathLike) -> SweepWritten:
+    """Write a sweep's rows to ``path`` atomically: CSV where it ends in ``.csv``, else JSON."""
+    csv_out = os.fspath(path).lower().endswith(".csv")
+    atomic_write(path, sweep_csv(rows) if csv_out else dumps_json(rows))
+    return SweepWritten(configs=len(rows), errors=sum(r.error is not None for r in rows), out=os.fspath(path))
