@@ -260,9 +260,9 @@ def preflight(
         raise InputError("give a cluster description or --local (not both)", field="CLUSTER")
     from ..fs3 import checks
 
-    if local:
+    if cluster is None:
         results = checks.local_checks(checks.want_here(roles, disk or ()))
-    else:
+    else:  # NOTE: exactly one of the two, checked above
         results = checks.remote_checks(lib.load(cluster), _ssh(known_hosts, accept_new, timeout))
     r = checks.summarize(results)
     out.emit(r, lambda o: view.preflight(o, r))
@@ -339,7 +339,7 @@ def status(
         raise InputError("give a cluster description or --from DIR (not both)", field="CLUSTER")
     if from_dir is not None:
         h = lib.assess_saved(from_dir)
-    else:
+    elif cluster is not None:
         h = lib.assess_remote(lib.load(cluster), _ssh(known_hosts, accept_new, timeout))
     r = h.summary()
     out.emit(r, lambda o: view.status(o, r))

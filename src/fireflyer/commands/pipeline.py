@@ -4,7 +4,7 @@ real."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -267,7 +267,7 @@ def sweep(
     out = Output(json)
     plotting.check_plot(plot, outputs=[out_file])
     names = lib.sweep_names(schedules)
-    axes = dict(
+    axes: dict[str, Any] = dict(
         ranks=ranks, microbatches=microbatches, f=f_time, b=b_time, w=w_time, fb=fb_time, latency=p2p_latency
     )
     with out.progress("simulating", total=lib.sweep_size(names, **axes)) as advance:

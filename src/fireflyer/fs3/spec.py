@@ -37,6 +37,11 @@ class _Base(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True
     pass
 
 
+class _FrozenBase(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True, frozen=True):
+    """_Base, frozen (a default value shared by every instance). NOTE: not a subclass of _Base: type checkers
+    refuse a frozen record under a mutable one."""
+
+
 class Ssh(_Base):
     """How flyer reaches a host: keys or the SSH agent, never passwords."""
 
@@ -57,12 +62,12 @@ class Disk(_Base):
     """Block device, e.g. /dev/nvme1n1 (checked by preflight; flyer never formats disks)."""
 
 
-class ServicePorts(_Base, frozen=True):
+class ServicePorts(_FrozenBase, frozen=True):
     rdma: Port
     tcp: Port
 
 
-class Ports(_Base, frozen=True):
+class Ports(_FrozenBase, frozen=True):
     """Listening ports. Storage differs from mgmtd by default, so the two can share a host."""
 
     mgmtd: ServicePorts = ServicePorts(rdma=8000, tcp=9000)
