@@ -190,12 +190,6 @@ ToleranceOpt = Annotated[
 ]
 
 
-def format_opt(choices: type, help: str) -> object:
-    """``--format`` of ``choices`` (an Enum: help lists them, a typo is refused while parsing), None when
-    not given: ``fmt: format_opt(PlanFormat, "...; default from --out's suffix") = None``."""
-    return Annotated[choices | None, typer.Option("--format", help=help)]
-
-
 # ---- fs3: SSH to a cluster's hosts, chain tables ----------------------------------------------------------
 KnownHostsOpt = Annotated[
     str,

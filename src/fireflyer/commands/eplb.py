@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 
 from .. import eplb as lib
@@ -26,7 +25,6 @@ from ._options import (
     OutOpt,
     PlotOpt,
     ToleranceOpt,
-    format_opt,
     integer_in,
     number,
 )
@@ -91,16 +89,22 @@ ExpertBytesOpt = Annotated[
         help="Bytes per expert copy (default: the model profile's FP8 size).",
     ),
 ]
-PlanFormatOpt = format_opt(
-    lib.PlanFormat,
-    "native (.json), sglang (.json or .pt) or trtllm (.yaml); default from --out's suffix, else native. "
-    "vLLM reads no plan file: it plans in-process with FLYER_VLLM_EPLB=balanced.",
-)
-SampleFormatOpt = format_opt(
-    lib.SampleFormat,
-    "Loads: npy, json, csv, pt, sglang (recorder dump), trtllm (statistics directory), vllm (load window). "
-    "Plans: native, sglang, trtllm. Default: from --out's suffix.",
-)
+PlanFormatOpt = Annotated[
+    lib.PlanFormat | None,
+    typer.Option(
+        "--format",
+        help="native (.json), sglang (.json or .pt) or trtllm (.yaml); default from --out's suffix, else "
+        "native. vLLM reads no plan file: it plans in-process with FLYER_VLLM_EPLB=balanced.",
+    ),
+]
+SampleFormatOpt = Annotated[
+    lib.SampleFormat | None,
+    typer.Option(
+        "--format",
+        help="Loads: npy, json, csv, pt, sglang (recorder dump), trtllm (statistics directory), vllm (load "
+        "window). Plans: native, sglang, trtllm. Default: from --out's suffix.",
+    ),
+]
 LOAD_HELP = (
     "Loads \\[layers, experts]: .npy .json .yaml .csv .pt, an SGLang recorder dump (file or directory), "
     "TensorRT-LLM statistics (directory) or a vLLM load window (.pt)."
@@ -210,10 +214,16 @@ def plan(
     plotting.check_plot(plot, [load, previous], [out_file])
     if load is None:
         out.hint(SAMPLE_HINT)
-    where = {"model": model, "first_moe_layer": first_moe_layer, "expert_bytes": expert_bytes}
+    where: dict[str, Any] = {"model": model, "first_moe_layer": first_moe_layer, "expert_bytes": expert_bytes}
     slots = slots if slots is not None else replicas
-    lay = {"deployment": deployment, "slots": slots, "groups": groups, "nodes": nodes, "gpus": gpus}
-    how = {"policy": policy, "hierarchical": hierarchical, "tolerance": tolerance}
+    lay: dict[str, Any] = {
+        "deployment": deployment,
+        "slots": slots,
+        "groups": groups,
+        "nodes": nodes,
+        "gpus": gpus,
+    }
+    how: dict[str, Any] = {"policy": policy, "hierarchical": hierarchical, "tolerance": tolerance}
     r = lib.plan_file(load, out=out_file, fmt=fmt, previous=previous, **where, **lay, **how)
     out.emit(r, lambda o: view.plan(o, r))
     plotting.write(out, plot, eplb_plot.plot_plan, r)
@@ -252,7 +262,7 @@ def evaluate(
     out = Output(json)
     plotting.check_plot(plot, [plan_file, load])
     check_outputs([junit], [plan_file, load])
-    where = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
+    where: dict[str, Any] = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
     r = lib.evaluate_files(plan_file, load, max_imbalance=max_imbalance, **where)
     out.emit(r, lambda o: view.evaluate(o, r))
     plotting.write(out, plot, eplb_plot.plot_evaluate, r)
@@ -282,7 +292,7 @@ def diff(
       flyer eplb diff plan.json next.json --expert-bytes 88080384 --json
     """
     out = Output(json)
-    where = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
+    where: dict[str, Any] = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
     d = lib.diff_files(old, new, expert_bytes=expert_bytes, **where)
     out.emit(d, lambda o: view.diff(o, d))
 
@@ -392,8 +402,13 @@ def rebalance(
         out.hint(f"next: systemctl daemon-reload && systemctl enable --now {lib.SYSTEMD_UNIT}.timer")
         return
     job = _job(collect_from, dump_dir, seconds, requests, model)
-    where = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
-    how = {"min_gain": min_gain, "max_moves": max_moves, "tolerance": tolerance, "dry_run": dry_run}
+    where: dict[str, Any] = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
+    how: dict[str, Any] = {
+        "min_gain": min_gain,
+        "max_moves": max_moves,
+        "tolerance": tolerance,
+        "dry_run": dry_run,
+    }
     with out.progress("collecting the load" if job else "rebalancing") as advance:
         r = lib.rebalance(
             load, current, collect=job, expert_bytes=expert_bytes, progress=advance, **how, **where
@@ -462,7 +477,7 @@ def _job(
     )
 
 
-def _argv(ctx: click.Context, *, skip: set[str]) -> list[str]:
+def _argv(ctx: typer.Context, *, skip: set[str]) -> list[str]:
     """This command line as an argv for a unit file: the installed flyer's absolute path, then the options
     given (paths made absolute, as a unit runs in /), but those in ``skip``."""
     argv = [str(Path(sys.executable).parent / "flyer"), *ctx.command_path.split()[1:]]
