@@ -8,9 +8,12 @@ share the chain"; every pair count between ceil(mean) - 1 and ceil(mean) (the gu
 lb = 1, ub = 0), a constant objective. HiGHS gets --highs-timeout seconds per instance.
 
 Targets (issue 14): pair counts within 1 for 6, 8, 10, 16 nodes and every pair exactly once for 25 nodes
-with 12 targets per disk, each <= 2 s on 2 cores; 200 nodes <= 30 s.
+with 12 targets per disk, each <= 2 s on 2 cores; 200 nodes <= 30 s. Issue 26: 1000 nodes <= 30 s and 2000
+nodes <= 2 minutes with pair counts 0..1. From 500 nodes each row also times the old path (the core's
+hill-climb and swap search alone, `construct=False`: what plan chains ran before the construction) up to
+--old-up-to nodes, and prints the ratio; targets per node are counted in the built 16-disk table.
 
-    python benchmarks/fs3_chains.py [--repeat 3] [--highs-timeout 120] [--no-highs] [--json]
+    python benchmarks/fs3_chains.py [--repeat 3] [--highs-timeout 120] [--no-highs] [--old-up-to 500] [--json]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 
 from _util import median_seconds, report
 from fireflyer._core import fs3 as core
@@ -34,14 +38,27 @@ CASES = [  # (nodes, min targets per disk, target seconds)
     (16, 1, 2.0),
     (25, 12, 2.0),  # a Steiner triple system
     (200, 1, 30.0),
+    (500, 1, 30.0),
+    (1000, 1, 30.0),  # issue 26
+    (2000, 1, 120.0),
 ]
 DISKS = 16
 
 
-def plan(v: int, min_r: int):
-    p = fs3.place(v, 3, min_r)
-    fs3.build(p.blocks, list(range(10001, 10001 + v)), DISKS)
-    return p
+def plan(v: int, min_r: int, construct: bool = True):
+    """The core's placement and the 16-disk chain table as plan chains makes them: (blocks, method, search
+    seconds, table)."""
+    r = fs3.shape(v, 3, min_r).targets_per_disk
+    t0 = time.perf_counter()
+    p = core.place(v, 3, r, construct=construct)
+    search = time.perf_counter() - t0
+    return p.blocks, p.method, search, fs3.build(p.blocks, list(range(10001, 10001 + v)), DISKS)
+
+
+def targets_per_node(table) -> str:
+    """min..max targets of a node over the whole table (every disk index)."""
+    counts = Counter(t.node_id for c in table for t in c.targets).values()
+    return f"{min(counts)}..{max(counts)}"
 
 
 def guide_model(v: int, k: int, r: int, timeout: float):
@@ -89,6 +106,9 @@ def main() -> None:
         "--no-highs", action="store_true", help="Skip the guide's model even where Pyomo is installed."
     )
     ap.add_argument("--nodes", type=int, nargs="*", help="Only these node counts (default: all).")
+    ap.add_argument(
+        "--old-up-to", type=int, default=500, help="Time the old path up to this many nodes (1000: minutes)."
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     highs = not args.no_highs
@@ -102,15 +122,26 @@ def main() -> None:
     for v, min_r, target in CASES:
         if args.nodes and v not in args.nodes:
             continue
-        p = plan(v, min_r)
-        repeat = 1 if v >= 100 else args.repeat
-        sec = median_seconds(lambda v=v, min_r=min_r: plan(v, min_r), repeat, warmup=0 if v >= 100 else 1)
+        p = fs3.place(v, 3, min_r)
+        blocks, method, search, table = plan(v, min_r)
+        assert (blocks == p.blocks).all()
+        warmup = 0 if v >= 100 else 1
+        sec = median_seconds(lambda v=v, min_r=min_r: plan(v, min_r), args.repeat, warmup=warmup)
         counts = p.pair_counts
+        old, old_counts, ratio, search_ratio = None, None, None, None
+        if 500 <= v <= args.old_up_to:
+            t0 = time.perf_counter()
+            old_blocks, _, old_search, _ = plan(v, min_r, construct=False)
+            old = time.perf_counter() - t0
+            hist = fs3.pair_histogram(old_blocks, v)
+            old_counts = f"{min(hist)}..{max(hist)}"
+            ratio, search_ratio = f"{old / sec:.1f}x", f"{old_search / search:.0f}x"
         row = [
             v, p.shape.targets_per_disk, p.shape.chains_per_disk, f"{min(counts)}..{max(counts)}",
-            "yes" if p.balanced else "NO", p.method, sec, target,
-            "ok" if sec <= target and p.balanced else "MISS",
+            targets_per_node(table), "yes" if p.balanced else "NO", method, search, sec, target,
+            "ok" if sec <= target and p.balanced else "MISS", old, old_counts, ratio, search_ratio,
         ]  # fmt: skip
+        del table
         if highs:
             if v <= 25:
                 hs, status, lo, hi = guide_model(v, 3, p.shape.targets_per_disk, args.highs_timeout)
@@ -126,19 +157,26 @@ def main() -> None:
         sec = time.perf_counter() - t0
         counts = fs3.pair_histogram(q.blocks, 200)
         ok = q.excess == 0
-        row = ["200 (r=102, search only)", 102, len(q.blocks), f"{min(counts)}..{max(counts)}",
-               "yes" if ok else "NO", q.method, sec, 30.0, "ok" if sec <= 30 and ok else "MISS"]  # fmt: skip
+        row = ["200 (r=102, search only)", 102, len(q.blocks), f"{min(counts)}..{max(counts)}", None,
+               "yes" if ok else "NO", q.method, sec, None, 30.0, "ok" if sec <= 30 and ok else "MISS",
+               None, None, None, None]  # fmt: skip
         rows.append(row + ([None, "not run (model too large)", None] if highs else []))
     cols = [
         "nodes",
         "r",
         "chains/disk",
         "pair counts",
+        "targets/node",
         "balanced",
         "method",
+        "search s",
         "seconds",
         "target s",
         "verdict",
+        "old s",
+        "old pair counts",
+        "speed-up",
+        "search speed-up",
     ]
     if highs:
         cols += ["guide model s", "HiGHS status", "speed-up"]

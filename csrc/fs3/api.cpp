@@ -16,11 +16,14 @@ void register_api(nb::module_ m) {
       .def_ro("moved", &Placement::moved, "extend: memberships of existing chains given to other nodes")
       .def_ro("steps", &Placement::steps, "search steps taken")
       .def_ro("restarts", &Placement::restarts, "hill-climb restarts (each with a new graph of hi pairs)")
-      .def_ro("method", &Placement::method, "construction, hill-climb or swap-search");
+      .def_ro("method", &Placement::method,
+              "construction (k = 2), cyclic construction, [cyclic construction + ]packing search, hill-climb or "
+              "swap-search");
   m.def("place", &place, nb::arg("nodes"), nb::arg("replication"), nb::arg("targets_per_disk"),
-        nb::arg("seed") = 0, nb::arg("max_steps") = 0,
+        nb::arg("seed") = 0, nb::arg("max_steps") = 0, nb::arg("construct") = true,
         "A placement of chains on `nodes` storage nodes, each node in `targets_per_disk` chains, with pair counts "
-        "as even as the search finds (deterministic for a seed; max_steps 0: automatic).");
+        "as even as the search finds (deterministic for a seed; max_steps 0: automatic; construct False: no "
+        "packing construction, the hill-climb and swap search alone, as before issue 26).");
   m.def("extend", &extend, nb::arg("existing"), nb::arg("nodes"), nb::arg("targets_per_disk"), nb::arg("seed") = 0,
         nb::arg("max_steps") = 0,
         "Extend an existing placement (int32 [chains, replication]) to `nodes` nodes: its chains keep their "

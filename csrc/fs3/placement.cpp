@@ -478,7 +478,7 @@ Placement to_result(Found&& f, int v, int k, int r) {
 
 }  // namespace
 
-Placement place(int v, int k, int r, uint64_t seed, int64_t max_steps) {
+Placement place(int v, int k, int r, uint64_t seed, int64_t max_steps, bool construct) {
   check_shape(v, k, r);
   FF_CHECK_FIELD(max_steps >= 0, "max_steps", "max_steps must be >= 0 (0: automatic), got " << max_steps);
   if (max_steps == 0) max_steps = kAutoSteps + (k == 3 ? std::max<int64_t>(kAutoSteps, 100LL * v * v) : 0);
@@ -489,7 +489,7 @@ Placement place(int v, int k, int r, uint64_t seed, int64_t max_steps) {
     f = pairs_design(v, r, rng);
   } else {
     const Targets t = targets_of(v, k, r);
-    bool done = t.lo == 0 && t.hi == 1 && packing(v, k, r, seed, max_steps, f.blocks, f.steps, f.method);
+    bool done = construct && t.lo == 0 && t.hi == 1 && packing(v, k, r, seed, max_steps, f.blocks, f.steps, f.method);
     if (k == 3) {
       const int64_t budget = max_steps - std::min(max_steps / 2, kAutoSteps);
       while (!done && f.steps < budget) {

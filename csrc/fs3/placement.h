@@ -17,7 +17,8 @@ struct Placement {
 };
 
 // Chains of k (replication) nodes on v nodes, each node in r (targets_per_disk) chains; checks its arguments.
-Placement place(int v, int k, int r, uint64_t seed, int64_t max_steps);
+// `construct` false: the searches alone, without the packing construction (benchmarks compare the two).
+Placement place(int v, int k, int r, uint64_t seed, int64_t max_steps, bool construct = true);
 // `existing` (int32 [chains, k]) extended to v nodes: its chains keep their numbers and most of their members.
 Placement extend(In2<int32_t> existing, int v, int r, uint64_t seed, int64_t max_steps);
 
