@@ -4,7 +4,6 @@ Smallpond GraySort under a path, against 3FS's published figures."""
 from __future__ import annotations
 
 import contextlib
-import enum
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,13 +28,30 @@ from ._options import (
     size,
 )
 from ._output import Output
+from .fs3_bench_options import (
+    KV_BLOCK,
+    MAX_IODEPTH,
+    MAX_JOBS,
+    MAX_RUNTIME_S,
+    ClusterThresholdsOpt,
+    DirectOpt,
+    DirsOpt,
+    Engine,
+    EngineOpt,
+    FilesOpt,
+    IodepthOpt,
+    JobsOpt,
+    KvcacheSecondsOpt,
+    NoSortOpt,
+    PartitionsOpt,
+    PathArg,
+    Pattern,
+    RayAddressOpt,
+    RayTimeoutOpt,
+    SuiteRayOpt,
+    ThresholdOpt,
+)
 from .views import fs3_bench as view
-
-# NOTE: the core's own limits (csrc/fs3/bench), refused here at parsing: jobs 4096, queue depth 1024, files
-# 2^32; partitions as the sort allows; a week of runtime, an hour for Ray to answer.
-MAX_JOBS, MAX_IODEPTH, MAX_FILES, MAX_PARTITIONS = 4096, 1024, 2**32, 65536
-MAX_RUNTIME_S, MAX_RAY_TIMEOUT_S = 7 * 86400.0, 3600.0
-KV_BLOCK = 64 * 61 * 576 * 2  # fs3.bench.KV_BLOCK (a 64-token MLA page, 61 layers, bf16), without the library
 
 RESULTS: dict[str, Any] = {
     "bench io": reports.IoReport | reports.IoClientsReport,
@@ -48,100 +64,10 @@ RESULTS: dict[str, Any] = {
 this host, ``clients`` on every client node of a Ray cluster)."""
 
 
-class Pattern(str, enum.Enum):
-    """fs3.bench.PATTERNS, here without importing the library."""
-
-    seq_read = "seq-read"
-    seq_write = "seq-write"
-    rand_read = "rand-read"
-    rand_write = "rand-write"
-
-
-class Engine(str, enum.Enum):
-    """fs3.bench.ENGINES, here without importing the library."""
-
-    auto = "auto"
-    builtin = "builtin"
-    fio = "fio"
-
-
 app = typer.Typer(
     help="Raw I/O, metadata and a Smallpond GraySort under a path, against 3FS's published figures.",
     no_args_is_help=True,
 )
-
-PathArg = Annotated[
-    str,  # NOTE: not Path, which reads an empty argument (an unset $VAR) as the current directory
-    typer.Argument(
-        metavar="PATH",
-        help="A directory on the file system to test (e.g. a 3FS mount). The tool writes only in a directory "
-        "of its own under it, and removes it afterwards (also on Ctrl-C).",
-        show_default=False,
-    ),
-]
-JobsOpt = Annotated[
-    int, typer.Option("--jobs", parser=integer_in(1, MAX_JOBS), metavar="N", help="Parallel jobs (threads).")
-]
-IodepthOpt = Annotated[
-    int,
-    typer.Option(
-        "--iodepth",
-        parser=integer_in(1, MAX_IODEPTH),
-        metavar="N",
-        help="I/Os in flight per job (queue depth).",
-    ),
-]
-DirectOpt = Annotated[
-    bool,
-    typer.Option(
-        "--direct/--buffered",
-        help="O_DIRECT (bypass the page cache) where the file system allows it; the result says when not.",
-    ),
-]
-EngineOpt = Annotated[
-    Engine,
-    typer.Option(
-        "--engine",
-        help="auto (fio when installed, else the built-in engine), fio, or builtin (the core's libaio "
-        "engine).",
-    ),
-]
-RayAddressOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--ray-address",
-        metavar="ADDR",
-        help="An existing Ray cluster (HOST:PORT or ray://HOST:PORT); every node must see PATH. "
-        "Default: a local Ray started for the run.",
-    ),
-]
-RayTimeoutOpt = Annotated[
-    float,
-    typer.Option(
-        "--ray-timeout",
-        parser=number(low=0, high=MAX_RAY_TIMEOUT_S, low_open=True),
-        metavar="SECONDS",
-        help="How long --ray-address may take to answer.",
-    ),
-]
-PartitionsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--partitions",
-        parser=integer_in(1, MAX_PARTITIONS),
-        metavar="N",
-        help="Sort partitions (default: one per 256 MiB, at least one per CPU of the Ray cluster).",
-    ),
-]
-FilesOpt = Annotated[
-    int, typer.Option("--files", parser=integer_in(1, MAX_FILES), metavar="N", help="Files to create.")
-]
-DirsOpt = Annotated[
-    int,
-    typer.Option(
-        "--dirs", parser=integer_in(1, MAX_FILES), metavar="N", help="Directories they spread over."
-    ),
-]
 
 
 @contextlib.contextmanager
@@ -416,24 +342,8 @@ def sort(
 @app.command(name="all")
 def all_(
     path: PathArg,
-    cluster: Annotated[
-        Path | None,
-        typer.Option(
-            "--cluster",
-            metavar="FILE",
-            dir_okay=False,
-            help="A cluster YAML whose bench: section holds the thresholds.",
-        ),
-    ] = None,
-    threshold: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--threshold",
-            metavar="NAME=VALUE",
-            help="A threshold, over the cluster file's (repeatable), e.g. seq_read_gib_s=10, "
-            "rand_read_p99_ms=2, min_share=0.8.",
-        ),
-    ] = None,
+    cluster: ClusterThresholdsOpt = None,
+    threshold: ThresholdOpt = None,
     size_: Annotated[
         int, typer.Option("--size", parser=size, metavar="SIZE", help="Bytes of each I/O job, over all jobs.")
     ] = "4GiB",  # type: ignore[assignment]
@@ -443,20 +353,21 @@ def all_(
     engine: EngineOpt = Engine.auto,
     files: FilesOpt = 20_000,
     dirs: DirsOpt = 100,
+    kvcache: KvcacheSecondsOpt = None,
     sort_size: Annotated[
         int, typer.Option("--sort-size", parser=size, metavar="SIZE", help="Bytes of records to sort.")
     ] = "1GiB",  # type: ignore[assignment]
     partitions: PartitionsOpt = None,
-    no_sort: Annotated[
-        bool, typer.Option("--no-sort", help="Skip the sort (no Smallpond or Ray needed).")
-    ] = False,
-    ray_address: RayAddressOpt = None,
+    no_sort: NoSortOpt = False,
+    ray_address: SuiteRayOpt = None,
+    clients: ClientsOpt = None,
+    storage_nodes: StorageNodesOpt = None,
     ray_timeout: RayTimeoutOpt = 30.0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
     junit: JunitOpt = None,
 ) -> None:
-    """io, meta and sort in order, with a pass/warn/fail per figure against thresholds: a post-deploy gate.
+    """io, meta (kvcache) and sort in order, pass/warn/fail per figure against thresholds: a post-deploy gate.
 
     io runs seq-write, seq-read, rand-read and rand-write. Exit 1 when a figure misses its threshold.
 
@@ -466,11 +377,13 @@ def all_(
 
     min_share: of the published figure, where one exists. Within warn_margin (0.1) of a limit: warn.
 
+    With --ray-address, io, meta and kvcache run on all client nodes at once; thresholds judge the aggregate.
+
     Examples:
       flyer fs3 bench all /mnt/3fs --cluster cluster.yaml
-      flyer fs3 bench all /mnt/3fs --threshold seq_read_gib_s=10 --threshold meta_create_ops_s=20000
       flyer fs3 bench all /data --size 1GiB --no-sort --json --out bench.json
-      flyer fs3 bench all /mnt/3fs --cluster cluster.yaml --junit fs3-bench.xml
+      flyer fs3 bench all /mnt/3fs --cluster cluster.yaml --ray-address 10.0.0.1:6379 --storage-nodes 180
+      flyer fs3 bench all /mnt/3fs --cluster cluster.yaml --kvcache 30 --junit fs3-bench.xml
     """
     out = Output(json)
     check_outputs([out_file, junit], [cluster])
@@ -484,7 +397,10 @@ def all_(
         engine=engine.value,
         meta=lib.MetaJob(files=files, dirs=dirs),
         sort=None if no_sort else lib.SortJob(size=sort_size, partitions=partitions),
+        kvcache_seconds=kvcache,
         ray_address=ray_address,
+        clients=clients,
+        storage_nodes=storage_nodes,
         ray_timeout=ray_timeout,
     )
     with _running(out, "all") as progress:

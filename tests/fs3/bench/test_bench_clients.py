@@ -145,3 +145,67 @@ def test_a_node_that_dies_mid_run_fails_the_run_naming_it(cluster, tmp_path):
     # the other nodes' jobs were cancelled: fio stopped and their directories removed
     others = [p for p in tmp_path.iterdir() if p.name.startswith(PREFIX)]
     assert len(others) <= 1  # at most the dead node's own, which nothing was left to remove
+
+
+@needs_fio
+def test_all_across_clients_gates_on_the_aggregate(cluster, tmp_path):
+    """`all` on the three nodes: every io, meta and kvcache figure it judges is the clients' aggregate (the
+    summary's figure is the aggregate's; a limit between the best client and the aggregate passes the
+    aggregate and fails every client alone), the thresholds name it, and --junit is one testcase each."""
+    from tests.shared.test_junit import failed, read
+
+    junit = tmp_path / "bench.xml"
+    work = tmp_path / "work"
+    work.mkdir()
+    res = run_flyer(
+        "fs3", "bench", "all", str(work), "--size", "8MiB", "--jobs", "1", "--iodepth", "4", "--files", "60",
+        "--dirs", "2", "--kvcache", "0.5", "--no-sort", "--ray-address", cluster.address, "--clients", "all",
+        "--storage-nodes", "2", "--threshold", "seq_read_gib_s=1e-6", "--threshold",
+        "kvcache_client_gib_s=1e-6", "--threshold", "meta_create_ops_s=1e12", "--json", "--junit", str(junit),
+        timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    r = msgspec.json.decode(res.stdout, type=bench.SuiteReport, strict=True)
+    assert res.stderr.strip().splitlines() == [
+        f"flyer: error: 1 of {len(r.summary)} figures missed their threshold: meta_create_ops_s"
+    ]
+    assert r.clients == 3 and r.ray_address == cluster.address and r.sort is None
+    io = {x.pattern: x for x in r.io}
+    assert all(isinstance(x, IoClientsReport) and len(x.clients) == 3 for x in io.values())
+    assert isinstance(r.meta, MetaClientsReport) and isinstance(r.kvcache, KvClientsReport)
+    by = {v.check: v for v in r.summary}
+    seq = io["seq-read"]
+    assert isinstance(seq, IoClientsReport)
+    assert by["seq_read_gib_s"].measured == seq.aggregate.gib_s and by["seq_read_gib_s"].status == "pass"
+    assert by["seq_read_gib_s"].published == pytest.approx(3 * 6.6 * 1024 / 500)  # 3 clients bound it
+    assert "(aggregate of 3 clients)" in by["seq_read_gib_s"].why
+    assert (
+        by["meta_create_ops_s"].measured == r.meta.phases[0].ops_s
+        and by["meta_create_ops_s"].status == "fail"
+    )
+    kv = by["kvcache_client_gib_s"]
+    assert kv.measured == pytest.approx(r.kvcache.aggregate.gib_s / 3) and kv.published == 40.0
+    # a limit the aggregate meets and no client alone does
+    each = [c.result.gib_s for c in seq.clients]
+    limit = (max(each) + seq.aggregate.gib_s) / 2
+    strict = bench.Thresholds(seq_read_gib_s=limit)
+    (on_all,) = [
+        v for v in bench.judge(bench.metrics_of(r.io, r.meta, None), strict) if v.check == "seq_read_gib_s"
+    ]
+    assert on_all.status in ("pass", "warn")
+    for c in seq.clients:
+        (alone,) = [
+            v
+            for v in bench.judge(bench.metrics_of([c.result], r.meta, None), strict)
+            if v.check == "seq_read_gib_s"
+        ]
+        assert alone.status == "fail"
+    # --junit: one testcase per figure, the aggregate against its limit
+    suite, cases = read(junit)
+    assert suite.tests == len(r.summary) and suite.failures == 1
+    assert failed(cases["fs3.bench/meta_create_ops_s"]) and not failed(cases["fs3.bench/seq_read_gib_s"])
+    assert (
+        "meta_create_ops_s (sum over 3 clients) >= 1e+12"
+        in cases["fs3.bench/meta_create_ops_s"].result[0].message
+    )
+    assert [p for p in work.iterdir()] == []

@@ -151,3 +151,29 @@ def test_suite_metrics_and_a_failed_sort_check():
     d = msgspec.to_builtins(suite.report())
     assert not d["passed"] and d["counts"]["fail"] == 1 and d["counts"]["unchecked"] == len(verdicts) - 1
     assert [v.check for v in suite.failed] == ["sort_problems"]
+
+
+def test_kvcache_figures_on_one_host_and_the_suite_job():
+    lat = Latency(2000.0, 9000.0, 2500.0, None)
+    ref = bench.kvcache_reference(nodes=1)
+    kv = bench.KvReport(
+        path="/p", host="h", engine_version="fio-3.33", block=bench.KV_BLOCK, files=8, file_size=1 << 30,
+        concurrency=64, jobs=8, seconds_limit=1.0, direct=True, bytes=30 << 30, ops=7000, seconds=1.0,
+        gib_s=30.0, iops=7000.0, latency=lat, published=ref.report(), share=ref.share(30.0), notes=[],
+    )  # fmt: skip
+    io, meta, _ = _suite_parts()
+    t = bench.Thresholds(kvcache_client_gib_s=35, kvcache_p99_ms=10, min_share=0.5)
+    got = {v.check: v for v in bench.judge(bench.metrics_of(io, meta, None, kv), t)}
+    client = got["kvcache_client_gib_s"]
+    assert client.measured == 30.0 and client.published == 40.0 and client.share == pytest.approx(0.75)
+    assert client.status == "fail" and client.why.startswith("kvcache_client_gib_s >= 35: fail")
+    assert got["kvcache_p99_ms"].status == "pass" and "kvcache_gib_s" not in got  # one host: one figure
+    job = bench.SuiteJob(io_size=64 << 20, jobs=2, iodepth=8, kvcache_seconds=2.0).kv_job()
+    assert job is not None and (job.files, job.file_size, job.concurrency, job.seconds) == (
+        8,
+        8 << 20,
+        16,
+        2.0,
+    )
+    assert bench.SuiteJob(io_size=1 << 20).kv_job() is None
+    assert bench.SuiteJob(io_size=1 << 20, kvcache_seconds=1.0).kv_job().file_size == bench.KV_BLOCK

@@ -118,8 +118,16 @@ def suite_result(o: Output, r: SuiteReport) -> None:
     o.table(
         ["figure", "measured", "unit", "threshold", "published", "share", "verdict"],
         rows,
-        title=f"{r.path} on {r.host}",
+        title=f"{r.path} on {r.host}"
+        if r.clients is None
+        else f"{r.path} on {r.clients} clients of {r.ray_address}",
     )
+    if r.clients is not None:
+        o.line(
+            "io, meta and kvcache: the clients' aggregate (GiB/s, IOPS and ops/s summed, p99 the worst "
+            "client's); the thresholds judge it",
+            style="dim",
+        )
     c = r.counts
     verdict = "passed" if r.passed else "FAILED"
     o.line(

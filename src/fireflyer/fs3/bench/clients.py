@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from ...errors import CheckFailed, FireflyerError, InputError
-from .raycluster import last_line, ray_session
+from .raycluster import RayCluster, last_line, ray_session
 from .reports import ClientNode
 from .workloads import Progress
 
@@ -164,7 +164,7 @@ def run_on_clients(
 
     with (
         tempfile.TemporaryDirectory(prefix="flyer-clients-") as logs,
-        ray_session(ray, address, timeout, Path(logs)),
+        ray_session(ray, address, timeout, Path(logs)) as cluster,
     ):
         nodes = clients.select(ray.nodes())
         barrier = ray.remote(_Barrier).options(num_cpus=0).remote(len(nodes))
@@ -177,12 +177,14 @@ def run_on_clients(
             ).remote(barrier, work): n
             for n in nodes
         }
-        done = _collect(ray, refs, progress)
+        done = _collect(ray, refs, progress, cluster)
     order = {n.node_id: i for i, n in enumerate(nodes)}
     return sorted(done, key=lambda d: order[d.node.node_id])
 
 
-def _collect(ray: Any, refs: dict[Any, ClientNode], progress: Progress | None) -> list[ClientDone[Any]]:
+def _collect(
+    ray: Any, refs: dict[Any, ClientNode], progress: Progress | None, cluster: RayCluster
+) -> list[ClientDone[Any]]:
     pending, done = dict(refs), []
     try:
         while pending:
@@ -198,7 +200,8 @@ def _collect(ray: Any, refs: dict[Any, ClientNode], progress: Progress | None) -
                 progress(f"{len(done)} of {len(refs)} clients done", len(done) / len(refs))
     finally:
         if pending:
-            _cancel(ray, list(pending))
+            with cluster.quiet():
+                _cancel(ray, list(pending))
     return done
 
 

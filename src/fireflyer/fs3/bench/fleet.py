@@ -191,7 +191,7 @@ def _meta_report(path: str, job: MetaJob) -> MetaReport:
     return measure_metadata(path, job).report()
 
 
-def _on(ray_address: str | None, clients: str | Clients | None) -> Clients | None:
+def clients_of(ray_address: str | None, clients: str | Clients | None) -> Clients | None:
     """The clients to run on (None: this host only); InputError for ``clients`` without a Ray address."""
     if ray_address is None:
         if clients is not None:
@@ -215,7 +215,7 @@ def bench_io(
 ) -> IoReport | IoClientsReport:
     """``measure_io`` on this host (no ``ray_address``), else ``measure_io_clients`` on ``clients`` (``all``,
     a count, ``host1,host2`` or a Clients; default all) of the Ray cluster at ``ray_address``."""
-    on = _on(ray_address, clients)
+    on = clients_of(ray_address, clients)
     if ray_address is None or on is None:
         _check_storage_nodes(storage_nodes)
         return measure_io(path, job, engine=engine, progress=progress)
@@ -241,7 +241,7 @@ def bench_meta(
     progress: Progress | None = None,
 ) -> MetaReport | MetaClientsReport:
     """The metadata workload on this host, or on every chosen client of the Ray cluster (as ``bench_io``)."""
-    on = _on(ray_address, clients)
+    on = clients_of(ray_address, clients)
     if ray_address is None or on is None:
         return measure_metadata(path, job, progress=progress).report()
     return measure_meta_clients(
@@ -259,7 +259,7 @@ def bench_kvcache(
     progress: Progress | None = None,
 ) -> KvReport | KvClientsReport:
     """The KVCache reads on this host, or on every chosen client of the Ray cluster (as ``bench_io``)."""
-    on = _on(ray_address, clients)
+    on = clients_of(ray_address, clients)
     if ray_address is None or on is None:
         return measure_kvcache(path, job, progress=progress)
     return measure_kvcache_clients(

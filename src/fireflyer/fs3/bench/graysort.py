@@ -226,8 +226,9 @@ def measure_sort(
                 raise CheckFailed(f"the Smallpond job failed: {last_line(e)}") from e
             finally:
                 with rec.section("shutdown"), signals_deferred():
-                    sp.shutdown()
-                    inner.close()
+                    with cluster.quiet():
+                        sp.shutdown()
+                    inner.close()  # Ray's session: disconnected (its fd 2 to the log meanwhile), head stopped
         with rec.section("validate"):
             validation = validate_output(
                 _parquet_files(run / "output"),

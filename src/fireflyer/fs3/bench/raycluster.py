@@ -1,6 +1,13 @@
 """Ray for a run: a local head started for it (``localray``) or an existing cluster at ``--ray-address``,
 probed before anything is written, connected with Ray's output in a log, and disconnected after. The sort
-(Smallpond) and the fan-out of a benchmark to every client node (``clients``) both connect here."""
+(Smallpond) and the fan-out of a benchmark to every client node (``clients``) both connect here.
+
+Ray's C++ core in this process writes its error lines to file descriptor 2 (its other lines go to a log in
+Ray's session), most of them as ``ray.shutdown`` winds it down: an interrupted sort printed
+``task_manager.cc: Failed to push error to driver`` for the tasks it left pending. So the connection and
+the whole teardown (Smallpond's shutdown, cancelled client jobs, the disconnection, the local head's end)
+run with fd 2 appended to the run's Ray log (``RayCluster.quiet``), and so does the run itself when stderr
+is not a terminal; on a terminal fd 2 stays the command's while the run goes on, for its progress bar."""
 
 from __future__ import annotations
 
@@ -75,6 +82,14 @@ class RayCluster:
     address: str
     nodes: int
     cpus: int
+    log: Path
+    """Where Ray's output goes (``quiet``)."""
+
+    def quiet(self) -> contextlib.AbstractContextManager[None]:
+        """Inside the block, what this process writes to fd 2 (Ray's C++ core included) goes to ``log``:
+        around whatever winds Ray's work down inside the session (cancelling tasks, shutting Smallpond down).
+        Leave it before the session ends (fd 2 is restored in the order it was redirected)."""
+        return redirected(2, self.log)
 
 
 @contextlib.contextmanager
@@ -84,7 +99,8 @@ def ray_session(ray, address: str | None, timeout: float, logs: Path) -> Iterato
     if ray.is_initialized():
         raise InputError("Ray is already initialized in this process; call ray.shutdown() first")
     log = logs / "ray.log"
-    with contextlib.ExitStack() as stack:
+    stack, running = contextlib.ExitStack(), contextlib.ExitStack()
+    try:
         if address is None:
             head = stack.enter_context(local_ray(host.threads_available(), log))
             stack.enter_context(_auth(head.env))
@@ -94,9 +110,15 @@ def ray_session(ray, address: str | None, timeout: float, logs: Path) -> Iterato
             target = address
         stack.enter_context(_disconnected_after(ray))  # before the head stops (last in, first out)
         _connect(ray, target, log, local=address is None)
+        if not os.isatty(2):  # NOTE: no progress bar to draw there: Ray's errors go to the log all along
+            running.enter_context(redirected(2, log))
         alive = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
         cpus = int(sum(n["Resources"]["CPU"] for n in alive))
-        yield RayCluster(ray.get_runtime_context().gcs_address, max(len(alive), 1), max(cpus, 1))
+        yield RayCluster(ray.get_runtime_context().gcs_address, max(len(alive), 1), max(cpus, 1), log)
+    finally:
+        running.close()  # first: fd 2 is restored in the order it was redirected
+        with signals_deferred(), redirected(2, log):  # NOTE: Ray's core logs to fd 2 as it winds down
+            stack.close()
 
 
 def _connect(ray, address: str, log: Path, *, local: bool) -> None:

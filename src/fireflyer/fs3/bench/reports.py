@@ -151,20 +151,6 @@ class SuiteCounts(Counts):
     unchecked: int
 
 
-class SuiteReport(msgspec.Struct, kw_only=True):
-    """``flyer fs3 bench all``: every figure's verdict against its threshold, and each run's report."""
-
-    path: str
-    host: str
-    summary: list[Verdict]
-    counts: SuiteCounts
-    passed: bool
-    thresholds: dict[str, float]
-    io: list[IoReport]
-    meta: MetaReport
-    sort: SortReport | None
-
-
 class KvReport(msgspec.Struct, kw_only=True, tag_field="scope", tag="host"):
     """``flyer fs3 bench kvcache``: random reads of KV-block-sized chunks from large files on one host."""
 
@@ -287,3 +273,23 @@ class MetaClientsReport(ClientsBase, tag_field="scope", tag="clients"):
 
     clients: list[ClientRun[MetaReport]]
     phases: list[PhaseAggregate]
+
+
+class SuiteReport(msgspec.Struct, kw_only=True):
+    """``flyer fs3 bench all``: every figure's verdict against its threshold, and each run's report. With
+    ``ray_address``, io, meta and kvcache ran on ``clients`` client nodes at once (their reports are the
+    ``scope: clients`` forms) and the verdicts judge the aggregates."""
+
+    path: str
+    host: str
+    ray_address: str | None
+    clients: int | None
+    """Client nodes io ran on (None: this host alone)."""
+    summary: list[Verdict]
+    counts: SuiteCounts
+    passed: bool
+    thresholds: dict[str, float]
+    io: list[IoReport | IoClientsReport]
+    meta: MetaReport | MetaClientsReport
+    kvcache: KvReport | KvClientsReport | None
+    sort: SortReport | None
