@@ -6,7 +6,8 @@ stand-in 3FS executables (standins.py), and faults injected on chosen hosts:
   a pattern ran, before its exit status goes back (sshd.FAULTS);
 - ``full``: the host's root is a tmpfs of a few pages, so writing files fails with ENOSPC (needs root, as
   the sshd does);
-- ``exit``: the host's service stand-ins exit 1 at start (standins.SERVICE).
+- ``exit``: the host's service stand-ins exit 1 at start (standins.SERVICE);
+- ``slow``: every command on the host starts late (sshd.FAULTS; not a failure).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class Fleet:
     def kill_session(self, node: str, pattern: str) -> None:
         """The next command on ``node`` holding ``pattern`` runs, then its SSH session is killed."""
         (self.faults / self.address[node]).write_text(f"kill {pattern}\n")
+
+    def slow_down(self, node: str, seconds: float) -> None:
+        """Every command on ``node`` starts ``seconds`` late (a slow or distant host)."""
+        (self.faults / self.address[node]).write_text(f"slow {seconds:g}\n")
 
     def fill_disk(self, node: str, size: str = "8k") -> None:
         """``node``'s root becomes a tmpfs of ``size``: the files step fails with ENOSPC."""

@@ -25,11 +25,12 @@ to clients on 127.0.0.0/8 (AllowUsers)."""
 FAULTS = r"""#!/bin/sh
 # The test sshd's ForceCommand: runs the client's command, unless a fault is waiting for this address in
 # {faults}/<address> ("kill PATTERN": the command runs, then its SSH session is killed before the exit
-# status goes back, when the command holds PATTERN; one shot).
+# status goes back, when the command holds PATTERN; one shot. "slow SECONDS": every command starts late).
 set -- $SSH_CONNECTION
 f={faults}/$3
 if [ -f "$f" ]; then
   read -r kind pattern < "$f"
+  [ "$kind" = slow ] && sleep "$pattern" && exec "$SHELL" -c "$SSH_ORIGINAL_COMMAND"
   case "$SSH_ORIGINAL_COMMAND" in
     *"$pattern"*)
       rm -f "$f"
