@@ -127,11 +127,10 @@ def bench(
         )
     if report is None:  # a torchrun rank other than 0: rank 0 reports
         return
-    data = report.to_dict()
     if out_file is not None:
-        atomic_write(out_file, dumps_json(data))
+        atomic_write(out_file, dumps_json(report))
         out.hint(f"wrote {out_file}")
-    out.emit(data, lambda o: view.bench(o, data))
+    out.emit(report, lambda o: view.bench(o, report))
     plotting.write(out, plot, kernels_plot.plot_bench, report)
     if junit is not None:
         write_junit(junit, "flyer kernels bench", report.checks())
@@ -175,9 +174,9 @@ def compare(
     plotting.check_plot(plot, [baseline, current], [junit])
     pct = lib.parse_threshold(threshold)
     result = lib.compare(lib.results.load(baseline), lib.results.load(current), threshold_pct=pct)
-    data = result.to_dict()
-    out.emit(data, lambda o: view.compared(o, data))
-    plotting.write(out, plot, kernels_plot.plot_compare, result.report())
+    record = result.report()
+    out.emit(record, lambda o: view.compared(o, record))
+    plotting.write(out, plot, kernels_plot.plot_compare, record)
     if junit is not None:
         write_junit(junit, "flyer kernels compare", result.checks(allow_missing=allow_missing))
     result.check(allow_missing=allow_missing)

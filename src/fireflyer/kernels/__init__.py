@@ -45,8 +45,10 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .results import Comparison as Comparison
     from .results import Report as Report
     from .results import Result as Result
+    from .results import Skipped as Skipped
     from .results import compare as compare
     from .results import parse_threshold as parse_threshold
+    from .results import shape_label as shape_label
     from .rooflines import Roof as Roof
     from .suites import Suite as Suite
 
@@ -83,8 +85,10 @@ __getattr__, __dir__, __all__ = attach(
             "Comparison",
             "Report",
             "Result",
+            "Skipped",
             "compare",
             "parse_threshold",
+            "shape_label",
         ],
         "rooflines": ["Roof"],
         "suites": ["Suite"],

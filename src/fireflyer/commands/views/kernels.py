@@ -5,12 +5,11 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from ...kernels.backends import BACKENDS, Catalog
-from ...kernels.results import shape_label
+from ... import kernels as lib
 from .._output import Output, fmt, fmt_pct
 
 
-def catalog(o: Output, found: Catalog) -> None:
+def catalog(o: Output, found: lib.Catalog) -> None:
     o.table(
         ["op", "backend", "runs here", "version", "why not"],
         [
@@ -123,41 +122,43 @@ def _lines(o: Output, lines: list[str]) -> None:
 
 
 def _label(op: str, shape: dict[str, Any]) -> str:
-    return f"{op} {shape_label(op, shape)}"
+    return f"{op} {lib.shape_label(op, shape)}"
 
 
-def bench(o: Output, data: dict) -> None:
-    env = data["env"]
+def bench(o: Output, report: lib.Report) -> None:
+    env = report.env
     o.line(
-        f"{data['suite']['name']} suite on {env['device_described']}; torch {env['torch']}"
+        f"{report.suite['name']} suite on {env['device_described']}; torch {env['torch']}"
         + (f", CUDA {env['cuda']}, driver {env['driver']}" if env.get("cuda") else "")
     )
-    roof = data.get("roof")
+    roof = report.roof
     if roof:
         peaks = ", ".join(f"{k} {v:g}" for k, v in roof["peak_tflops"].items())
         o.line(f"roof: {roof['profile']}: {peaks} TFLOP/s, memory {roof['memory_gbps']:g} GB/s", style="dim")
-    entries = [(r["op"], r["shape"], r["backend"], r) for r in data["results"]]
-    entries += [(s["op"], s["shape"], s["backend"], s) for s in data["skipped"] if s.get("shape")]
+    entries: list[tuple[str, dict[str, Any], str, lib.Result | lib.Skipped]] = [
+        (r.op, r.shape, r.backend, r) for r in report.results
+    ]
+    entries += [(s.op, s.shape, s.backend, s) for s in report.skipped if s.shape]
     order = {k: i for i, k in enumerate(dict.fromkeys(_label(op, sh) for op, sh, _, _ in entries))}
-    entries.sort(key=lambda e: (order[_label(e[0], e[1])], BACKENDS[e[0]].index(e[2])))
-    marks, reasons = _footnotes([None if "reason" not in e[3] else e[3]["reason"] for e in entries])
-    rows = []
+    entries.sort(key=lambda e: (order[_label(e[0], e[1])], lib.BACKENDS[e[0]].index(e[2])))
+    marks, reasons = _footnotes([e[3].reason if isinstance(e[3], lib.Skipped) else None for e in entries])
+    rows: list[tuple[Any, ...]] = []
     for (op, shape, backend, r), mark in zip(entries, marks):
-        if "reason" in r:
-            rows.append((op, backend, shape_label(op, shape), *[None] * 6, f"unsupported{mark}"))
+        if isinstance(r, lib.Skipped):
+            rows.append((op, backend, lib.shape_label(op, shape), *[None] * 6, f"unsupported{mark}"))
             continue
         rows.append(
             (
                 op,
                 backend,
-                shape_label(op, shape),
-                _us(r["median_us"]),
-                _span(r["p20_us"], r["p80_us"]),
-                r["tflops"],
-                r["gbps"],
-                fmt_pct(r["pct_peak_flops"]),
-                fmt_pct(r["pct_peak_bw"]),
-                r["correct"],
+                lib.shape_label(op, shape),
+                _us(r.median_us),
+                _span(r.p20_us, r.p80_us),
+                r.tflops,
+                r.gbps,
+                fmt_pct(r.pct_peak_flops),
+                fmt_pct(r.pct_peak_bw),
+                r.correct,
             )
         )
     columns, rows, justify, legend, notes = _fit(
@@ -165,42 +166,42 @@ def bench(o: Output, data: dict) -> None:
         BENCH_COLUMNS,
         rows,
         ["left", "left", "left", "right", "right", "right", "right", "right", "right", "left"],
-        [shape_label(op, shape) for op, shape, _, _ in entries],
+        [lib.shape_label(op, shape) for op, shape, _, _ in entries],
         ["TFLOP/s", "GB/s"],
     )
     o.table(columns, rows, justify=justify, keys=2)
     _lines(o, [*legend, *notes, *(f"unsupported{r}" for r in reasons)])
-    for s in data["skipped"]:
-        if not s.get("shape"):
-            o.hint(f"skipped {s['op']} {s['backend']}: {s['reason']}")
-    for n in data["notes"]:
+    for s in report.skipped:
+        if not s.shape:
+            o.hint(f"skipped {s.op} {s.backend}: {s.reason}")
+    for n in report.notes:
         o.hint(n)
 
 
-def compared(o: Output, data: dict) -> None:
-    marks, notes = _footnotes([r["note"] for r in data["rows"]])
+def compared(o: Output, data: lib.CompareReport) -> None:
+    marks, notes = _footnotes([r.note for r in data.rows])
     columns, rows, justify, legend, dropped = _fit(
         o,
         ["op", "backend", "shape", "baseline µs", "current µs", "change", "status"],
         [
             (
-                r["op"],
-                r["backend"],
-                shape_label(r["op"], r["shape"]),
-                _us(r["baseline_us"]),
-                _us(r["current_us"]),
-                None if r["change_pct"] is None else f"{r['change_pct']:+.1f}%",
-                r["status"] + mark,
+                r.op,
+                r.backend,
+                lib.shape_label(r.op, r.shape),
+                _us(r.baseline_us),
+                _us(r.current_us),
+                None if r.change_pct is None else f"{r.change_pct:+.1f}%",
+                r.status + mark,
             )
-            for r, mark in zip(data["rows"], marks)
+            for r, mark in zip(data.rows, marks)
         ],
         ["left", "left", "left", "right", "right", "right", "left"],
-        [shape_label(r["op"], r["shape"]) for r in data["rows"]],
+        [lib.shape_label(r.op, r.shape) for r in data.rows],
         [],
     )
-    o.table(columns, rows, justify=justify, title=f"threshold {data['threshold_pct']:g}%", keys=2)
+    o.table(columns, rows, justify=justify, title=f"threshold {data.threshold_pct:g}%", keys=2)
     _lines(o, [*legend, *dropped, *notes])
-    counts = ", ".join(f"{v} {k}" for k, v in data["counts"].items())
+    counts = ", ".join(f"{v} {k}" for k, v in data.counts.items())
     o.line(counts or "nothing to compare")
-    for n in data["notes"]:
+    for n in data.notes:
         o.hint(n)
