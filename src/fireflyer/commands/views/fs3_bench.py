@@ -123,11 +123,7 @@ def suite_result(o: Output, r: SuiteReport) -> None:
         else f"{r.path} on {r.clients} clients of {r.ray_address}",
     )
     if r.clients is not None:
-        o.line(
-            "io, meta and kvcache: the clients' aggregate (GiB/s, IOPS and ops/s summed, p99 the worst "
-            "client's); the thresholds judge it",
-            style="dim",
-        )
+        o.line("aggregate of the clients: GiB/s, IOPS, ops/s summed; p99 the worst client's", style="dim")
     c = r.counts
     verdict = "passed" if r.passed else "FAILED"
     o.line(
