@@ -131,7 +131,7 @@ def capture(
         with_stack=with_stack,
     )
     result = running.run(command, settings, stdout=sys.stderr if json else None)
-    out.emit(result.to_dict(), lambda o: view.captured(o, result, active))
+    out.emit(result, lambda o: view.captured(o, result, active))
     raise typer.Exit(result.exit_code)
 
 
@@ -162,7 +162,7 @@ def analyze(
     out = Output(json)
     plotting.check_plot(plot, paths)
     result = analysis.analyze(paths, comm_patterns=comm_pattern, top=top, cpu=cpu, threads=threads)
-    out.emit(result.to_dict(), lambda o: view.analyzed(o, result))
+    out.emit(result, lambda o: view.analyzed(o, result))
     plotting.write(out, plot, trace_plot.analyzed, result)
 
 
@@ -195,7 +195,7 @@ def merge(
     """
     out = Output(json)
     result = merging.merge(paths, out_file, align=align)
-    out.emit(result.to_dict(), lambda o: view.merged(o, result))
+    out.emit(result, lambda o: view.merged(o, result))
 
 
 @app.command()
@@ -220,5 +220,5 @@ def diff(
     out = Output(json)
     plotting.check_plot(plot, [a, b])
     result = comparison.diff([a], [b], comm_patterns=comm_pattern, top=top, threads=threads)
-    out.emit(result.to_dict(), lambda o: view.diffed(o, result))
+    out.emit(result, lambda o: view.diffed(o, result))
     plotting.write(out, plot, trace_plot.diffed, result)

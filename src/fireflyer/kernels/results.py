@@ -97,9 +97,6 @@ class Report(_S):
         if self.schema != SCHEMA:
             raise ValueError(f"expected {SCHEMA!r}, got {self.schema!r}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return io.to_builtins(self)
-
     def incorrect(self) -> list[Result]:
         return [r for r in self.results if not r.correct]
 
@@ -353,9 +350,6 @@ class Comparison:
             rows=list(self.rows),
             notes=list(self.notes),
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return io.to_builtins(self.report())
 
 
 def compare(baseline: Report, current: Report, *, threshold_pct: float = 5.0) -> Comparison:

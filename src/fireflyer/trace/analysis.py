@@ -193,9 +193,6 @@ class Analysis(msgspec.Struct, kw_only=True):
     summary: Summary
     comm_patterns: list[str]
 
-    def to_dict(self) -> dict:
-        return msgspec.to_builtins(self, order="deterministic")
-
 
 # ---- Files and ranks --------------------------------------------------------------------------------------
 

@@ -52,9 +52,6 @@ class Comparison(msgspec.Struct, kw_only=True):
     only_in_a: int
     only_in_b: int
 
-    def to_dict(self) -> dict:
-        return msgspec.to_builtins(self, order="deterministic")
-
 
 def _side(paths: Iterable[str | os.PathLike], patterns: Sequence[str] | None, threads: int):
     given = [os.fspath(p) for p in paths]

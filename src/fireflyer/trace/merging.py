@@ -41,9 +41,6 @@ class MergeResult(msgspec.Struct, kw_only=True):
     events: int
     ranks: list[MergedRank]
 
-    def to_dict(self) -> dict:
-        return msgspec.to_builtins(self, order="deterministic")
-
 
 def _exact_us(f: TraceFigures, relative_us: float) -> Fraction:
     """An instant of file ``f`` (relative to its origin) in absolute microseconds, exactly."""

@@ -38,9 +38,6 @@ class CaptureRun(msgspec.Struct, kw_only=True):
     problems: list[str]  # trace files that could not be read
     cycles: list[list[str]]  # per cycle: the paths `flyer trace analyze` reads as one run of the job
 
-    def to_dict(self) -> dict:
-        return msgspec.to_builtins(self, order="deterministic")
-
 
 def environment(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
     """The job's environment: ``base`` (default: ours) with the settings and the bootstrap on PYTHONPATH."""
