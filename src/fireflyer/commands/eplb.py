@@ -396,19 +396,10 @@ def rebalance(
     out = Output(json)
     plotting.check_plot(plot, [load, current])
     if systemd is not None:
-        argv = _argv(ctx, skip={"systemd", "on_calendar", "json", "plot"})
-        for f in lib.write_systemd(systemd, argv, on_calendar=on_calendar, replaced_exit=replaced_exit):
-            out.hint(f"wrote {f}")
-        out.hint(f"next: systemctl daemon-reload && systemctl enable --now {lib.SYSTEMD_UNIT}.timer")
-        return
+        return _systemd(out, ctx, systemd, on_calendar, replaced_exit)
     job = _job(collect_from, dump_dir, seconds, requests, model)
     where: dict[str, Any] = {"gpus": gpus, "nodes": nodes, "model": model, "first_moe_layer": first_moe_layer}
-    how: dict[str, Any] = {
-        "min_gain": min_gain,
-        "max_moves": max_moves,
-        "tolerance": tolerance,
-        "dry_run": dry_run,
-    }
+    how: dict[str, Any] = dict(min_gain=min_gain, max_moves=max_moves, tolerance=tolerance, dry_run=dry_run)
     with out.progress("collecting the load" if job else "rebalancing") as advance:
         r = lib.rebalance(
             load, current, collect=job, expert_bytes=expert_bytes, progress=advance, **how, **where
@@ -457,6 +448,16 @@ def collect(
     with out.progress("recording") as advance:
         r = job.run(out_file, progress=advance)
     out.emit(r, lambda o: o.line(r.message))
+
+
+def _systemd(
+    out: Output, ctx: typer.Context, into: Path, on_calendar: str, replaced_exit: int | None
+) -> None:
+    """`rebalance --systemd DIR`: the service and timer that run this command line, written into ``into``."""
+    argv = _argv(ctx, skip={"systemd", "on_calendar", "json", "plot"})
+    for f in lib.write_systemd(into, argv, on_calendar=on_calendar, replaced_exit=replaced_exit):
+        out.hint(f"wrote {f}")
+    out.hint(f"next: systemctl daemon-reload && systemctl enable --now {lib.SYSTEMD_UNIT}.timer")
 
 
 def _job(
