@@ -10,6 +10,8 @@ import sys
 import numpy as np
 import pytest
 from fireflyer._core import fs3 as core
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fireflyer import fs3
 from fireflyer.fs3 import chains
@@ -50,7 +52,7 @@ def test_replication_3_on_2000_nodes():
     ("v", "k", "r", "method"),
     [
         (300, 3, 97, "cyclic construction"),  # 32 base blocks and the short orbit {x, x+100, x+200}
-        (300, 3, 98, "cyclic construction + packing search"),  # two chains per node left to the search
+        (300, 3, 98, "cyclic construction + packing search"),  # the same and one chain per node to search
         (301, 3, 90, "cyclic construction"),
         (1000, 4, 99, "cyclic construction + packing search"),
         (400, 4, 95, "cyclic construction + packing search"),
@@ -63,6 +65,23 @@ def test_construction_and_search_by_the_reference(v, k, r, method):
     assert p.method == method and p.excess == 0
     check_packing(p.blocks, v, k, r)
     assert excess(p.blocks.tolist(), v, k, r) == 0
+
+
+@st.composite
+def packings(draw):
+    """Replication 3 with pair counts 0..1 (2r < v - 1), r of every residue mod 3 the shape rule admits."""
+    v = draw(st.integers(41, 160))
+    r = draw(st.integers(1, (v - 2) // 2).filter(lambda r: v * r % 3 == 0))
+    return v, r
+
+
+@settings(max_examples=40, deadline=None)
+@given(packings(), st.integers(0, 2**64 - 1))
+def test_every_packing_shape_is_exact_by_the_reference(shape, seed):
+    v, r = shape
+    p = core.place(v, 3, r, seed=seed)
+    check_packing(p.blocks, v, 3, r)
+    assert p.excess == 0
 
 
 def test_dense_packings_stay_with_the_hill_climb():
