@@ -21,3 +21,13 @@ def fastest(draw, record, path) -> float:
         plotting.save(draw(record), path)
         best = min(best, time.perf_counter() - t)
     return best
+
+
+def written(fig, directory, name: str) -> str:
+    """Write ``fig`` as ``name``.png and ``name``.svg into ``directory``, check each is what its suffix says,
+    and return the SVG's text (text stays text in the house style, so a test can look for a label)."""
+    png = plotting.save(fig, directory / f"{name}.png")
+    svg = plotting.save(fig, directory / f"{name}.svg")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert svg.read_text().lstrip().startswith("<?xml")
+    return svg.read_text()

@@ -45,8 +45,14 @@ def _straggler(m: np.ndarray) -> tuple[int, int] | None:
 def _heatmap(
     ax: Axes, m: np.ndarray, name: str, spread: float, nodes: int | None, layer_ids: list[int] | None
 ) -> tuple[AxesImage, str]:
+    import numpy as np
+    from matplotlib.colors import LogNorm
+
+    # NOTE: a log scale symmetric about 1: half the mean is as dark as twice it is light, and a plan 40x off
+    # leaves the balanced one readable beside it; an idle GPU (0) is drawn as the scale's floor
+    shown = np.where(np.isnan(m), np.nan, np.maximum(m, 1.0 / spread))
     image, note = style.heatmap(
-        ax, m, row_unit="layers", col_unit="GPUs", vmin=max(0.0, 1.0 - spread), vmax=1.0 + spread
+        ax, shown, row_unit="layers", col_unit="GPUs", norm=LogNorm(vmin=1.0 / spread, vmax=spread)
     )
     image.set_cmap(image.cmap.with_extremes(bad="#eeeeee"))  # a layer without load
     gpus = m.shape[1]
@@ -79,24 +85,29 @@ def _layer(row: int, layer_ids: list[int] | None) -> str:
 
 
 def _layer_ticks(ax: Axes, layer_ids: list[int] | None, n: int) -> None:
-    step = style.bins(n, 12)
+    """About ten layer ticks at a round step (1, 2, 5, 10, 20, 50...)."""
+    step = next(b * 10**e for e in range(8) for b in (1, 2, 5) if n / (b * 10**e) <= 12)
     pos = list(range(0, n, step))
     ax.set_yticks([p + 0.5 for p in pos], [str(layer_ids[p] if layer_ids else p) for p in pos])
 
 
-def _per_layer(ax: Axes, plans: list[tuple[str, np.ndarray]], layer_ids: list[int] | None) -> None:
-    """Max/mean per layer (a row's max), a line per plan, layers down as in the heatmaps."""
+def _per_layer(ax: Axes, plans: list[tuple[str, np.ndarray]], spread: float) -> None:
+    """Max/mean per layer (a row's max), a line per plan, layers down as in the heatmaps; binned as they
+    are (the max of each bin), so a row here is a row there."""
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     for i, (name, m) in enumerate(plans):
         s = style.series(i)
         worst = np.full(m.shape[0], np.nan)
         loaded = ~np.isnan(m).all(axis=1)
         worst[loaded] = np.nanmax(m[loaded], axis=1)
-        y = np.arange(m.shape[0]) + 0.5
-        many = m.shape[0] > 80
+        k = style.bins(m.shape[0])
+        binned = style.aggregate(worst[:, None], k, 1)[:, 0] if loaded.any() else worst[::k]
+        y = np.minimum(np.arange(len(binned)) * k + k / 2, m.shape[0])
+        many = len(binned) > 80
         ax.plot(
-            worst,
+            binned,
             y,
             color=s["color"],
             linestyle=s["linestyle"],
@@ -106,7 +117,13 @@ def _per_layer(ax: Axes, plans: list[tuple[str, np.ndarray]], layer_ids: list[in
             label=f"{name}: mean {np.nanmean(worst):.3f}",
         )
     style.reference(ax, 1.0, "max = mean", "perfect balance", axis="x", color="#777777", linestyle=":")
-    ax.set_xlabel("max / mean GPU load, per layer")
+    if spread > 4:  # NOTE: 1.02 and 40 on one linear axis would put the good plan on the line at 1
+        ax.set_xscale("log")
+        ax.set_xlabel("max / mean GPU load, per layer (log scale)")
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.ticklabel_format(axis="x", useOffset=False, style="plain")
+        ax.set_xlabel("max / mean GPU load, per layer")
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, frameon=False, borderaxespad=0)
     ax.tick_params(labelleft=False)
 
@@ -121,9 +138,10 @@ def _figure(
     import numpy as np
 
     arrays = [(name, _array(rows, gpus)) for name, rows in plans]
-    finite = [m[~np.isnan(m)] for _, m in arrays]
-    # NOTE: one scale for every panel, centred on 1 (balanced): below the mean dark, above it light.
-    spread = max([float(np.abs(f - 1.0).max()) for f in finite if f.size] + [0.01])
+    finite = [m[(m > 0) & ~np.isnan(m)] for _, m in arrays]
+    # NOTE: one scale for every panel, centred on 1 (balanced): below the mean dark, above it light; as far
+    # below as above (x or / by ``spread``), at least 1%
+    spread = max([float(np.maximum(f, 1.0 / f).max()) for f in finite if f.size] + [1.01])
     n = len(arrays)
     layers = arrays[0][1].shape[0] if arrays else 0
     fig = style.figure(4.2 * n + 2.6, min(3.2 + 0.06 * min(layers, 256), 8.0))
@@ -133,16 +151,19 @@ def _figure(
     for ax, (name, m) in zip(axes, arrays):
         image, note = _heatmap(ax, m, name, spread, nodes, layer_ids)
     axes[0].set_ylabel("MoE layer (decoder-layer id)" if layer_ids else "MoE layer (row of the plan)")
-    _per_layer(axes[-1], arrays, layer_ids)
+    _per_layer(axes[-1], arrays, spread)
     if image is not None:
-        fig.colorbar(
+        bar = fig.colorbar(
             image,
             ax=list(axes[:n]),
             location="bottom",
-            label="GPU load / its layer's mean GPU load (1 = balanced)",
+            label="GPU load / its layer's mean GPU load (1 = balanced; log scale)",
             shrink=0.6,
             aspect=40,
         )
+        marks = [spread**-1, spread**-0.5, 1.0, spread**0.5, spread]
+        bar.set_ticks(marks, labels=[f"{v:.3g}" if spread > 1.1 else f"{v:.3f}" for v in marks])
+        bar.ax.minorticks_off()
     style.heading(fig, what, note)
     return fig
 

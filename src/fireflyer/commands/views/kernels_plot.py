@@ -4,7 +4,7 @@ comparison as before/after per case with the regressions marked. Each function t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ...kernels.results import CompareReport, Report, Result, shape_label
 from . import plotting as style
@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-MAX_LABELLED = 40
-"""Cases numbered on the picture and keyed beside it; more are drawn unlabelled (the title says so)."""
+MAX_KEYED = 120
+"""Cases named in the key under the picture (the default suite has 84); past this the key says how many it
+leaves out."""
 MAX_ROWS = 60
 """Comparison rows drawn; past this, every regression and the most changed of the rest (the title says)."""
 
@@ -28,7 +29,7 @@ def _series(results: list[Result]) -> dict[str, dict[str, Any]]:
 
 def _roofline(
     ax: Axes, report: Report, timed: list[Result], numbers: dict[str, int], styles: dict[str, dict[str, Any]]
-) -> None:
+) -> int:
     roof = report.roof or {}
     intensity = [r.flops / r.bytes for r in timed]
     rates = [max(r.tflops or 0.0, 1e-9) for r in timed]
@@ -52,7 +53,8 @@ def _roofline(
         ls = style.LINESTYLES[1 + i % 3]
         style.reference(ax, float(peak), f"{dtype} compute roof {peak:g} TFLOP/s", profile, linestyle=ls)
     drawn: set[str] = set()
-    for j, (r, x, y) in enumerate(zip(timed, intensity, rates)):
+    highest: dict[int, tuple[float, float]] = {}
+    for r, x, y in zip(timed, intensity, rates):
         key = r.backend
         s = styles[key]
         bad = not r.correct
@@ -67,23 +69,65 @@ def _roofline(
         )
         drawn.add(key)
         n = numbers[f"{r.op} {shape_label(r.op, r.shape)}"]
-        if n <= MAX_LABELLED:  # NOTE: alternate sides, so labels of points at one intensity do not overprint
-            right = j % 2 == 0
-            ax.annotate(
-                f"#{n}",
-                (x, y),
-                xytext=(5 if right else -5, 2),
-                textcoords="offset points",
-                ha="left" if right else "right",
-                fontsize=7,
-            )
+        if y > highest.get(n, (0.0, 0.0))[1]:
+            highest[n] = (x, y)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
+    _no_minor_ticks(ax)
+    skipped = _number(ax, highest)
     ax.set_xlabel("arithmetic intensity (FLOP/byte, log scale)")
     ax.set_ylabel("achieved rate (TFLOP/s, log scale)")
-    ax.set_title("operations with FLOPs: the roofline", loc="left")
-    ax.legend(loc="best", fontsize=7)
+    what = "operations with FLOPs: the roofline"
+    ax.set_title(f"{what} ({skipped} numbers left off where they overprint)" if skipped else what, loc="left")
+    # NOTE: a fixed corner, not loc="best" (its search took a fifth of the picture's time); upper left is
+    # above the memory roof, where no point can be.
+    ax.legend(loc="upper left", fontsize=7)
+    return skipped
+
+
+def _no_minor_ticks(ax: Axes) -> None:
+    """Log axes without minor ticks (they cost more to lay out than the rest of an axis, and add nothing
+    here)."""
+    from matplotlib.ticker import NullLocator
+
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+def _number(ax: Axes, top: dict[int, tuple[float, float]]) -> int:
+    """Number each case once, beside its highest point (one case has one intensity, so its backends are a
+    column), to the right or else to the left, skipping a number that would overprint one already placed;
+    returns how many were skipped (the key still names every case)."""
+    import math
+
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    box, fig = ax.get_position(), cast("Figure", ax.figure)
+    width_in, height_in = box.width * fig.get_figwidth(), box.height * fig.get_figheight()
+    lx, ly = math.log10(x1 / x0), math.log10(y1 / y0)
+    placed: list[tuple[float, float, float, float]] = []
+    skipped = 0
+    for n, (x, y) in sorted(top.items()):
+        fx, fy = math.log10(x / x0) / lx * width_in, math.log10(y / y0) / ly * height_in
+        w, h = 0.07 * (len(str(n)) + 1) + 0.02, 0.11  # NOTE: inches of "#n" at 7 points, with a margin
+        for right in (True, False):
+            left = fx + 0.06 if right else fx - 0.06 - w
+            cand = (left, fy - h / 2, left + w, fy + h / 2)
+            if all(cand[2] <= p[0] or p[2] <= cand[0] or cand[3] <= p[1] or p[3] <= cand[1] for p in placed):
+                placed.append(cand)
+                ax.annotate(
+                    f"#{n}",
+                    (x, y),
+                    xytext=(5 if right else -5, 0),
+                    textcoords="offset points",
+                    ha="left" if right else "right",
+                    va="center",
+                    fontsize=7,
+                )
+                break
+        else:
+            skipped += 1
+    return skipped
 
 
 def _bandwidth(
@@ -107,10 +151,11 @@ def _bandwidth(
     link = roof.get("link_gbps")
     if link:
         style.reference(ax, float(link), f"link roof {link:g} GB/s", f"profile {roof['profile']}", axis="x")
-        ax.legend(loc="best", fontsize=7)
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, frameon=False, borderaxespad=0)
     ax.set_xscale("log")
+    _no_minor_ticks(ax)
     ax.set_xlabel("achieved bandwidth (GB/s, log scale)")
-    ax.set_title("no FLOPs (dispatch, combine)", loc="left")
+    ax.set_title("no FLOPs (dispatch, combine)", loc="left", pad=16 if link else 6)
 
 
 def plot_bench(report: Report) -> Figure:
@@ -122,7 +167,7 @@ def plot_bench(report: Report) -> Figure:
     numbers = {c: i + 1 for i, c in enumerate(cases)}
     flops = [r for r in timed if r.flops > 0 and r.bytes > 0]
     bw_only = [r for r in timed if r.flops <= 0 and r.gbps is not None]
-    fig = style.figure(10.0 if bw_only else 7.5, 6.0)
+    fig = style.figure(10.0 if bw_only else 7.5, 4.8)
     if bw_only:
         ax, side = fig.subplots(1, 2, width_ratios=[3, 2])
         _bandwidth(side, report, bw_only, numbers, _series(timed))
@@ -136,7 +181,7 @@ def plot_bench(report: Report) -> Figure:
     if roof:
         notes.append(f"roofs: profile {roof.get('profile')}, {roof.get('source', 'no source given')}")
     style.heading(fig, f"kernels bench: the {report.suite.get('name', '?')} suite on {device}", *notes)
-    style.key(fig, [f"#{i + 1} {c}" for i, c in enumerate(cases)], title="cases", most=MAX_LABELLED)
+    style.key(fig, [f"#{i + 1} {c}" for i, c in enumerate(cases)], title="cases", most=MAX_KEYED)
     return fig
 
 
@@ -144,43 +189,59 @@ def plot_compare(report: CompareReport) -> Figure:
     """Baseline and current median per case on one time axis (a line from one to the other); a regression
     (slower beyond the threshold, or incorrect) is a vermillion X with its change, faster cases green.
     Rows are numbered by case (the key under the picture) and named by backend."""
+    from matplotlib.collections import LineCollection
+
     rows = [r for r in report.rows if r.baseline_us is not None or r.current_us is not None]
     note = ""
     if len(rows) > MAX_ROWS:
-        bad = [r for r in rows if r.status in ("slower", "incorrect")][:MAX_ROWS]
+        bad = [r for r in rows if r.status in ("slower", "incorrect")]
         rest = sorted((r for r in rows if r not in bad), key=lambda r: -abs(r.change_pct or 0.0))
-        rest = rest[: MAX_ROWS - len(bad)]
-        note = f"the {len(bad)} regressions and the {len(rest)} most changed of {len(rows)} cases"
-        rows = bad + rest
+        shown = bad[:MAX_ROWS] + rest[: max(0, MAX_ROWS - len(bad))]
+        note = f"{len(shown)} of {len(rows)} rows shown: " + (
+            f"the first {MAX_ROWS} of the {len(bad)} regressions"
+            if len(bad) >= MAX_ROWS
+            else f"the {len(bad)} regressions and the {len(shown) - len(bad)} most changed of the rest"
+        )
+        rows = shown
     cases = list(dict.fromkeys(f"{r.op} {shape_label(r.op, r.shape)}" for r in rows))
     numbers = {c: i + 1 for i, c in enumerate(cases)}
-    fig = style.figure(7.5, min(2.6 + 0.22 * max(len(rows), 1) + 0.12 * len(cases), 24.0))
+    fig = style.figure(7.5, min(2.2 + 0.2 * max(len(rows), 1), 16.0))
     ax = fig.add_subplot()
     labels = [f"#{numbers[f'{r.op} {shape_label(r.op, r.shape)}']} {r.backend}" for r in rows]
-    for i, r in enumerate(rows):
-        b, c = r.baseline_us, r.current_us
-        regression = r.status in ("slower", "incorrect")
-        colour = style.BAD if regression else style.GOOD if r.status == "faster" else style.NEUTRAL
-        if b is not None and c is not None:
-            ax.plot([b, c], [i, i], color="#999999", linewidth=1.0, zorder=1)
-        if b is not None:
-            ax.plot([b], [i], "o", color=style.BLACK, markerfacecolor="white", zorder=2)
-        if c is not None:
-            marker = style.BAD_MARKER if regression else "o"
-            ax.plot([c], [i], marker, color=colour, markersize=8 if regression else 5, zorder=3)
-            text = r.status if r.change_pct is None else f"{r.change_pct:+.1f}%"
-            ax.annotate(text, (max(b or c, c), i), xytext=(7, -3), textcoords="offset points", fontsize=7)
-    handles = [
-        ax.plot([], [], "o", color=style.BLACK, markerfacecolor="white")[0],
-        ax.plot([], [], "o", color=style.GOOD)[0],
-        ax.plot([], [], "o", color=style.NEUTRAL)[0],
-        ax.plot([], [], style.BAD_MARKER, color=style.BAD)[0],
+    # NOTE: one artist per kind of mark, not per row (three per row took most of a second at 60 rows)
+    both = [
+        [(r.baseline_us, i), (r.current_us, i)] for i, r in enumerate(rows) if r.baseline_us and r.current_us
     ]
-    names = ["baseline", "current: faster", "current: within", f"regression (> {report.threshold_pct:g}%)"]
-    ax.legend(handles, names, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=4, fontsize=7, frameon=False)
+    ax.add_collection(LineCollection(both, colors="#999999", linewidths=1.0, zorder=1))
+    base = [(r.baseline_us, i) for i, r in enumerate(rows) if r.baseline_us is not None]
+    names = {"baseline": "baseline", "faster": "current: faster", "within": "current: within"}
+    names["regression"] = f"regression (> {report.threshold_pct:g}%)"
+    marks: dict[str, list[tuple[float, int]]] = {k: [] for k in names}
+    marks["baseline"] = base
+    for i, r in enumerate(rows):
+        c = r.current_us
+        if c is None:
+            continue
+        regression = r.status in ("slower", "incorrect")
+        marks["regression" if regression else "faster" if r.status == "faster" else "within"].append((c, i))
+        text = r.status if r.change_pct is None else f"{r.change_pct:+.1f}%"
+        ax.annotate(
+            text, (max(r.baseline_us or c, c), i), xytext=(7, -3), textcoords="offset points", fontsize=7
+        )
+    looks: dict[str, dict[str, Any]] = {
+        "baseline": {"marker": "o", "color": style.BLACK, "markerfacecolor": "white", "zorder": 2},
+        "faster": {"marker": "o", "color": style.GOOD, "zorder": 3},
+        "within": {"marker": "o", "color": style.NEUTRAL, "zorder": 3},
+        "regression": {"marker": style.BAD_MARKER, "color": style.BAD, "markersize": 8, "zorder": 3},
+    }
+    for k, pts in marks.items():
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        ax.plot(xs, ys, linestyle="none", label=names[k], **looks[k])
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=4, fontsize=7, frameon=False)
     style.ticks(ax, labels, axis="y", most=MAX_ROWS)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xscale("log")
+    _no_minor_ticks(ax)
     ax.margins(x=0.15)
     ax.set_xlabel("median time per call (µs, log scale)")
     style.heading(

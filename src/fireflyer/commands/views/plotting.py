@@ -58,6 +58,8 @@ MAX_CELLS = 256
 """The most rows or columns a heatmap draws; a larger matrix is binned (``aggregate``)."""
 DPI = 150
 FONT = "DejaVu Sans"
+KEY_POINTS = 7
+"""The size of a key's and a caption's text."""
 
 _RC: dict[str, Any] = {
     "font.family": "sans-serif",
@@ -223,10 +225,12 @@ def heatmap(
     vmin: float | None = None,
     vmax: float | None = None,
     cmap: str = SEQUENTIAL,
+    norm: Any = None,
 ) -> tuple[AxesImage, str]:
     """Draw ``matrix`` (rows down, columns across) as cells, binned when a side is over ``most``; returns
     the image (for a colour bar) and the ``aggregate_note`` to put in the title. Cells are drawn without
-    edges or interpolation, so one cell per value (or per block) is what the file holds."""
+    edges or interpolation, so one cell per value (or per block) is what the file holds. ``norm`` (a
+    matplotlib Normalize) replaces ``vmin``/``vmax``."""
     import numpy as np
 
     m = np.asarray(matrix, dtype=np.float64)
@@ -237,8 +241,7 @@ def heatmap(
         aspect="auto",
         interpolation="nearest",
         cmap=cmap,
-        vmin=vmin,
-        vmax=vmax,
+        **({"norm": norm} if norm is not None else {"vmin": vmin, "vmax": vmax}),
         origin="upper",
         extent=(0, m.shape[1], m.shape[0], 0),
     )
@@ -270,26 +273,33 @@ def caption(fig: Figure, text: str) -> None:
     fig.supxlabel("\n".join(lines), fontsize=7, color="#444444", x=0.01, ha="left", multialignment="left")
 
 
-def key(fig: Figure, lines: Sequence[str], *, title: str, most: int = 60) -> None:
-    """A numbered key (``#1 b=4 s_k=512``...) in columns under the picture, at most ``most`` entries (the
-    rest counted in its title)."""
+def key(fig: Figure, lines: Sequence[str], *, title: str, most: int = 120) -> None:
+    """A numbered key (``#1 b=4 s_k=512``...) under the picture, in as many columns as fit its width, at
+    most ``most`` entries (the rest counted in its title); the figure grows to hold it."""
     from matplotlib.lines import Line2D
 
     shown = list(lines[:most])
     if len(lines) > most:
         title += f" (the first {most} of {len(lines)})"
-    cols = max(1, min(4, int(fig.get_figwidth() * 17) // max(12, max(map(len, shown), default=12))))
+    # NOTE: a legend entry per column, its lines joined (an entry per line took a third of a second at 84)
+    chars = int(fig.get_figwidth() * 72 / (0.55 * KEY_POINTS)) - 4
+    wide = max(map(len, shown), default=1) + 3
+    cols = max(1, min(4, chars // wide))
+    rows = math.ceil(len(shown) / cols)
+    columns = ["\n".join(shown[c * rows : (c + 1) * rows]) for c in range(cols) if shown[c * rows :]]
+    fig.set_figheight(fig.get_figheight() + (rows + 2) * KEY_POINTS * 1.25 / 72)
     fig.legend(
-        [Line2D([], [], linestyle="none")] * len(shown),
-        shown,
-        loc="outside lower center",
-        ncol=cols,
+        [Line2D([], [], linestyle="none")] * len(columns),
+        columns,
+        loc="outside lower left",
+        ncol=len(columns),
         handlelength=0,
         handletextpad=0,
-        fontsize=7,
+        columnspacing=2.0,
+        fontsize=KEY_POINTS,
         frameon=False,
         title=title,
-        title_fontsize=7,
+        title_fontsize=KEY_POINTS,
         alignment="left",
     )
 
