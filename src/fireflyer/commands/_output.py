@@ -19,7 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from ..io import dumps_json
+from ..io import atomic_write, dumps_json
 
 
 class _Console(Console):
@@ -72,6 +72,12 @@ class Output:
             self.kv(msgspec.structs.asdict(data))
         else:
             self.console.print(data)
+
+    def save(self, data: Any, path: str | os.PathLike | None) -> None:
+        """``--out FILE``: the JSON document --json prints, written atomically (nothing without a path)."""
+        if path is not None:
+            atomic_write(path, dumps_json(data))
+            self.hint(f"wrote {path}")
 
     def table(
         self,

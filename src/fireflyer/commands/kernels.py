@@ -11,7 +11,7 @@ import typer
 from .. import host
 from .. import kernels as lib
 from ..gates import write_junit
-from ..io import atomic_write, check_outputs, dumps_json
+from ..io import check_outputs
 from ._options import DeviceOpt, JsonOpt, JunitOpt, OutOpt, PlotOpt, integer_in
 from ._output import Output
 from .views import kernels as view
@@ -127,9 +127,7 @@ def bench(
         )
     if report is None:  # a torchrun rank other than 0: rank 0 reports
         return
-    if out_file is not None:
-        atomic_write(out_file, dumps_json(report))
-        out.hint(f"wrote {out_file}")
+    out.save(report, out_file)
     out.emit(report, lambda o: view.bench(o, report))
     plotting.write(out, plot, kernels_plot.plot_bench, report)
     if junit is not None:
