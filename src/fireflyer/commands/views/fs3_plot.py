@@ -98,17 +98,53 @@ def plot_chains(r: PlanReport) -> Figure:
     return fig
 
 
-def _figures(r: Any) -> list[tuple[str, float, float | None, str, str | None]]:
+MAX_CLIENTS = 32
+"""Client nodes drawn one bar each beside the aggregate; past this only the aggregate (the title says)."""
+
+Row = tuple[str, float, "float | None", str, "str | None"]
+
+
+def _figures(r: Any) -> list[Row]:
     """(label, measured, published scaled to the nodes used or None, unit, status) of a bench record: a
-    suite's verdicts, or one run's throughput beside its published figure."""
+    suite's verdicts; one run's throughput beside its published figure; every client together beside each
+    published figure scaled to the cluster, then each client alone; or the metadata phases."""
     summary = getattr(r, "summary", None)
     if summary is not None:
         return [(v.label, v.measured, v.published, v.unit, v.status) for v in summary]
+    aggregate = getattr(r, "aggregate", None)
+    if aggregate is not None:  # scope=clients: io or kvcache on every client node at once
+        rows: list[Row] = [
+            (
+                f"{aggregate.clients} clients vs {c.published.unit}",
+                aggregate.gib_s,
+                c.published.scaled,
+                "GiB/s",
+                None,
+            )
+            for c in r.published
+        ] or [(f"{aggregate.clients} clients together", aggregate.gib_s, None, "GiB/s", None)]
+        if len(r.clients) <= MAX_CLIENTS:
+            rows += [(c.node.host, c.result.gib_s, None, "GiB/s", None) for c in r.clients]
+        return rows
     published = getattr(r, "published", None)
     if published is not None and hasattr(r, "gib_s"):
-        return [("throughput", r.gib_s, published.scaled, "GiB/s", None)]
+        what = getattr(r, "pattern", None) or ("KVCache reads" if hasattr(r, "block") else "sort")
+        return [(f"{what} throughput", r.gib_s, published.scaled, "GiB/s", None)]
     phases = getattr(r, "phases", None) or []
     return [(p.name, p.ops_s, None, "ops/s", None) for p in phases]
+
+
+def _num(v: float) -> str:
+    """``448,123`` past a thousand (never 4.48e+05), else three significant digits."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
+def _where(r: Any) -> str:
+    clients = getattr(r, "clients", None)
+    if isinstance(clients, list):
+        shown = "" if len(clients) <= MAX_CLIENTS else f" (the aggregate; {len(clients)} clients not drawn)"
+        return f"{len(clients)} client nodes{shown}"
+    return getattr(r, "host", None) or "this host"
 
 
 def plot_bench(r: Any) -> Figure:
@@ -127,31 +163,47 @@ def plot_bench(r: Any) -> Figure:
             bad = status == "fail"
             ax.barh(i, share, color=style.BAD if bad else style.BLUE, hatch="xx" if bad else "", height=0.6)
             ax.annotate(
-                f"{measured:,.3g} of {published:,.3g} {unit}" + (f" ({status})" if status else ""),
+                f"{_num(measured)} of {_num(published or 0.0)} {unit}" + (f" ({status})" if status else ""),
                 (share, i),
                 xytext=(4, -3),
                 textcoords="offset points",
                 fontsize=7,
             )
-        style.reference(ax, 100.0, "published, scaled to the nodes used", "3FS README, Performance", axis="x")
+        source = _source(r)
+        style.reference(ax, 100.0, "published, scaled to the nodes used", source, axis="x")
         ax.set_yticks(range(len(compared)), [x[0] for x in compared])
         ax.set_ylim(len(compared) - 0.5, -0.5)
         ax.margins(x=0.35)
         ax.set_xlabel("measured / published (%)")
-        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.2), fontsize=7, frameon=False)
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, frameon=False, borderaxespad=0)
     if alone:
         ax = axes.pop(0)
         for i, (_, measured, _, unit, _) in enumerate(alone):
             ax.barh(i, measured, color=style.ORANGE, height=0.6)
-            ax.annotate(f"{measured:,.3g} {unit}", (measured, i), xytext=(4, -3), textcoords="offset points")
-        ax.set_yticks(range(len(alone)), [f"{x[0]} ({x[3]})" for x in alone])
+            ax.annotate(
+                f"{_num(measured)} {unit}",
+                (measured, i),
+                xytext=(4, -3),
+                textcoords="offset points",
+                fontsize=7,
+            )
+        units = {x[3] for x in alone}
+        one = units.pop() if len(units) == 1 else None
+        ax.set_yticks(range(len(alone)), [x[0] if one else f"{x[0]} ({x[3]})" for x in alone])
         ax.set_ylim(len(alone) - 0.5, -0.5)
         ax.margins(x=0.3)
-        ax.set_xlabel("measured (unit per row)")
+        ax.set_xlabel(f"measured ({one or 'unit per row'})")
         ax.set_title("no published figure", loc="left")
-    host = getattr(r, "host", "this host")
-    style.heading(fig, f"fs3 bench on {host}: measured beside DeepSeek's published figures", r.path)
+    style.heading(fig, f"fs3 bench on {_where(r)}: measured beside DeepSeek's published figures", r.path)
     return fig
+
+
+def _source(r: Any) -> str:
+    """Where the published figures come from (the record says; 3FS's README by default)."""
+    published = getattr(r, "published", None)
+    first = published[0].published if isinstance(published, list) and published else published
+    source = getattr(first, "source", None) or "github.com/deepseek-ai/3FS#performance"
+    return source.removeprefix("https://")
 
 
 PLOTS = {
@@ -159,5 +211,7 @@ PLOTS = {
     "bench io": plot_bench,
     "bench meta": plot_bench,
     "bench all": plot_bench,
+    "bench kvcache": plot_bench,
+    "bench sort": plot_bench,
 }
 """Command (as ``RESULTS`` names it) -> its picture."""
