@@ -22,7 +22,6 @@ from ._options import (
     JsonOpt,
     JunitOpt,
     OutOpt,
-    PlotOpt,
     StorageNodesOpt,
     integer_in,
     number,
@@ -53,7 +52,6 @@ from .fs3_bench_options import (
     ThresholdOpt,
 )
 from .views import fs3_bench as view
-from .views import fs3_plot, plotting
 
 RESULTS: dict[str, Any] = {
     "bench io": reports.IoReport | reports.IoClientsReport,
@@ -100,14 +98,11 @@ def _exit_on_signal() -> Iterator[None]:
             raise typer.Exit(why.exit_code) from None
 
 
-def _finish(
-    out: Output, report: Any, render: Callable[[Output], None], out_file: Path | None, plot: Path | None
-) -> None:
+def _finish(out: Output, report: Any, render: Callable[[Output], None], out_file: Path | None) -> None:
     if out_file is not None:
         atomic_write(out_file, dumps_json(report))
         out.hint(f"wrote {out_file}")
     out.emit(report, render)
-    plotting.write(out, plot, fs3_plot.plot_bench, report)
 
 
 @app.command()
@@ -148,7 +143,6 @@ def io(
     ray_timeout: RayTimeoutOpt = 30.0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
-    plot: PlotOpt = None,
 ) -> None:
     """Parallel reads or writes under PATH: GiB/s, IOPS, p50/p99 latency, share of the published figure.
 
@@ -160,12 +154,11 @@ def io(
       flyer fs3 bench io /mnt/3fs
       flyer fs3 bench io /mnt/3fs --pattern rand-read --size 8GiB --jobs 16 --iodepth 32
       flyer fs3 bench io /mnt/3fs --pattern seq-write --engine builtin --buffered --json
-      flyer fs3 bench io /data --runtime 30 --out io.json --plot io.png
+      flyer fs3 bench io /data --runtime 30 --out io.json
       flyer fs3 bench io /mnt/3fs --size 64GiB --ray-address 10.0.0.1:6379 --clients all --storage-nodes 180
     """
     out = Output(json)
     check_outputs([out_file])
-    plotting.check_plot(plot, [], [out_file])
     job = lib.IoJob(
         pattern=pattern.value,
         size=size_,
@@ -175,18 +168,10 @@ def io(
         direct=direct,
         runtime=runtime,
     )
+    on = lib.BenchHosts.from_options(ray_address, clients, storage_nodes, ray_timeout)
     with _running(out, pattern.value) as progress:
-        r = lib.bench_io(
-            path,
-            job,
-            engine=engine.value,
-            ray_address=ray_address,
-            clients=clients,
-            storage_nodes=storage_nodes,
-            ray_timeout=ray_timeout,
-            progress=progress,
-        )
-    _finish(out, r, lambda o: view.io_result(o, r), out_file, plot)
+        r = lib.bench_io(path, job, engine=engine.value, on=on, progress=progress)
+    _finish(out, r, lambda o: view.io_result(o, r), out_file)
 
 
 @app.command()
@@ -206,7 +191,6 @@ def meta(
     ray_timeout: RayTimeoutOpt = 30.0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
-    plot: PlotOpt = None,
 ) -> None:
     """Metadata operations per second under PATH: create, stat, rename, delete (mdtest's pattern).
 
@@ -220,13 +204,11 @@ def meta(
     """
     out = Output(json)
     check_outputs([out_file])
-    plotting.check_plot(plot, [], [out_file])
     job = lib.MetaJob(files=files, dirs=dirs, jobs=jobs, file_bytes=file_size)
+    on = lib.BenchHosts.from_options(ray_address, clients, ray_timeout=ray_timeout)
     with _running(out, "metadata") as progress:
-        r = lib.bench_meta(
-            path, job, ray_address=ray_address, clients=clients, ray_timeout=ray_timeout, progress=progress
-        )
-    _finish(out, r, lambda o: view.meta_result(o, r), out_file, plot)
+        r = lib.bench_meta(path, job, on=on, progress=progress)
+    _finish(out, r, lambda o: view.meta_result(o, r), out_file)
 
 
 @app.command()
@@ -274,7 +256,6 @@ def kvcache(
     ray_timeout: RayTimeoutOpt = 30.0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
-    plot: PlotOpt = None,
 ) -> None:
     """The KVCache pattern under PATH: many concurrent random reads of KV blocks from large files.
 
@@ -288,7 +269,6 @@ def kvcache(
     """
     out = Output(json)
     check_outputs([out_file])
-    plotting.check_plot(plot, [], [out_file])
     job = lib.KvJob(
         block=block_size,
         files=files,
@@ -298,11 +278,10 @@ def kvcache(
         seconds=seconds,
         direct=direct,
     )
+    on = lib.BenchHosts.from_options(ray_address, clients, ray_timeout=ray_timeout)
     with _running(out, "kvcache") as progress:
-        r = lib.bench_kvcache(
-            path, job, ray_address=ray_address, clients=clients, ray_timeout=ray_timeout, progress=progress
-        )
-    _finish(out, r, lambda o: view.kvcache_result(o, r), out_file, plot)
+        r = lib.bench_kvcache(path, job, on=on, progress=progress)
+    _finish(out, r, lambda o: view.kvcache_result(o, r), out_file)
 
 
 @app.command()
@@ -323,7 +302,6 @@ def sort(
     ] = 0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
-    plot: PlotOpt = None,
 ) -> None:
     """A GraySort with Smallpond under PATH: the sort rate beside the published 3.66 TiB/min.
 
@@ -340,14 +318,12 @@ def sort(
     """
     out = Output(json)
     check_outputs([out_file])
-    plotting.check_plot(plot, [], [out_file])
     job = lib.SortJob(size=size_, partitions=partitions, seed=seed)
+    on = lib.BenchHosts.from_options(ray_address, ray_timeout=ray_timeout)
     with _running(out, "sort") as progress:
-        result = lib.measure_sort(
-            path, job, ray_address=ray_address, ray_timeout=ray_timeout, progress=progress
-        )
+        result = lib.measure_sort(path, job, on=on, progress=progress)
     r = result.report()
-    _finish(out, r, lambda o: view.sort_result(o, r), out_file, plot)
+    _finish(out, r, lambda o: view.sort_result(o, r), out_file)
     if not r.validation.ok:
         raise CheckFailed(f"the sorted output failed its check: {'; '.join(r.validation.problems)}")
 
@@ -378,7 +354,6 @@ def all_(
     ray_timeout: RayTimeoutOpt = 30.0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
-    plot: PlotOpt = None,
     junit: JunitOpt = None,
 ) -> None:
     """io, meta (kvcache) and sort in order, pass/warn/fail per figure against thresholds: a post-deploy gate.
@@ -395,15 +370,13 @@ def all_(
 
     Examples:
       flyer fs3 bench all /mnt/3fs --cluster cluster.yaml
-      flyer fs3 bench all /data --size 1GiB --no-sort --json --out bench.json --plot bench.svg
+      flyer fs3 bench all /data --size 1GiB --no-sort --json --out bench.json
       flyer fs3 bench all /mnt/3fs --cluster cluster.yaml --ray-address 10.0.0.1:6379 --storage-nodes 180
       flyer fs3 bench all /mnt/3fs --cluster cluster.yaml --kvcache 30 --junit fs3-bench.xml
     """
     out = Output(json)
     check_outputs([out_file, junit], [cluster])
-    plotting.check_plot(plot, [cluster], [out_file, junit])
-    thresholds = lib.load_thresholds(cluster) if cluster is not None else lib.Thresholds()
-    thresholds = lib.with_overrides(thresholds, lib.parse_overrides(threshold or []))
+    thresholds = lib.thresholds_from(cluster, threshold or [])
     job = lib.SuiteJob(
         io_size=size_,
         jobs=jobs,
@@ -413,19 +386,13 @@ def all_(
         meta=lib.MetaJob(files=files, dirs=dirs),
         sort=None if no_sort else lib.SortJob(size=sort_size, partitions=partitions),
         kvcache_seconds=kvcache,
-        ray_address=ray_address,
-        clients=clients,
-        storage_nodes=storage_nodes,
-        ray_timeout=ray_timeout,
+        on=lib.BenchHosts.from_options(ray_address, clients, storage_nodes, ray_timeout),
     )
     with _running(out, "all") as progress:
         result = lib.measure_all(path, job, thresholds=thresholds, progress=progress)
     r = result.report()
-    _finish(out, r, lambda o: view.suite_result(o, r), out_file, plot)
+    _finish(out, r, lambda o: view.suite_result(o, r), out_file)
     if junit is not None:
         write_junit(junit, "flyer fs3 bench all", result.checks())
     if result.failed:
-        names = ", ".join(v.check for v in result.failed)
-        raise CheckFailed(
-            f"{len(result.failed)} of {len(result.verdicts)} figures missed their threshold: {names}"
-        )
+        raise CheckFailed(result.failure())

@@ -326,7 +326,7 @@ def ray_cluster(tmp_path_factory):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                bench.probe_ray(f"127.0.0.1:{port}", 1.0)
+                bench.probe_ray(bench.BenchHosts(address=f"127.0.0.1:{port}", timeout=1.0))
                 break
             except Exception:
                 time.sleep(0.3)

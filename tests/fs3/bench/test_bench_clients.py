@@ -50,8 +50,7 @@ def test_io_on_every_node_sums_to_the_aggregate(cluster, tmp_path):
     r = bench.measure_io_clients(
         tmp_path,
         bench.IoJob(pattern="seq-read", size=8 * MiB, jobs=1, iodepth=4),
-        ray_address=cluster.address,
-        storage_nodes=2,
+        on=bench.BenchHosts(address=cluster.address, storage_nodes=2),
     )
     assert isinstance(r, IoClientsReport) and len(r.clients) == 3
     assert {c.node.node_id for c in r.clients} == _node_ids(cluster)  # one job per node
@@ -74,9 +73,8 @@ def test_io_on_every_node_sums_to_the_aggregate(cluster, tmp_path):
 def test_kvcache_on_named_hosts(cluster, tmp_path):
     ip = cluster.head_node.node_ip_address  # every node of this cluster has the same IP: all three match
     job = bench.KvJob(block=256 * 1024, files=2, file_size=4 * MiB, concurrency=4, jobs=2, seconds=0.5)
-    r = bench.measure_kvcache_clients(
-        tmp_path, job, ray_address=cluster.address, clients=bench.Clients.parse(ip)
-    )
+    on = bench.BenchHosts(address=cluster.address, clients=bench.Clients.parse(ip))
+    r = bench.measure_kvcache_clients(tmp_path, job, on=on)
     assert isinstance(r, KvClientsReport) and len(r.clients) == 3
     assert all(c.result.block == 256 * 1024 and c.result.ops > 0 for c in r.clients)
     assert math.isclose(r.aggregate.gib_s, sum(c.result.gib_s for c in r.clients))
@@ -102,12 +100,10 @@ def test_meta_on_two_clients_through_the_cli(cluster, tmp_path):
 
 def test_unknown_hosts_and_too_many_clients_are_refused(cluster, tmp_path):
     with pytest.raises(InputError, match="no live Ray node is 'nosuchhost'") as e:
-        bench.measure_meta_clients(
-            tmp_path, ray_address=cluster.address, clients=bench.Clients.parse("nosuchhost")
-        )
+        bench.measure_meta_clients(tmp_path, on=bench.BenchHosts.from_options(cluster.address, "nosuchhost"))
     assert e.value.field == "clients"
     with pytest.raises(InputError, match="asked for 9 clients; the Ray cluster has 3"):
-        bench.measure_meta_clients(tmp_path, ray_address=cluster.address, clients=bench.Clients.parse("9"))
+        bench.measure_meta_clients(tmp_path, on=bench.BenchHosts.from_options(cluster.address, "9"))
 
 
 @pytest.mark.parametrize("text", ["0", "a;b", "host,", "-x", "a b", "x" * 300, "$(reboot)"])
@@ -126,6 +122,35 @@ def test_clients_option_forms():
 def test_clients_without_a_ray_address_exit_2(tmp_path):
     res = run_flyer("fs3", "bench", "io", str(tmp_path), "--clients", "2")
     assert res.returncode == 2 and "--ray-address" in res.stderr
+    assert res.stderr.strip().splitlines() == [
+        "flyer: error: clients: --clients needs --ray-address (a Ray cluster)"
+    ]
+
+
+def test_where_a_bench_runs_is_checked_once_in_its_record():
+    """BenchHosts refuses what each command's options would: no bench call needed to find a bad value."""
+    with pytest.raises(InputError, match="--clients needs --ray-address") as e:
+        bench.BenchHosts(clients=bench.Clients(count=2))
+    assert e.value.field == "clients"
+    cases = [
+        ({"address": "not an address"}, "ray_address", "expected HOST:PORT"),
+        ({"address": "10.0.0.1:0"}, "ray_address", "expected HOST:PORT"),
+        ({"address": "10.0.0.1:6379; reboot"}, "ray_address", "expected HOST:PORT"),
+        ({"timeout": 0.0}, "ray_timeout", r"\(0, 3600\]"),
+        ({"timeout": math.nan}, "ray_timeout", r"\(0, 3600\]"),
+        ({"storage_nodes": 0}, "storage_nodes", "must be 1..100000"),
+    ]
+    for kwargs, field, message in cases:
+        with pytest.raises(InputError, match=message) as e:
+            bench.BenchHosts(**kwargs)
+        assert e.value.field == field, kwargs
+    on = bench.BenchHosts.from_options("ray://[::1]:10001", "a,b", 180, 5.0)
+    assert on == bench.BenchHosts(
+        address="ray://[::1]:10001", clients=bench.Clients(hosts=("a", "b")), storage_nodes=180, timeout=5.0
+    )
+    assert bench.BenchHosts.from_options(None) == bench.BenchHosts()
+    with pytest.raises(InputError, match="needs a Ray cluster"):
+        bench.measure_meta_clients("/nonexistent", on=bench.BenchHosts())
 
 
 @needs_fio
@@ -137,7 +162,7 @@ def test_a_node_that_dies_mid_run_fails_the_run_naming_it(cluster, tmp_path):
     killer.start()
     try:
         with pytest.raises(CheckFailed) as e:
-            bench.measure_kvcache_clients(tmp_path, job, ray_address=cluster.address)
+            bench.measure_kvcache_clients(tmp_path, job, on=bench.BenchHosts(address=cluster.address))
     finally:
         killer.join()
     msg = str(e.value)

@@ -111,7 +111,7 @@ def test_the_library_refuses_what_the_options_refuse():
     with pytest.raises(InputError, match="runtime: must be 0..604800"):
         bench.IoJob(runtime=1e300)
     with pytest.raises(InputError, match="ray_timeout"):
-        bench.probe_ray("127.0.0.1:1", 1e300)
+        bench.BenchHosts(address="127.0.0.1:1", timeout=1e300)
     with pytest.raises(InputError, match="PATH is empty"):
         bench.check_target("", what="the test")
     assert bench.scratch.fs_type(Path("/proc/self")) == "proc"

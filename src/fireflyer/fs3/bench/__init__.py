@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ..._lazy import attach
 
 if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/shared/test_lazy.py)
+    from .clients import BenchHosts as BenchHosts
     from .clients import ClientDone as ClientDone
     from .clients import Clients as Clients
     from .clients import run_on_clients as run_on_clients
@@ -77,6 +78,7 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
     from .thresholds import judge as judge
     from .thresholds import load_thresholds as load_thresholds
     from .thresholds import parse_overrides as parse_overrides
+    from .thresholds import thresholds_from as thresholds_from
     from .thresholds import with_overrides as with_overrides
     from .workloads import ENGINES as ENGINES
     from .workloads import PATTERNS as PATTERNS
@@ -88,7 +90,7 @@ if TYPE_CHECKING:  # NOTE: the names attach() serves, for type checkers (tests/s
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "clients": ["ClientDone", "Clients", "run_on_clients"],
+        "clients": ["BenchHosts", "ClientDone", "Clients", "run_on_clients"],
         "fleet": [
             "aggregate",
             "bench_io",
@@ -151,6 +153,7 @@ __getattr__, __dir__, __all__ = attach(
             "judge",
             "load_thresholds",
             "parse_overrides",
+            "thresholds_from",
             "with_overrides",
         ],
         "workloads": [

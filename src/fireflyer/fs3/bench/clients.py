@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from ...errors import CheckFailed, FireflyerError, InputError
-from .raycluster import RayCluster, last_line, ray_session
+from .raycluster import RayCluster, check_ray_timeout, last_line, ray_endpoint, ray_session
 from .reports import ClientNode
 from .workloads import Progress
 
 R = TypeVar("R")
 
 MAX_CLIENTS = 100_000
+MAX_STORAGE_NODES = 100_000
 CANCEL_WAIT = 30.0
 """Seconds the other jobs get to stop and remove their files after one failed."""
 _HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -91,6 +92,63 @@ class Clients:
         return alive[: self.count] if self.count is not None else alive
 
 
+@dataclass(frozen=True, kw_only=True)
+class BenchHosts:
+    """Where a benchmark runs: this host (no ``address``), or the client nodes of the Ray cluster at
+    ``address``, all at once. The sort runs on a Ray started for the run, or on every node of that cluster.
+    Checked once, here; every benchmark takes it as ``on=``.
+
+    Example: ``BenchHosts(address="10.0.0.1:6379", clients=Clients.parse("8"), storage_nodes=180)``.
+    """
+
+    address: str | None = None
+    """An existing Ray cluster, ``HOST:PORT`` or ``ray://HOST:PORT`` (--ray-address)."""
+    clients: Clients | None = None
+    """With ``address``: the nodes io, meta and kvcache run on (--clients); None: every live node with
+    CPUs."""
+    storage_nodes: int | None = None
+    """Storage nodes of the 3FS cluster: the published aggregate read is scaled to them (--storage-nodes)."""
+    timeout: float = 30.0
+    """Seconds ``address`` may take to answer (--ray-timeout)."""
+
+    def __post_init__(self) -> None:
+        check_ray_timeout(self.timeout)
+        if self.storage_nodes is not None and not 1 <= self.storage_nodes <= MAX_STORAGE_NODES:
+            raise InputError(
+                f"must be 1..{MAX_STORAGE_NODES}, got {self.storage_nodes}", field="storage_nodes"
+            )
+        if self.address is None:
+            if self.clients is not None:
+                raise InputError("--clients needs --ray-address (a Ray cluster)", field="clients")
+        else:
+            ray_endpoint(self.address)
+
+    @classmethod
+    def from_options(
+        cls,
+        ray_address: str | None,
+        clients: str | None = None,
+        storage_nodes: int | None = None,
+        ray_timeout: float = 30.0,
+    ) -> BenchHosts:
+        """From the command line's --ray-address, --clients (``all|N|HOSTS``), --storage-nodes and
+        --ray-timeout."""
+        return cls(
+            address=ray_address,
+            clients=None if clients is None else Clients.parse(clients),
+            storage_nodes=storage_nodes,
+            timeout=ray_timeout,
+        )
+
+    def cluster_address(self) -> str:
+        """``address``, or InputError where there is none (a run on client nodes needs one)."""
+        if self.address is None:
+            raise InputError(
+                "running on client nodes needs a Ray cluster (--ray-address)", field="ray_address"
+            )
+        return self.address
+
+
 def _is_host(name: str) -> bool:
     with contextlib.suppress(ValueError):
         ipaddress.ip_address(name)
@@ -145,28 +203,25 @@ def require_ray() -> Any:
 
 
 def run_on_clients(
-    work: Callable[[], R],
-    *,
-    address: str,
-    clients: Clients,
-    timeout: float = 30.0,
-    progress: Progress | None = None,
+    work: Callable[[], R], *, on: BenchHosts, progress: Progress | None = None
 ) -> list[ClientDone[R]]:
-    """``work()`` once on each chosen node of the Ray cluster at ``address``, all started together; the
-    records in the nodes' order (``Clients.select``). ``work`` must pickle (a module-level function or a
-    ``functools.partial`` of one), and every node must have fireflyer installed and see the same paths.
+    """``work()`` once on each chosen node (``on.clients``) of the Ray cluster at ``on.address``, all started
+    together; the records in the nodes' order (``Clients.select``). ``work`` must pickle (a module-level
+    function or a ``functools.partial`` of one), and every node must have fireflyer installed and see the
+    same paths.
 
-    Example: ``run_on_clients(partial(measure_io, "/mnt/3fs", IoJob()), address="10.0.0.1:6379",
-    clients=Clients.parse("all"))``.
+    Example: ``run_on_clients(partial(measure_io, "/mnt/3fs", IoJob()),
+    on=BenchHosts(address="10.0.0.1:6379"))``.
     """
+    on.cluster_address()  # NOTE: no cluster: refused before Ray is imported
     ray = require_ray()
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     with (
         tempfile.TemporaryDirectory(prefix="flyer-clients-") as logs,
-        ray_session(ray, address, timeout, Path(logs)) as cluster,
+        ray_session(ray, on, Path(logs)) as cluster,
     ):
-        nodes = clients.select(ray.nodes())
+        nodes = (on.clients or Clients()).select(ray.nodes())
         barrier = ray.remote(_Barrier).options(num_cpus=0).remote(len(nodes))
         job = ray.remote(_client_job)
         refs = {

@@ -1,7 +1,7 @@
-"""``io``, ``meta`` and ``kvcache`` on every client node of a Ray cluster at once (``clients``), aggregated:
-throughput and operations summed over the clients, latency as the spread of the clients' percentiles, and
-the aggregate beside the published figures scaled to the cluster (per storage node when ``storage_nodes``
-is given, per client node always)."""
+"""``io``, ``meta`` and ``kvcache`` on every client node of a Ray cluster at once (where ``BenchHosts``
+says), aggregated: throughput and operations summed over the clients, latency as the spread of the
+clients' percentiles, and the aggregate beside the published figures scaled to the cluster (per storage
+node when ``storage_nodes`` is given, per client node always)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ...errors import InputError
-from .clients import ClientDone, Clients, run_on_clients
+from .clients import BenchHosts, ClientDone, run_on_clients
 from .kvcache import KvJob, measure_kvcache
 from .metadata import MetaJob, measure_metadata
 from .published import Reference, io_cluster_references, kvcache_reference
@@ -32,7 +32,6 @@ from .reports import (
 )
 from .workloads import ENGINES, IoJob, Progress, measure_io
 
-MAX_STORAGE_NODES = 100_000
 LATENCY_NOTE = (
     "latency across clients: the median of their p50s and the median and worst of their p99s, not a "
     "percentile of every I/O together"
@@ -75,45 +74,35 @@ def _compare(refs: Sequence[Reference], measured: float) -> list[Comparison]:
     return [Comparison(published=r.report(), share=r.share(measured)) for r in refs]
 
 
-def _check_storage_nodes(storage_nodes: int | None) -> None:
-    if storage_nodes is not None and not 1 <= storage_nodes <= MAX_STORAGE_NODES:
-        raise InputError(f"must be 1..{MAX_STORAGE_NODES}, got {storage_nodes}", field="storage_nodes")
-
-
 def measure_io_clients(
     path: str | Path,
     job: IoJob | None = None,
     *,
-    ray_address: str,
-    clients: Clients | None = None,
-    storage_nodes: int | None = None,
+    on: BenchHosts,
     engine: str = "auto",
-    ray_timeout: float = 30.0,
     progress: Progress | None = None,
 ) -> IoClientsReport:
-    """``measure_io(path, job, engine=engine)`` on every chosen client node at once, aggregated.
+    """``measure_io(path, job, engine=engine)`` on every chosen client node of ``on`` at once, aggregated.
 
-    Example: ``measure_io_clients("/mnt/3fs", IoJob(size=64 << 30), ray_address="10.0.0.1:6379",
-    storage_nodes=180)``.
+    Example: ``measure_io_clients("/mnt/3fs", IoJob(size=64 << 30), on=BenchHosts(address="10.0.0.1:6379",
+    storage_nodes=180))``.
     """
     job = job or IoJob()
     if engine not in ENGINES:
         raise InputError(f"expected one of {', '.join(ENGINES)}, got {engine!r}", field="engine")
-    _check_storage_nodes(storage_nodes)
-    work = functools.partial(measure_io, str(path), job, engine=engine)
     done = run_on_clients(
-        work, address=ray_address, clients=clients or Clients(), timeout=ray_timeout, progress=progress
+        functools.partial(measure_io, str(path), job, engine=engine), on=on, progress=progress
     )
     window, runs = _runs(done)
     agg = aggregate([d.result for d in done])
-    refs = io_cluster_references(job.pattern, clients=len(done), storage_nodes=storage_nodes)
+    refs = io_cluster_references(job.pattern, clients=len(done), storage_nodes=on.storage_nodes)
     return IoClientsReport(
         path=str(path),
-        ray_address=ray_address,
+        ray_address=on.cluster_address(),
         window=window,
         notes=[LATENCY_NOTE],
         pattern=job.pattern,
-        storage_nodes=storage_nodes,
+        storage_nodes=on.storage_nodes,
         clients=runs,
         aggregate=agg,
         published=_compare(refs, agg.gib_s),
@@ -121,26 +110,17 @@ def measure_io_clients(
 
 
 def measure_kvcache_clients(
-    path: str | Path,
-    job: KvJob | None = None,
-    *,
-    ray_address: str,
-    clients: Clients | None = None,
-    ray_timeout: float = 30.0,
-    progress: Progress | None = None,
+    path: str | Path, job: KvJob | None = None, *, on: BenchHosts, progress: Progress | None = None
 ) -> KvClientsReport:
-    """``measure_kvcache(path, job)`` on every chosen client node at once, aggregated, beside the published
-    40 GiB/s per client node times the clients."""
+    """``measure_kvcache(path, job)`` on every chosen client node of ``on`` at once, aggregated, beside the
+    published 40 GiB/s per client node times the clients."""
     job = job or KvJob()
-    work = functools.partial(measure_kvcache, str(path), job)
-    done = run_on_clients(
-        work, address=ray_address, clients=clients or Clients(), timeout=ray_timeout, progress=progress
-    )
+    done = run_on_clients(functools.partial(measure_kvcache, str(path), job), on=on, progress=progress)
     window, runs = _runs(done)
     agg = aggregate([d.result for d in done])
     return KvClientsReport(
         path=str(path),
-        ray_address=ray_address,
+        ray_address=on.cluster_address(),
         window=window,
         notes=[LATENCY_NOTE],
         clients=runs,
@@ -150,21 +130,12 @@ def measure_kvcache_clients(
 
 
 def measure_meta_clients(
-    path: str | Path,
-    job: MetaJob | None = None,
-    *,
-    ray_address: str,
-    clients: Clients | None = None,
-    ray_timeout: float = 30.0,
-    progress: Progress | None = None,
+    path: str | Path, job: MetaJob | None = None, *, on: BenchHosts, progress: Progress | None = None
 ) -> MetaClientsReport:
-    """The metadata workload on every chosen client node at once (each in a directory of its own under
-    ``path``), its phases aggregated over the clients."""
+    """The metadata workload on every chosen client node of ``on`` at once (each in a directory of its own
+    under ``path``), its phases aggregated over the clients."""
     job = job or MetaJob()
-    work = functools.partial(_meta_report, str(path), job)
-    done = run_on_clients(
-        work, address=ray_address, clients=clients or Clients(), timeout=ray_timeout, progress=progress
-    )
+    done = run_on_clients(functools.partial(_meta_report, str(path), job), on=on, progress=progress)
     window, runs = _runs(done)
     reports: list[MetaReport] = [d.result for d in done]
     phases = []
@@ -183,7 +154,12 @@ def measure_meta_clients(
         "clients keep pace); " + LATENCY_NOTE
     ]
     return MetaClientsReport(
-        path=str(path), ray_address=ray_address, window=window, notes=notes, clients=runs, phases=phases
+        path=str(path),
+        ray_address=on.cluster_address(),
+        window=window,
+        notes=notes,
+        clients=runs,
+        phases=phases,
     )
 
 
@@ -191,77 +167,46 @@ def _meta_report(path: str, job: MetaJob) -> MetaReport:
     return measure_metadata(path, job).report()
 
 
-def clients_of(ray_address: str | None, clients: str | Clients | None) -> Clients | None:
-    """The clients to run on (None: this host only); InputError for ``clients`` without a Ray address."""
-    if ray_address is None:
-        if clients is not None:
-            raise InputError(
-                "running on several clients needs --ray-address (a Ray cluster)", field="clients"
-            )
-        return None
-    return Clients.parse(clients) if isinstance(clients, str) else clients or Clients()
-
-
 def bench_io(
     path: str | Path,
     job: IoJob | None = None,
     *,
     engine: str = "auto",
-    ray_address: str | None = None,
-    clients: str | Clients | None = None,
-    storage_nodes: int | None = None,
-    ray_timeout: float = 30.0,
+    on: BenchHosts | None = None,
     progress: Progress | None = None,
 ) -> IoReport | IoClientsReport:
-    """``measure_io`` on this host (no ``ray_address``), else ``measure_io_clients`` on ``clients`` (``all``,
-    a count, ``host1,host2`` or a Clients; default all) of the Ray cluster at ``ray_address``."""
-    on = clients_of(ray_address, clients)
-    if ray_address is None or on is None:
-        _check_storage_nodes(storage_nodes)
+    """``measure_io`` on this host (``on`` None or without an address), else ``measure_io_clients`` on the
+    chosen client nodes of ``on``'s Ray cluster.
+
+    Example: ``bench_io("/mnt/3fs", IoJob(pattern="rand-read"), on=BenchHosts(address="10.0.0.1:6379",
+    clients=Clients.parse("8")))``.
+    """
+    if on is None or on.address is None:
         return measure_io(path, job, engine=engine, progress=progress)
-    return measure_io_clients(
-        path,
-        job,
-        ray_address=ray_address,
-        clients=on,
-        storage_nodes=storage_nodes,
-        engine=engine,
-        ray_timeout=ray_timeout,
-        progress=progress,
-    )
+    return measure_io_clients(path, job, on=on, engine=engine, progress=progress)
 
 
 def bench_meta(
     path: str | Path,
     job: MetaJob | None = None,
     *,
-    ray_address: str | None = None,
-    clients: str | Clients | None = None,
-    ray_timeout: float = 30.0,
+    on: BenchHosts | None = None,
     progress: Progress | None = None,
 ) -> MetaReport | MetaClientsReport:
-    """The metadata workload on this host, or on every chosen client of the Ray cluster (as ``bench_io``)."""
-    on = clients_of(ray_address, clients)
-    if ray_address is None or on is None:
+    """The metadata workload on this host, or on every chosen client of ``on`` (as ``bench_io``)."""
+    if on is None or on.address is None:
         return measure_metadata(path, job, progress=progress).report()
-    return measure_meta_clients(
-        path, job, ray_address=ray_address, clients=on, ray_timeout=ray_timeout, progress=progress
-    )
+    return measure_meta_clients(path, job, on=on, progress=progress)
 
 
 def bench_kvcache(
     path: str | Path,
     job: KvJob | None = None,
     *,
-    ray_address: str | None = None,
-    clients: str | Clients | None = None,
-    ray_timeout: float = 30.0,
+    on: BenchHosts | None = None,
     progress: Progress | None = None,
 ) -> KvReport | KvClientsReport:
-    """The KVCache reads on this host, or on every chosen client of the Ray cluster (as ``bench_io``)."""
-    on = clients_of(ray_address, clients)
-    if ray_address is None or on is None:
+    """The KVCache reads on this host, or on every chosen client of ``on`` (as ``bench_io``)."""
+    if on is None or on.address is None:
         return measure_kvcache(path, job, progress=progress)
-    return measure_kvcache_clients(
-        path, job, ray_address=ray_address, clients=on, ray_timeout=ray_timeout, progress=progress
-    )
+    return measure_kvcache_clients(path, job, on=on, progress=progress)

@@ -3,9 +3,9 @@ Parquet, shuffle them into partitions by the key's prefix, sort each partition, 
 output (every record present once, keys in order within and across partitions). The sort rate is set
 beside the published 3.66 TiB/min, per compute node.
 
-Smallpond runs on a local Ray started for the run, or on an existing Ray cluster (``ray_address``); then
-every node must see ``path`` at the same place (a shared mount such as 3FS) and have ``fireflyer[bench]``
-installed, since the record generator runs in Smallpond's tasks.
+Smallpond runs on a local Ray started for the run, or on an existing Ray cluster (``BenchHosts.address``);
+then every node must see ``path`` at the same place (a shared mount such as 3FS) and have
+``fireflyer[bench]`` installed, since the record generator runs in Smallpond's tasks.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from ...host import GiB
 from ...io import format_size
 from ...timing import Recorder
 from . import records
+from .clients import BenchHosts
 from .published import Reference, sort_reference
-from .raycluster import check_ray_timeout, last_line, ray_session, redirected
+from .raycluster import last_line, ray_session, redirected
 from .reports import SortReport, Validation
 from .scratch import scratch_dir, signals_deferred
 from .sortcheck import validate_output
@@ -160,20 +161,19 @@ def measure_sort(
     path: str | Path,
     job: SortJob | None = None,
     *,
-    ray_address: str | None = None,
-    ray_timeout: float = 30.0,
+    on: BenchHosts | None = None,
     progress: Progress | None = None,
 ) -> SortResult:
     """Generate, sort and check ``job.size`` bytes of GraySort records under ``path`` with Smallpond, in a
-    directory of its own that is removed afterwards (also on Ctrl-C).
+    directory of its own that is removed afterwards (also on Ctrl-C); on a Ray started for the run, or on
+    every node of the cluster at ``on.address`` (its ``clients`` and ``storage_nodes`` play no part).
 
-    Example: ``measure_sort("/mnt/3fs", SortJob(size=100 << 30), ray_address="10.0.0.1:6379")``.
+    Example: ``measure_sort("/mnt/3fs", SortJob(size=100 << 30), on=BenchHosts(address="10.0.0.1:6379"))``.
     """
-    job = job or SortJob()
+    job, on = job or SortJob(), on or BenchHosts()
     smallpond, ray = require_engines()
     import duckdb
 
-    check_ray_timeout(ray_timeout)
     data_bytes = job.records * records.RECORD_BYTES
     # NOTE: input, shuffled copy and sorted output are on disk together (Parquet adds little to random bytes).
     need = int(3.2 * data_bytes)
@@ -190,7 +190,7 @@ def measure_sort(
         with contextlib.ExitStack() as inner:
             step("sort: starting Ray", 0.0)
             with rec.section("ray_start"):
-                cluster = inner.enter_context(ray_session(ray, ray_address, ray_timeout, run))
+                cluster = inner.enter_context(ray_session(ray, on, run))
             partitions = job.partitions or min(
                 max(cluster.cpus, math.ceil(data_bytes / PARTITION_BYTES)), MAX_PARTITIONS, job.records
             )
@@ -245,7 +245,7 @@ def measure_sort(
         partitions=partitions,
         nodes=cluster.nodes,
         cpus=cluster.cpus,
-        ray_address="local" if ray_address is None else ray_address,
+        ray_address="local" if on.address is None else on.address,
         seconds=seconds,
         validation=validation,
         versions={"smallpond": smallpond.__version__, "ray": ray.__version__, "duckdb": duckdb.__version__},

@@ -23,11 +23,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ... import host
 from ...errors import CheckFailed, InputError
 from .localray import local_ray
 from .scratch import Interrupted, signals_deferred
+
+if TYPE_CHECKING:
+    from .clients import BenchHosts
 
 MAX_RAY_TIMEOUT = 3600.0
 """Seconds --ray-address may take to answer, at most (a larger figure is a typo, not a wait)."""
@@ -41,14 +45,22 @@ def check_ray_timeout(timeout: float) -> None:
         )
 
 
-def probe_ray(address: str, timeout: float) -> None:
-    """Refuse, with InputError, a Ray address (``HOST:PORT`` or ``ray://HOST:PORT``) that does not answer
-    as a gRPC server (Ray's GCS and client server both are) within ``timeout`` seconds."""
-    check_ray_timeout(timeout)
+def ray_endpoint(address: str) -> tuple[str, int]:
+    """The host and port of a Ray address (``HOST:PORT`` or ``ray://HOST:PORT``, the host bracketed if IPv6),
+    checked in full; InputError otherwise."""
     m = re.fullmatch(r"(?:ray://)?(\[[^\]]+\]|[^:/\s\[\]]+):(\d{1,5})", address.strip())
     if not m or not 0 < int(m.group(2)) < 65536:
         raise InputError(f"expected HOST:PORT or ray://HOST:PORT, got {address!r}", field="ray_address")
-    hostname, port = m.group(1).strip("[]"), int(m.group(2))
+    return m.group(1).strip("[]"), int(m.group(2))
+
+
+def probe_ray(on: BenchHosts) -> None:
+    """Refuse, with InputError, a Ray cluster (``on.address``) that does not answer as a gRPC server (Ray's
+    GCS and client server both are) within ``on.timeout`` seconds; nothing to probe without an address."""
+    if on.address is None:
+        return
+    address, timeout = on.address, on.timeout
+    hostname, port = ray_endpoint(address)
     deadline = time.monotonic() + timeout
     try:
         with socket.create_connection((hostname, port), timeout=timeout) as s:
@@ -93,23 +105,24 @@ class RayCluster:
 
 
 @contextlib.contextmanager
-def ray_session(ray, address: str | None, timeout: float, logs: Path) -> Iterator[RayCluster]:
+def ray_session(ray, on: BenchHosts, logs: Path) -> Iterator[RayCluster]:
     """A connection to a Ray head started for the run (``local_ray``: a process of its own, stopped after)
-    or to ``address``; disconnected after. What Ray prints goes to ``logs`` / ray.log."""
+    without ``on.address``, else to the cluster there (probed first); disconnected after. What Ray prints
+    goes to ``logs`` / ray.log."""
     if ray.is_initialized():
         raise InputError("Ray is already initialized in this process; call ray.shutdown() first")
     log = logs / "ray.log"
     stack, running = contextlib.ExitStack(), contextlib.ExitStack()
     try:
-        if address is None:
+        if on.address is None:
             head = stack.enter_context(local_ray(host.threads_available(), log))
             stack.enter_context(_auth(head.env))
             target = head.address
         else:
-            probe_ray(address, timeout)
-            target = address
+            probe_ray(on)
+            target = on.address
         stack.enter_context(_disconnected_after(ray))  # before the head stops (last in, first out)
-        _connect(ray, target, log, local=address is None)
+        _connect(ray, target, log, local=on.address is None)
         if not os.isatty(2):  # NOTE: no progress bar to draw there: Ray's errors go to the log all along
             running.enter_context(redirected(2, log))
         alive = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]

@@ -11,9 +11,9 @@ from ... import host
 from ...errors import InputError
 from ...gates import Check
 from ...io import format_size, to_builtins
-from .clients import Clients
+from .clients import BenchHosts
 from .fio import fio_version
-from .fleet import bench_io, bench_kvcache, bench_meta, clients_of
+from .fleet import bench_io, bench_kvcache, bench_meta
 from .graysort import SortJob, SortResult, measure_sort, require_engines
 from .kvcache import KV_BLOCK, KvJob
 from .metadata import MetaJob, MetaResult
@@ -52,14 +52,9 @@ class SuiteJob:
     """None: no sort (no Smallpond needed)."""
     kvcache_seconds: float | None = None
     """Seconds of KVCache reads after meta (``kv_job``); None: no kvcache step."""
-    ray_address: str | None = None
-    """The Ray cluster of the sort and, unless ``clients`` says otherwise, of io, meta and kvcache."""
-    clients: str | Clients | None = None
-    """With ``ray_address``: the client nodes io, meta and kvcache run on (``all``, a count, hosts; default
-    every live node with CPUs)."""
-    storage_nodes: int | None = None
-    """Storage nodes of the cluster: the published aggregate read is scaled to them."""
-    ray_timeout: float = 30.0
+    on: BenchHosts = BenchHosts()
+    """Where io, meta and kvcache run (this host, or the chosen client nodes of a Ray cluster at once) and
+    the sort's Ray (one started for the run, or that cluster)."""
 
     def io_jobs(self) -> list[IoJob]:
         return [
@@ -102,6 +97,11 @@ class SuiteResult:
     def clients(self) -> int | None:
         first = self.io[0] if self.io else None
         return first.aggregate.clients if isinstance(first, IoClientsReport) else None
+
+    def failure(self) -> str:
+        """What a failed gate says: how many figures missed their threshold, and which."""
+        names = ", ".join(v.check for v in self.failed)
+        return f"{len(self.failed)} of {len(self.verdicts)} figures missed their threshold: {names}"
 
     def checks(self) -> list[Check]:
         """The gate as JUnit testcases, one per figure (on several clients, their aggregate): a fail fails
@@ -240,18 +240,17 @@ def measure_all(
     progress: Progress | None = None,
 ) -> SuiteResult:
     """Raw I/O (four patterns), metadata, the KVCache reads (``job.kvcache_seconds``), then the sort under
-    ``path``, judged against ``thresholds``. With ``job.ray_address``, all but the sort run on every chosen
-    client node at once (``job.clients``) and the thresholds judge the aggregates.
+    ``path``, judged against ``thresholds``. With a Ray address in ``job.on``, all but the sort run on every
+    chosen client node at once and the thresholds judge the aggregates.
 
     What would stop a later step (the path, free space, the engines, the Ray address) is checked before the
     first one starts. Example: ``measure_all("/mnt/3fs", thresholds=load_thresholds("cluster.yaml"))``,
-    ``measure_all("/mnt/3fs", SuiteJob(ray_address="10.0.0.1:6379", storage_nodes=180))``.
+    ``measure_all("/mnt/3fs", SuiteJob(on=BenchHosts(address="10.0.0.1:6379", storage_nodes=180)))``.
     """
     job = job or SuiteJob()
     thresholds = thresholds or Thresholds()
-    io_jobs, kv_job = job.io_jobs(), job.kv_job()
-    on = clients_of(job.ray_address, job.clients)
-    if on is None:  # NOTE: on client nodes each checks its own mount and engines when its job starts
+    io_jobs, kv_job, on = job.io_jobs(), job.kv_job(), job.on
+    if on.address is None:  # NOTE: on client nodes each checks its own mount and engines when its job starts
         need = max([j.file_bytes * j.jobs for j in io_jobs] + [kv_job.total_bytes if kv_job else 0])
         check_target(path, need_bytes=need, what="the suite")
         resolve_engine(job.engine)
@@ -260,39 +259,23 @@ def measure_all(
     if job.sort is not None:
         require_engines()
         check_target(path, need_bytes=int(3.2 * job.sort.records * 100), what="the sort")
-    if job.ray_address is not None:
-        probe_ray(job.ray_address, job.ray_timeout)
-    ray, timeout = job.ray_address, job.ray_timeout
+    probe_ray(on)
     steps = len(io_jobs) + 1 + (kv_job is not None) + (3 if job.sort is not None else 0)
 
     def part(i: int, n: int = 1) -> Progress | None:
         return sub_progress(progress, i / steps, (i + n) / steps)
 
-    io = [
-        bench_io(
-            path,
-            ij,
-            engine=job.engine,
-            ray_address=ray,
-            clients=on,
-            storage_nodes=job.storage_nodes,
-            ray_timeout=timeout,
-            progress=part(i),
-        )
-        for i, ij in enumerate(io_jobs)
-    ]
+    io = [bench_io(path, ij, engine=job.engine, on=on, progress=part(i)) for i, ij in enumerate(io_jobs)]
     done = len(io_jobs)
-    meta = bench_meta(path, job.meta, ray_address=ray, clients=on, ray_timeout=timeout, progress=part(done))
+    meta = bench_meta(path, job.meta, on=on, progress=part(done))
     kvcache = None
     if kv_job is not None:
         done += 1
-        kvcache = bench_kvcache(
-            path, kv_job, ray_address=ray, clients=on, ray_timeout=timeout, progress=part(done)
-        )
+        kvcache = bench_kvcache(path, kv_job, on=on, progress=part(done))
     sort = None
     if job.sort is not None:
-        sort = measure_sort(path, job.sort, ray_address=ray, ray_timeout=timeout, progress=part(done + 1, 3))
+        sort = measure_sort(path, job.sort, on=on, progress=part(done + 1, 3))
     verdicts = judge(metrics_of(io, meta, sort, kvcache), thresholds)
     return SuiteResult(
-        str(Path(path)), tuple(io), meta, sort, thresholds, tuple(verdicts), kvcache, ray if on else None
+        str(Path(path)), tuple(io), meta, sort, thresholds, tuple(verdicts), kvcache, on.address
     )

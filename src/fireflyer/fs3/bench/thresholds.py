@@ -109,6 +109,13 @@ def with_overrides(base: Thresholds, overrides: dict[str, float]) -> Thresholds:
     return convert({**msgspec.structs.asdict(base), **overrides}, Thresholds, field="threshold")
 
 
+def thresholds_from(cluster_file: str | os.PathLike | None, overrides: Iterable[str] = ()) -> Thresholds:
+    """The ``bench:`` section of ``cluster_file`` (None: no thresholds), then ``NAME=VALUE`` overrides over it
+    (``--cluster`` and ``--threshold``)."""
+    base = load_thresholds(cluster_file) if cluster_file is not None else Thresholds()
+    return with_overrides(base, parse_overrides(overrides))
+
+
 @dataclass(frozen=True)
 class Metric:
     """One measured figure the suite can judge."""
