@@ -22,6 +22,7 @@ from ._options import (
     JsonOpt,
     JunitOpt,
     OutOpt,
+    PlotOpt,
     StorageNodesOpt,
     integer_in,
     number,
@@ -52,6 +53,7 @@ from .fs3_bench_options import (
     ThresholdOpt,
 )
 from .views import fs3_bench as view
+from .views import fs3_plot, plotting
 
 RESULTS: dict[str, Any] = {
     "bench io": reports.IoReport | reports.IoClientsReport,
@@ -98,11 +100,14 @@ def _exit_on_signal() -> Iterator[None]:
             raise typer.Exit(why.exit_code) from None
 
 
-def _finish(out: Output, report: Any, render: Callable[[Output], None], out_file: Path | None) -> None:
+def _finish(
+    out: Output, report: Any, render: Callable[[Output], None], out_file: Path | None, plot: Path | None
+) -> None:
     if out_file is not None:
         atomic_write(out_file, dumps_json(report))
         out.hint(f"wrote {out_file}")
     out.emit(report, render)
+    plotting.write(out, plot, fs3_plot.plot_bench, report)
 
 
 @app.command()
@@ -143,6 +148,7 @@ def io(
     ray_timeout: RayTimeoutOpt = 30.0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
+    plot: PlotOpt = None,
 ) -> None:
     """Parallel reads or writes under PATH: GiB/s, IOPS, p50/p99 latency, share of the published figure.
 
@@ -154,11 +160,12 @@ def io(
       flyer fs3 bench io /mnt/3fs
       flyer fs3 bench io /mnt/3fs --pattern rand-read --size 8GiB --jobs 16 --iodepth 32
       flyer fs3 bench io /mnt/3fs --pattern seq-write --engine builtin --buffered --json
-      flyer fs3 bench io /data --runtime 30 --out io.json
+      flyer fs3 bench io /data --runtime 30 --out io.json --plot io.png
       flyer fs3 bench io /mnt/3fs --size 64GiB --ray-address 10.0.0.1:6379 --clients all --storage-nodes 180
     """
     out = Output(json)
     check_outputs([out_file])
+    plotting.check_plot(plot, [], [out_file])
     job = lib.IoJob(
         pattern=pattern.value,
         size=size_,
@@ -171,7 +178,7 @@ def io(
     on = lib.BenchHosts.from_options(ray_address, clients, storage_nodes, ray_timeout)
     with _running(out, pattern.value) as progress:
         r = lib.bench_io(path, job, engine=engine.value, on=on, progress=progress)
-    _finish(out, r, lambda o: view.io_result(o, r), out_file)
+    _finish(out, r, lambda o: view.io_result(o, r), out_file, plot)
 
 
 @app.command()
@@ -191,6 +198,7 @@ def meta(
     ray_timeout: RayTimeoutOpt = 30.0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
+    plot: PlotOpt = None,
 ) -> None:
     """Metadata operations per second under PATH: create, stat, rename, delete (mdtest's pattern).
 
@@ -204,11 +212,12 @@ def meta(
     """
     out = Output(json)
     check_outputs([out_file])
+    plotting.check_plot(plot, [], [out_file])
     job = lib.MetaJob(files=files, dirs=dirs, jobs=jobs, file_bytes=file_size)
     on = lib.BenchHosts.from_options(ray_address, clients, ray_timeout=ray_timeout)
     with _running(out, "metadata") as progress:
         r = lib.bench_meta(path, job, on=on, progress=progress)
-    _finish(out, r, lambda o: view.meta_result(o, r), out_file)
+    _finish(out, r, lambda o: view.meta_result(o, r), out_file, plot)
 
 
 @app.command()
@@ -256,6 +265,7 @@ def kvcache(
     ray_timeout: RayTimeoutOpt = 30.0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
+    plot: PlotOpt = None,
 ) -> None:
     """The KVCache pattern under PATH: many concurrent random reads of KV blocks from large files.
 
@@ -269,6 +279,7 @@ def kvcache(
     """
     out = Output(json)
     check_outputs([out_file])
+    plotting.check_plot(plot, [], [out_file])
     job = lib.KvJob(
         block=block_size,
         files=files,
@@ -281,7 +292,7 @@ def kvcache(
     on = lib.BenchHosts.from_options(ray_address, clients, ray_timeout=ray_timeout)
     with _running(out, "kvcache") as progress:
         r = lib.bench_kvcache(path, job, on=on, progress=progress)
-    _finish(out, r, lambda o: view.kvcache_result(o, r), out_file)
+    _finish(out, r, lambda o: view.kvcache_result(o, r), out_file, plot)
 
 
 @app.command()
@@ -302,6 +313,7 @@ def sort(
     ] = 0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
+    plot: PlotOpt = None,
 ) -> None:
     """A GraySort with Smallpond under PATH: the sort rate beside the published 3.66 TiB/min.
 
@@ -318,12 +330,13 @@ def sort(
     """
     out = Output(json)
     check_outputs([out_file])
+    plotting.check_plot(plot, [], [out_file])
     job = lib.SortJob(size=size_, partitions=partitions, seed=seed)
     on = lib.BenchHosts.from_options(ray_address, ray_timeout=ray_timeout)
     with _running(out, "sort") as progress:
         result = lib.measure_sort(path, job, on=on, progress=progress)
     r = result.report()
-    _finish(out, r, lambda o: view.sort_result(o, r), out_file)
+    _finish(out, r, lambda o: view.sort_result(o, r), out_file, plot)
     if not r.validation.ok:
         raise CheckFailed(f"the sorted output failed its check: {'; '.join(r.validation.problems)}")
 
@@ -354,6 +367,7 @@ def all_(
     ray_timeout: RayTimeoutOpt = 30.0,
     json: JsonOpt = False,
     out_file: OutOpt = None,
+    plot: PlotOpt = None,
     junit: JunitOpt = None,
 ) -> None:
     """io, meta (kvcache) and sort in order, pass/warn/fail per figure against thresholds: a post-deploy gate.
@@ -370,12 +384,13 @@ def all_(
 
     Examples:
       flyer fs3 bench all /mnt/3fs --cluster cluster.yaml
-      flyer fs3 bench all /data --size 1GiB --no-sort --json --out bench.json
+      flyer fs3 bench all /data --size 1GiB --no-sort --json --out bench.json --plot bench.svg
       flyer fs3 bench all /mnt/3fs --cluster cluster.yaml --ray-address 10.0.0.1:6379 --storage-nodes 180
       flyer fs3 bench all /mnt/3fs --cluster cluster.yaml --kvcache 30 --junit fs3-bench.xml
     """
     out = Output(json)
     check_outputs([out_file, junit], [cluster])
+    plotting.check_plot(plot, [cluster], [out_file, junit])
     thresholds = lib.thresholds_from(cluster, threshold or [])
     job = lib.SuiteJob(
         io_size=size_,
@@ -391,7 +406,7 @@ def all_(
     with _running(out, "all") as progress:
         result = lib.measure_all(path, job, thresholds=thresholds, progress=progress)
     r = result.report()
-    _finish(out, r, lambda o: view.suite_result(o, r), out_file)
+    _finish(out, r, lambda o: view.suite_result(o, r), out_file, plot)
     if junit is not None:
         write_junit(junit, "flyer fs3 bench all", result.checks())
     if result.failed:
