@@ -113,11 +113,14 @@ def junit_document(
 
 
 def write_junit(
-    path: str | os.PathLike,
+    path: str | os.PathLike | None,
     suite: str,
     checks: Sequence[Check],
     *,
     properties: Iterable[tuple[str, str]] = (),
-) -> Path:
-    """Write ``junit_document`` to ``path`` atomically (readers see the old report or the new one)."""
+) -> Path | None:
+    """Write ``junit_document`` to ``path`` atomically (readers see the old report or the new one); nothing
+    where ``path`` is None (no ``--junit`` given)."""
+    if path is None:
+        return None
     return atomic_write(path, junit_document(suite, checks, properties=properties))

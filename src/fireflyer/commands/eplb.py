@@ -167,8 +167,7 @@ def evaluate(
     r = lib.evaluate_files(plan_file, load, max_imbalance=max_imbalance, **where)
     out.emit(r, lambda o: view.evaluate(o, r))
     plotting.write(out, plot, eplb_plot.plot_evaluate, r)
-    if junit is not None:
-        write_junit(junit, "flyer eplb evaluate", r.checks())
+    write_junit(junit, "flyer eplb evaluate", r.checks())
     if not r.ok:
         raise CheckFailed(
             f"overall max/mean {r.overall:.4f} is above --max-imbalance {max_imbalance}", file=str(plan_file)

@@ -343,8 +343,7 @@ def status(
         h = lib.assess_remote(lib.load(cluster), _ssh(known_hosts, accept_new, timeout))
     r = h.summary()
     out.emit(r, lambda o: view.status(o, r))
-    if junit is not None:
-        write_junit(junit, "flyer fs3 status", h.checks())
+    write_junit(junit, "flyer fs3 status", h.checks())
     if not h.ok:
         raise CheckFailed(
             f"{len(h.failures)} problems: {h.failures[0]}" + (" ..." if len(h.failures) > 1 else "")

@@ -14,7 +14,7 @@ from ..errors import CheckFailed
 from ..fs3 import bench as lib
 from ..fs3.bench import reports
 from ..gates import write_junit
-from ..io import atomic_write, check_outputs, dumps_json
+from ..io import check_outputs
 from ._options import (
     INT64,
     ClientsOpt,
@@ -103,9 +103,7 @@ def _exit_on_signal() -> Iterator[None]:
 def _finish(
     out: Output, report: Any, render: Callable[[Output], None], out_file: Path | None, plot: Path | None
 ) -> None:
-    if out_file is not None:
-        atomic_write(out_file, dumps_json(report))
-        out.hint(f"wrote {out_file}")
+    out.save(report, out_file)
     out.emit(report, render)
     plotting.write(out, plot, fs3_plot.plot_bench, report)
 
@@ -407,7 +405,6 @@ def all_(
         result = lib.measure_all(path, job, thresholds=thresholds, progress=progress)
     r = result.report()
     _finish(out, r, lambda o: view.suite_result(o, r), out_file, plot)
-    if junit is not None:
-        write_junit(junit, "flyer fs3 bench all", result.checks())
+    write_junit(junit, "flyer fs3 bench all", result.checks())
     if result.failed:
         raise CheckFailed(result.failure())

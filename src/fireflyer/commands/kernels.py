@@ -130,8 +130,7 @@ def bench(
     out.save(report, out_file)
     out.emit(report, lambda o: view.bench(o, report))
     plotting.write(out, plot, kernels_plot.plot_bench, report)
-    if junit is not None:
-        write_junit(junit, "flyer kernels bench", report.checks())
+    write_junit(junit, "flyer kernels bench", report.checks())
     report.check()
 
 
@@ -175,6 +174,5 @@ def compare(
     record = result.report()
     out.emit(record, lambda o: view.compared(o, record))
     plotting.write(out, plot, kernels_plot.plot_compare, record)
-    if junit is not None:
-        write_junit(junit, "flyer kernels compare", result.checks(allow_missing=allow_missing))
+    write_junit(junit, "flyer kernels compare", result.checks(allow_missing=allow_missing))
     result.check(allow_missing=allow_missing)

@@ -193,8 +193,7 @@ def compare(
     result = lib.compare(ranks, microbatches, _times(f_time, b_time, w_time, fb_time, p2p_latency))
     out.emit(result, lambda o: view.compared(o, result))
     plotting.write(out, plot, pipeline_plot.compared, result)
-    if junit is not None:
-        write_junit(junit, "flyer pipeline compare", result.checks())
+    write_junit(junit, "flyer pipeline compare", result.checks())
     result.check()
 
 
