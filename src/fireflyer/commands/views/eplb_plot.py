@@ -71,6 +71,7 @@ def _heatmap(
             markeredgecolor=style.VERMILLION,
             markeredgewidth=2.0,
             linestyle="none",
+            clip_on=False,  # a straggler in the first or last row stays whole
             label=f"straggler: GPU {gpu}, {_layer(row, layer_ids)}, {m[row, gpu]:.3f} x mean",
         )
         ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, frameon=False, borderaxespad=0)

@@ -91,7 +91,7 @@ def plot_chains(r: PlanReport) -> Figure:
     style.heading(
         fig,
         f"fs3 plan chains: {r.nodes} nodes, replication {r.replication}, {r.chains_per_disk} chains per disk "
-        f"x {r.disks} disks: {verdict}",
+        f"x {r.disks} disk{'s' if r.disks != 1 else ''}: {verdict}",
         note,
         r.note or "",
     )
@@ -178,23 +178,28 @@ def plot_bench(r: Any) -> Figure:
         ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7, frameon=False, borderaxespad=0)
     if alone:
         ax = axes.pop(0)
+        units = {x[3] for x in alone}
+        one = units.pop() if len(units) == 1 else None
+        # NOTE: rows in several units are each drawn as a share of the largest in their unit: GiB/s and
+        # ops/s on one linear axis left the GiB/s bars invisible
+        top = {u: max(x[1] for x in alone if x[3] == u) or 1.0 for u in {x[3] for x in alone}}
         for i, (_, measured, _, unit, _) in enumerate(alone):
-            ax.barh(i, measured, color=style.ORANGE, height=0.6)
+            length = measured if one else 100.0 * measured / top[unit]
+            ax.barh(i, length, color=style.ORANGE, height=0.6)
             ax.annotate(
                 f"{_num(measured)} {unit}",
-                (measured, i),
+                (length, i),
                 xytext=(4, -3),
                 textcoords="offset points",
                 fontsize=7,
             )
-        units = {x[3] for x in alone}
-        one = units.pop() if len(units) == 1 else None
         ax.set_yticks(range(len(alone)), [x[0] if one else f"{x[0]} ({x[3]})" for x in alone])
         ax.set_ylim(len(alone) - 0.5, -0.5)
         ax.margins(x=0.3)
-        ax.set_xlabel(f"measured ({one or 'unit per row'})")
+        ax.set_xlabel(f"measured ({one})" if one else "measured, as % of the largest in its unit")
         ax.set_title("no published figure", loc="left")
-    style.heading(fig, f"fs3 bench on {_where(r)}: measured beside DeepSeek's published figures", r.path)
+    what = f"fs3 bench on {_where(r)}: measured beside DeepSeek's published figures"
+    style.heading(fig, what, f"under {r.path}")
     return fig
 
 

@@ -131,12 +131,13 @@ def plot_plan(p: DayPlan) -> Figure:
     ax.bar(
         hours, decode, bottom=prefill, color=style.ORANGE, hatch="//", label="decode nodes", edgecolor="white"
     )
-    style.reference(ax, p.published_peak_nodes, f"DeepSeek peak {p.published_peak_nodes:g} nodes", p.source)
+    source = p.source.split(":")[0]  # the document; its words are in the record (and --json)
+    style.reference(ax, p.published_peak_nodes, f"DeepSeek peak {p.published_peak_nodes:g} nodes", source)
     style.reference(
         ax,
         p.published_average_nodes,
         f"DeepSeek average {p.published_average_nodes:g} nodes",
-        p.source,
+        source,
         linestyle=":",
     )
     style.reference(
@@ -150,7 +151,8 @@ def plot_plan(p: DayPlan) -> Figure:
     ax.set_xticks(range(0, 24, 2))
     ax.set_xlabel("hour of the day (from 00:00)")
     ax.set_ylabel("nodes (whole deployment units)")
-    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, fontsize=7, frameon=False)
+    # NOTE: under the picture: above the panel, the sources' long names squeezed it to a sliver
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower left", ncol=2, fontsize=7, frameon=False)
     style.heading(
         fig,
         f"inference plan: {p.node_hours:,.0f} node-hours, peak {p.peak_nodes} nodes ({p.curve} curve, "

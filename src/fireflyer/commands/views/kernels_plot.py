@@ -79,10 +79,12 @@ def _roofline(
     ax.set_xlabel("arithmetic intensity (FLOP/byte, log scale)")
     ax.set_ylabel("achieved rate (TFLOP/s, log scale)")
     what = "operations with FLOPs: the roofline"
-    ax.set_title(f"{what} ({skipped} numbers left off where they overprint)" if skipped else what, loc="left")
-    # NOTE: a fixed corner, not loc="best" (its search took a fifth of the picture's time); upper left is
-    # above the memory roof, where no point can be.
-    ax.legend(loc="upper left", fontsize=7)
+    # NOTE: above the panel, not loc="best" (its search took a fifth of the picture's time; and inside, the
+    # legend hid the roofs where they meet)
+    legend = ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, fontsize=7, frameon=False)
+    rows = -(-len(legend.get_texts()) // 2)
+    title = f"{what} ({skipped} numbers left off where they overprint)" if skipped else what
+    ax.set_title(title, loc="left", pad=6 + 11 * rows)
     return skipped
 
 
@@ -220,7 +222,11 @@ def plot_compare(report: CompareReport) -> Figure:
     marks["baseline"] = base
     for i, r in enumerate(rows):
         c = r.current_us
-        if c is None:
+        if c is None:  # in the baseline only: say so beside it
+            b = r.baseline_us or 1.0
+            ax.annotate(
+                r.status, (b, i), xytext=(7, -3), textcoords="offset points", fontsize=7, color="#777777"
+            )
             continue
         regression = r.status in ("slower", "incorrect")
         marks["regression" if regression else "faster" if r.status == "faster" else "within"].append((c, i))

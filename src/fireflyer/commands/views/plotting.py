@@ -307,7 +307,7 @@ def key(fig: Figure, lines: Sequence[str], *, title: str, most: int = 120) -> No
 def heading(fig: Figure, what: str, *notes: str) -> None:
     """The figure's title over every panel: what is shown, then each note (an aggregation, the sources)
     on lines of its own, smaller and wrapped to the figure's width."""
-    width = max(40, int(fig.get_figwidth() * 15))
+    width = max(40, int(fig.get_figwidth() * 13))  # NOTE: characters of 9.5 points in an inch, about
     small = [w for n in notes if n for w in textwrap.wrap(n, width)]
     lines = textwrap.wrap(what, int(width * 0.95)) + small
     fig.suptitle("\n".join(lines), x=0.01, ha="left", fontsize=9.5 if small else 10)
