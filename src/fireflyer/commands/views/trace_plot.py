@@ -157,7 +157,8 @@ def analyzed(a: Analysis) -> Figure:
     note = (
         f"(aggregated: {len(entries)} ranks, each bar = the mean of {k} consecutive ranks)" if k > 1 else ""
     )
-    p.title(ax, f"{what}: {len(entries)} rank(s), straggler {'marked' if mark is not None else 'none'}", note)
+    ranks = f"{len(entries)} rank" + ("s" if len(entries) != 1 else "")
+    p.title(ax, f"{what}: {ranks}, straggler {'marked' if mark is not None else 'none'}", note)
     ax.set_xlabel("rank" if k == 1 else f"ranks ({k} per bar)")
     ax.set_ylabel(f"time in the rank's span ({unit})")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
