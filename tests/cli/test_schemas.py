@@ -82,9 +82,9 @@ SAMPLES = [
     ("inference", "estimate", ["--deployment", "deepseek-v3-prefill"]),
     ("inference", "estimate", ["--deployment", "deepseek-v3-decode", "--frontier"]),
     ("inference", "plan", ["--tokens-per-day", "608e9", "168e9", "--diurnal"]),
-    ("trace", "analyze", [str(TRACE)]),
-    ("trace", "merge", [str(TRACE), "-o", "{tmp}/merged.json"]),
-    ("trace", "diff", [str(TRACE), str(TRACE)]),
+    ("trace", "analyze", ["{trace}"]),
+    ("trace", "merge", ["{trace}", "-o", "{tmp}/merged.json"]),
+    ("trace", "diff", ["{trace}", "{trace}"]),
     ("trace", "capture", ["--out", "{tmp}/capture", "--", "python", "-c", "pass"]),
 ]
 SLOW_SAMPLES = [
@@ -95,8 +95,19 @@ SLOW_SAMPLES = [
 ]
 
 
+def _trace(tmp_path: Path) -> Path:
+    """DeepSeek's published training trace where the fixtures are, else a synthetic one."""
+    if TRACE.exists():
+        return TRACE
+    from fireflyer.trace.synthetic import generate
+
+    generate(tmp_path / "synthetic.json", steps=4, seed=1)
+    return tmp_path / "synthetic.json"
+
+
 def _decodes(group, command, args, tmp_path):
-    args = [a.format(tmp=tmp_path, bench=_bench_document(tmp_path)) for a in args]
+    trace = _trace(tmp_path) if any("{trace}" in a for a in args) else None
+    args = [a.format(tmp=tmp_path, bench=_bench_document(tmp_path), trace=trace) for a in args]
     words = command.split()
     cut = args.index("--") if "--" in args else len(args)
     res = run_flyer(group, *words, *args[:cut], "--json", *args[cut:], timeout=600)

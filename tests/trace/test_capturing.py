@@ -55,7 +55,7 @@ SERVE = textwrap.dedent(
 def test_capture_torchrun_gloo_job_then_analyze_and_merge(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(TRAIN)
-    for attempt in range(2):
+    for attempt in range(3):
         out = tmp_path / f"traces{attempt}"
         res = run_flyer(
             "trace",
@@ -77,9 +77,10 @@ def test_capture_torchrun_gloo_job_then_analyze_and_merge(tmp_path):
             "7",
             timeout=240,
         )
-        # NOTE: now and then (seen twice in some 25 runs) a gloo rank aborts *after* training, as its process
-        # exits ("terminate called without an active exception", torch's teardown, not flyer's code): the
-        # job's exit code is then not 0, as capture reports. Only that exact case is run again, once.
+        # NOTE: now and then a gloo rank aborts *after* training, as its process exits ("terminate called
+        # without an active exception"): torch's teardown, not flyer's code. The same job under plain
+        # torchrun, no flyer at all, aborted so in 1 of 8 runs here (torch 2.13.0, 2 cores); the job's exit
+        # code is then not 0, as capture reports. Only that exact case is run again, at most twice.
         if not (res.returncode != 0 and "terminate called without an active exception" in res.stderr):
             break
         assert "rank 0 trained" in res.stderr and "rank 1 trained" in res.stderr, res.stderr
