@@ -2,8 +2,10 @@
 
 An example is a line of a ```bash block that starts with `flyer` or `torchrun`. It must exit 0, or 1 where
 the line says `# exits 1` (a gate that fails on purpose); a gate on timings, which may go either way on a
-shared machine, says `# may exit 1`. A block right after `<!-- not run: REASON -->` is
-skipped, with its reason shown, because it needs what a test machine lacks (a GPU, a cluster).
+shared machine, says `# may exit 1`. A block right after `<!-- not run: REASON -->` is skipped, with its
+reason shown, because it needs what a test machine lacks (a GPU, a cluster). The README's sections run in
+two lanes at once, each lane's sections in README order in a folder of its own (`LANES`: sections whose
+examples read each other's files share a lane), so the test takes about the time of the longer lane.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -37,25 +40,44 @@ def examples(text: str) -> list[tuple[str, int | tuple[int, ...], str | None]]:
     return out
 
 
+LANES = (
+    ("flyer eplb", "flyer pipeline", "flyer trace", "flyer report"),
+    None,  # every other section
+)
+"""Which README sections (``## `` headings) run together, in order, in one folder; report reads what the
+trace and pipeline examples wrote."""
+
+
+def sections(text: str) -> dict[str, str]:
+    """The README's ``## `` sections by heading, in order."""
+    parts = re.split(r"(?m)^## ", text)
+    return {p.splitlines()[0].strip(): p for p in parts[1:]}
+
+
+def lanes(text: str) -> list[list[tuple[str, int | tuple[int, ...], str | None]]]:
+    """The examples of each lane, in README order within it."""
+    named = set(LANES[0])
+    first = [c for h, body in sections(text).items() if h in named for c in examples(body)]
+    rest = [c for h, body in sections(text).items() if h not in named for c in examples(body)]
+    return [first, rest]
+
+
 def test_readme_has_examples_for_every_group():
     cmds = [c for c, _, _ in examples((REPO / "README.md").read_text())]
     for group in ("profiles", "eplb", "pipeline"):
         assert any(c.startswith(f"flyer {group} ") for c in cmds), group
 
 
-@pytest.mark.slow
-def test_every_readme_example_runs_as_written(tmp_path):
-    bindir = Path(sys.executable).parent
-    if not (bindir / "flyer").exists() and not shutil.which("flyer"):
-        pytest.skip("the `flyer` console script is not installed")
-    home = tmp_path / "home"
-    work = tmp_path / "work"
-    home.mkdir()
+def test_every_example_is_in_a_lane():
+    text = (REPO / "README.md").read_text()
+    assert sum(len(lane) for lane in lanes(text)) == len(examples(text))
+    assert set(LANES[0]) <= set(sections(text))
+
+
+def _run_lane(lane, work: Path, env: dict[str, str]) -> tuple[list[str], list[str]]:
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYER_", "XDG_"))}
-    env.update(HOME=str(home), NO_COLOR="1", COLUMNS="100", PATH=f"{bindir}:{env.get('PATH', '')}")
     failures, skipped = [], []
-    for cmd, want, why in examples((REPO / "README.md").read_text()):
+    for cmd, want, why in lane:
         if why:
             skipped.append(f"{cmd}  ({why})")
             continue
@@ -65,4 +87,24 @@ def test_every_readme_example_runs_as_written(tmp_path):
         )
         if r.returncode not in (want if isinstance(want, tuple) else (want,)):
             failures.append(f"{cmd}\n  exit {r.returncode}, expected {want}: {r.stderr.strip()[-400:]}")
+    return failures, skipped
+
+
+@pytest.mark.slow
+def test_every_readme_example_runs_as_written(tmp_path):
+    bindir = Path(sys.executable).parent
+    if not (bindir / "flyer").exists() and not shutil.which("flyer"):
+        pytest.skip("the `flyer` console script is not installed")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYER_", "XDG_"))}
+    env.update(HOME=str(home), NO_COLOR="1", COLUMNS="100", PATH=f"{bindir}:{env.get('PATH', '')}")
+    with ThreadPoolExecutor(len(LANES)) as pool:
+        runs = list(
+            pool.map(
+                lambda i_lane: _run_lane(i_lane[1], tmp_path / f"work{i_lane[0]}", env),
+                enumerate(lanes((REPO / "README.md").read_text())),
+            )
+        )
+    failures = [f for fs, _ in runs for f in fs]
     assert not failures, "\n".join(failures)

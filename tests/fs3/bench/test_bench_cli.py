@@ -441,14 +441,14 @@ def _ray_head_of(proc: subprocess.Popen) -> str | None:
         ("ray starting", signal.SIGINT),
         ("ray starting", signal.SIGTERM),
         ("ray starting", signal.SIGHUP),
-        ("smallpond running", signal.SIGINT),
         ("smallpond running", signal.SIGTERM),
-        ("smallpond running", signal.SIGHUP),
     ],
 )
 def test_interrupted_sort_removes_its_files_and_its_ray(tmp_path, moment, sig):
-    """Each signal, while the local Ray head starts and while Smallpond's tasks run: the run exits 128 + the
-    signal's number within seconds, and leaves no scratch directory, no Ray directory, no Ray process."""
+    """Each signal while the local Ray head starts, and SIGTERM (what `kill` and systemd send) while
+    Smallpond's tasks run: the run exits 128 + the signal's number within seconds, and leaves no scratch
+    directory, no Ray directory, no Ray process. NOTE: one handler serves the three signals in both phases;
+    every signal in the second phase too added some 17 s to the suite and no other path."""
     args = ["fs3", "bench", "sort", str(tmp_path), "--size", "512MiB"]
     found: dict[str, str] = {}
 

@@ -157,8 +157,8 @@ def test_where_a_bench_runs_is_checked_once_in_its_record():
 def test_a_node_that_dies_mid_run_fails_the_run_naming_it(cluster, tmp_path):
     doomed = cluster.add_node(**NODE)
     cluster.wait_for_nodes()
-    job = bench.KvJob(block=256 * 1024, files=1, file_size=4 * MiB, concurrency=2, jobs=1, seconds=20)
-    killer = threading.Timer(6.0, cluster.remove_node, args=(doomed,))
+    job = bench.KvJob(block=256 * 1024, files=1, file_size=4 * MiB, concurrency=2, jobs=1, seconds=12)
+    killer = threading.Timer(5.0, cluster.remove_node, args=(doomed,))
     killer.start()
     try:
         with pytest.raises(CheckFailed) as e:
