@@ -16,7 +16,7 @@ from pathlib import Path
 import msgspec
 
 from ..errors import Busy, InputError
-from ..io import atomic_write, check_outputs, check_regular
+from ..io import atomic_dir, check_outputs, check_regular
 from .collect import CollectJob, CollectResult, beside
 from .formats import engine_step, load_paths, read_loads, read_plan, write_plan
 from .layouts import expert_bytes as bytes_per_copy
@@ -252,9 +252,13 @@ def systemd_units(
 def write_systemd(
     directory: str | Path, argv: list[str], *, on_calendar: str = "hourly", replaced_exit: int | None = None
 ) -> list[str]:
-    """Write ``systemd_units`` into ``directory`` (each file atomically); returns the files written."""
+    """Write ``systemd_units`` into ``directory``, the service and the timer together or neither
+    (``io.atomic_dir``); returns the files written."""
     d = Path(directory)
     if not d.is_dir():
         raise InputError("not a directory", file=str(d), field="systemd")
     units = systemd_units(argv, on_calendar=on_calendar, replaced_exit=replaced_exit)
-    return [str(atomic_write(d / name, text)) for name, text in units.items()]
+    with atomic_dir(d) as tmp:
+        for name, text in units.items():
+            (tmp / name).write_text(text)
+    return [str(d / name) for name in units]
